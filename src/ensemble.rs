@@ -1,0 +1,534 @@
+//! Stage 4 — the ensemble: many runs in parallel, aggregated while they run.
+//!
+//! Each rayon worker pulls blocks of run indices, steps them with its own [`RunState`] and adds
+//! what it sees to its own [`Accumulator`]. Every aggregate is an integer (histogram counts with
+//! 1,000 bins over [0, 1], sums in 2⁻⁶⁰ fixed point) or a min/max, so merging accumulators is
+//! exact and order-free: the results are byte-identical at any thread count, and a run set split
+//! into shards and merged gives the same numbers. Memory depends on the horizon and the number of
+//! indices, never on the number of runs.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::engine::{run_rng, Engine, RunState};
+use crate::model::Model;
+
+/// Histogram bins over [0, 1] for every index (bin width 0.001).
+pub const BINS: usize = 1000;
+/// Histogram bins for total spend over [0, largest possible spend].
+pub const SPEND_BINS: usize = 10_000;
+/// Runs handed to a worker at a time.
+pub const BLOCK: u64 = 64;
+/// Quantile levels reported everywhere.
+pub const LEVELS: [f64; 5] = [0.05, 0.25, 0.5, 0.75, 0.95];
+/// Fixed-point scale of the exact sums.
+const FIXED: f64 = (1u128 << 60) as f64;
+/// 97.5% quantile of the standard normal.
+pub const Z95: f64 = 1.959_963_984_540_054;
+
+/// How a simulation is driven from outside: progress and cancellation.
+pub struct Controls<'a> {
+    /// Called with (runs done, runs in all) as blocks finish, from worker threads.
+    pub progress: &'a (dyn Fn(u64, u64) + Sync),
+    /// Set to stop early; the simulation then returns `None`.
+    pub cancel: &'a AtomicBool,
+}
+
+/// Per-territory aggregates.
+#[derive(Debug, Clone)]
+struct TerritoryAcc {
+    months: usize,
+    phases: usize,
+    /// [index][month][bin].
+    counts: Vec<u32>,
+    /// [index][month] sums of value · 2⁶⁰.
+    sums: Vec<u128>,
+    min: Vec<f64>,
+    max: Vec<f64>,
+    /// [month] runs alive.
+    alive: Vec<u64>,
+    /// [month][phase] runs in phase.
+    in_phase: Vec<u64>,
+    /// [phase][month] runs whose entry month is month.
+    entries: Vec<u64>,
+    spend_max: f64,
+    spend_counts: Vec<u64>,
+    spend_sum: u128,
+    spend_min: f64,
+    spend_hi: f64,
+}
+
+/// Everything a worker has seen.
+#[derive(Debug, Clone)]
+pub struct Accumulator {
+    runs: u64,
+    territories: Vec<TerritoryAcc>,
+}
+
+fn bin(x: f64) -> usize {
+    ((x * BINS as f64) as usize).min(BINS - 1)
+}
+
+impl Accumulator {
+    /// An empty accumulator for this engine.
+    pub fn new(engine: &Engine) -> Accumulator {
+        let months = engine.horizon() as usize + 1;
+        let territories = (0..engine.territory_count())
+            .map(|t| {
+                let groups = engine.groups_of(t).len();
+                let indices = 3 + 2 * groups;
+                let (phases, _) = engine.phases_of(t);
+                TerritoryAcc {
+
+                    months,
+                    phases,
+                    counts: vec![0; indices * months * BINS],
+                    sums: vec![0; indices * months],
+                    min: vec![f64::INFINITY; indices * months],
+                    max: vec![f64::NEG_INFINITY; indices * months],
+                    alive: vec![0; months],
+                    in_phase: vec![0; months * phases],
+                    entries: vec![0; phases * months],
+                    spend_max: engine.max_spend(t),
+                    spend_counts: vec![0; SPEND_BINS],
+                    spend_sum: 0,
+                    spend_min: f64::INFINITY,
+                    spend_hi: f64::NEG_INFINITY,
+                }
+            })
+            .collect();
+        Accumulator {
+            runs: 0,
+            territories,
+        }
+    }
+
+    /// Records the state of a run at month `t`, counted `weight` times.
+    pub fn observe(&mut self, engine: &Engine, t: u32, s: &RunState, weight: u32) {
+        let t = t as usize;
+        for (ti, acc) in self.territories.iter_mut().enumerate() {
+            let groups = engine.groups_of(ti);
+            let mut put = |index: usize, x: f64| {
+                let cell = index * acc.months + t;
+                acc.counts[cell * BINS + bin(x)] += weight;
+                acc.sums[cell] += ((x * FIXED) as u128) * u128::from(weight);
+                acc.min[cell] = acc.min[cell].min(x);
+                acc.max[cell] = acc.max[cell].max(x);
+            };
+            put(0, s.engagement_index[ti]);
+            put(1, s.stabilisation_index[ti]);
+            put(2, s.reach[ti]);
+            let n = groups.len();
+            for (k, g) in groups.enumerate() {
+                put(3 + k, s.engagement[g]);
+                put(3 + n + k, s.anchored[g]);
+            }
+            if s.alive[ti] {
+                acc.alive[t] += u64::from(weight);
+            }
+            acc.in_phase[t * acc.phases + s.phase[ti]] += u64::from(weight);
+        }
+    }
+
+    /// Records the end of a run, counted `weight` times.
+    pub fn finish_run(&mut self, engine: &Engine, s: &RunState, weight: u32) {
+        self.runs += u64::from(weight);
+        for (ti, acc) in self.territories.iter_mut().enumerate() {
+            let (phases, offset) = engine.phases_of(ti);
+            for k in 0..phases {
+                let month = s.entry_month[offset + k];
+                if month >= 0 {
+                    acc.entries[k * acc.months + month as usize] += u64::from(weight);
+                }
+            }
+            let spend = s.spend[ti];
+            let b = if acc.spend_max > 0.0 {
+                ((spend / acc.spend_max * SPEND_BINS as f64) as usize).min(SPEND_BINS - 1)
+            } else {
+                0
+            };
+            acc.spend_counts[b] += u64::from(weight);
+            acc.spend_sum += ((spend * 1024.0) as u128) * u128::from(weight);
+            acc.spend_min = acc.spend_min.min(spend);
+            acc.spend_hi = acc.spend_hi.max(spend);
+        }
+    }
+
+    /// Adds another accumulator of the same engine into this one. Exact and order-free.
+    pub fn merge(&mut self, other: &Accumulator) {
+        self.runs += other.runs;
+        for (a, b) in self.territories.iter_mut().zip(&other.territories) {
+            a.counts.iter_mut().zip(&b.counts).for_each(|(x, y)| *x += y);
+            a.sums.iter_mut().zip(&b.sums).for_each(|(x, y)| *x += y);
+            a.min.iter_mut().zip(&b.min).for_each(|(x, y)| *x = x.min(*y));
+            a.max.iter_mut().zip(&b.max).for_each(|(x, y)| *x = x.max(*y));
+            a.alive.iter_mut().zip(&b.alive).for_each(|(x, y)| *x += y);
+            a.in_phase.iter_mut().zip(&b.in_phase).for_each(|(x, y)| *x += y);
+            a.entries.iter_mut().zip(&b.entries).for_each(|(x, y)| *x += y);
+            a.spend_counts.iter_mut().zip(&b.spend_counts).for_each(|(x, y)| *x += y);
+            a.spend_sum += b.spend_sum;
+            a.spend_min = a.spend_min.min(b.spend_min);
+            a.spend_hi = a.spend_hi.max(b.spend_hi);
+        }
+    }
+
+    /// Runs recorded.
+    pub fn runs(&self) -> u64 {
+        self.runs
+    }
+}
+
+/// Quantile `q` of a histogram over [lo, hi] with `counts.len()` bins, interpolated linearly
+/// inside the bin and clamped to the observed [min, max].
+fn histogram_quantile(counts: &[u64], lo: f64, hi: f64, min: f64, max: f64, q: f64) -> f64 {
+    let total: u64 = counts.iter().sum();
+    if total == 0 {
+        return 0.0;
+    }
+    let target = q * total as f64;
+    let width = (hi - lo) / counts.len() as f64;
+    let mut cumulative = 0.0;
+    for (i, &c) in counts.iter().enumerate() {
+        if c == 0 {
+            continue;
+        }
+        let next = cumulative + c as f64;
+        if next >= target {
+            let fraction = ((target - cumulative) / c as f64).clamp(0.0, 1.0);
+            return (lo + (i as f64 + fraction) * width).clamp(min, max);
+        }
+        cumulative = next;
+    }
+    max
+}
+
+/// Exact quantile (linear interpolation between order statistics, "type 7") of integer values
+/// given by their counts.
+pub fn integer_quantile(counts: &[u64], q: f64) -> Option<f64> {
+    let total: u64 = counts.iter().sum();
+    if total == 0 {
+        return None;
+    }
+    let position = q * (total - 1) as f64;
+    let lower = position.floor() as u64;
+    let fraction = position - lower as f64;
+    let nth = |rank: u64| -> f64 {
+        let mut seen = 0;
+        for (value, &c) in counts.iter().enumerate() {
+            seen += c;
+            if seen > rank {
+                return value as f64;
+            }
+        }
+        (counts.len() - 1) as f64
+    };
+    let a = nth(lower);
+    let b = if fraction > 0.0 { nth(lower + 1) } else { a };
+    Some(a + fraction * (b - a))
+}
+
+/// Wilson score interval for `k` successes out of `n`.
+pub fn wilson(k: u64, n: u64) -> (f64, f64) {
+    if n == 0 {
+        return (0.0, 1.0);
+    }
+    let n_f = n as f64;
+    let p = k as f64 / n_f;
+    let z2 = Z95 * Z95;
+    let denom = 1.0 + z2 / n_f;
+    let centre = (p + z2 / (2.0 * n_f)) / denom;
+    let half = Z95 * (p * (1.0 - p) / n_f + z2 / (4.0 * n_f * n_f)).sqrt() / denom;
+    ((centre - half).max(0.0), (centre + half).min(1.0))
+}
+
+/// Mean and five quantiles of one index over months.
+#[derive(Debug, Clone, Serialize)]
+pub struct Series {
+    /// `engagement`, `stabilisation`, `scale`, `engagement:<group>` or `anchored:<group>`.
+    pub index: String,
+    /// Mean over runs, month 0..=horizon.
+    pub mean: Vec<f64>,
+    /// 5th, 25th, 50th, 75th, 95th percentiles, each month 0..=horizon.
+    pub quantiles: [Vec<f64>; 5],
+}
+
+/// Share of runs still alive at a month, with its Wilson 95% interval.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Survival {
+    /// Share alive.
+    pub share: f64,
+    /// Lower bound.
+    pub low: f64,
+    /// Upper bound.
+    pub high: f64,
+}
+
+/// How many runs reached a phase and when.
+#[derive(Debug, Clone, Serialize)]
+pub struct PhaseEntry {
+    /// Phase id.
+    pub phase: String,
+    /// Share of runs that entered it.
+    pub reached: f64,
+    /// Quantiles of the entry month among those, if any did.
+    pub quantiles: Option<[f64; 5]>,
+}
+
+/// Mean and quantiles of a quantity.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Summary {
+    /// Mean.
+    pub mean: f64,
+    /// 5th, 25th, 50th, 75th, 95th percentiles.
+    pub quantiles: [f64; 5],
+}
+
+/// Results for one territory.
+#[derive(Debug, Clone, Serialize)]
+pub struct TerritoryResults {
+    /// Territory id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Index series: engagement, stabilisation, scale, then engagement and anchored per group.
+    pub series: Vec<Series>,
+    /// Perpetuation, month 0..=horizon.
+    pub perpetuation: Vec<Survival>,
+    /// Phase ids.
+    pub phases: Vec<String>,
+    /// Share of runs in each phase: `phase_share[phase][month]`.
+    pub phase_share: Vec<Vec<f64>>,
+    /// Entry of each phase.
+    pub phase_entries: Vec<PhaseEntry>,
+    /// Total spend over the horizon, €.
+    pub spend: Summary,
+}
+
+impl TerritoryResults {
+    /// The series of an index by name.
+    pub fn series(&self, index: &str) -> Option<&Series> {
+        self.series.iter().find(|s| s.index == index)
+    }
+}
+
+/// Results of an ensemble.
+#[derive(Debug, Clone, Serialize)]
+pub struct Results {
+    /// Runs simulated.
+    pub runs: u64,
+    /// Months simulated.
+    pub horizon: u32,
+    /// Per territory, in network order.
+    pub territories: Vec<TerritoryResults>,
+    /// Wall time of the simulation, seconds.
+    pub wall_seconds: f64,
+}
+
+impl Accumulator {
+    /// Turns the aggregates into results.
+    pub fn results(&self, model: &Model, wall_seconds: f64) -> Results {
+        let runs = self.runs.max(1);
+        let territories = self
+            .territories
+            .iter()
+            .zip(&model.territories)
+            .map(|(acc, t)| {
+                let mut names = vec![
+                    "engagement".to_string(),
+                    "stabilisation".to_string(),
+                    "scale".to_string(),
+                ];
+                names.extend(t.groups.iter().map(|g| format!("engagement:{}", g.id)));
+                names.extend(t.groups.iter().map(|g| format!("anchored:{}", g.id)));
+                let series = names
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, index)| {
+                        let mut mean = Vec::with_capacity(acc.months);
+                        let mut quantiles: [Vec<f64>; 5] = Default::default();
+                        let mut counts = vec![0u64; BINS];
+                        for m in 0..acc.months {
+                            let cell = i * acc.months + m;
+                            mean.push((acc.sums[cell] as f64 / FIXED / runs as f64).clamp(0.0, 1.0));
+                            for (c, &x) in counts.iter_mut().zip(&acc.counts[cell * BINS..(cell + 1) * BINS]) {
+                                *c = u64::from(x);
+                            }
+                            for (q, level) in quantiles.iter_mut().zip(LEVELS) {
+                                q.push(histogram_quantile(&counts, 0.0, 1.0, acc.min[cell], acc.max[cell], level));
+                            }
+                        }
+                        Series {
+                            index,
+                            mean,
+                            quantiles,
+                        }
+                    })
+                    .collect();
+                let perpetuation = acc
+                    .alive
+                    .iter()
+                    .map(|&k| {
+                        let (low, high) = wilson(k, runs);
+                        Survival {
+                            share: k as f64 / runs as f64,
+                            low,
+                            high,
+                        }
+                    })
+                    .collect();
+                let phase_share = (0..acc.phases)
+                    .map(|k| {
+                        (0..acc.months)
+                            .map(|m| acc.in_phase[m * acc.phases + k] as f64 / runs as f64)
+                            .collect()
+                    })
+                    .collect();
+                let phase_entries = t
+                    .phases
+                    .iter()
+                    .enumerate()
+                    .map(|(k, p)| {
+                        let counts = &acc.entries[k * acc.months..(k + 1) * acc.months];
+                        let reached: u64 = counts.iter().sum();
+                        let quantiles = (reached > 0).then(|| {
+                            LEVELS.map(|l| integer_quantile(counts, l).unwrap_or(0.0))
+                        });
+                        PhaseEntry {
+                            phase: p.id.clone(),
+                            reached: reached as f64 / runs as f64,
+                            quantiles,
+                        }
+                    })
+                    .collect();
+                let spend = Summary {
+                    mean: acc.spend_sum as f64 / 1024.0 / runs as f64,
+                    quantiles: LEVELS.map(|l| {
+                        histogram_quantile(&acc.spend_counts, 0.0, acc.spend_max.max(f64::MIN_POSITIVE), acc.spend_min.min(acc.spend_hi), acc.spend_hi.max(acc.spend_min), l)
+                    }),
+                };
+                TerritoryResults {
+                    id: t.id.clone(),
+                    name: t.name.clone(),
+                    series,
+                    perpetuation,
+                    phases: t.phases.iter().map(|p| p.id.clone()).collect(),
+                    phase_share,
+                    phase_entries,
+                    spend,
+                }
+            })
+            .collect();
+        Results {
+            runs: self.runs,
+            horizon: model.horizon(),
+            territories,
+            wall_seconds,
+        }
+    }
+}
+
+/// Simulates runs `first..first + count` of a model into one accumulator, on the current rayon
+/// pool. Returns `None` if cancelled.
+pub fn accumulate(
+    model: &Model,
+    first: u64,
+    count: u64,
+    controls: &Controls<'_>,
+) -> Option<Accumulator> {
+    let engine = Engine::new(model);
+    if !engine.is_stochastic() {
+        // Every run is the same: simulate one and count it `count` times.
+        let mut acc = Accumulator::new(&engine);
+        let mut state = engine.new_state();
+        let mut rng = run_rng(model.settings.seed, first);
+        let weight = u32::try_from(count).unwrap_or(u32::MAX);
+        engine.run(&mut rng, &mut state, |t, s| acc.observe(&engine, t, s, weight));
+        acc.finish_run(&engine, &state, weight);
+        (controls.progress)(count, count);
+        return Some(acc);
+    }
+    let blocks = count.div_ceil(BLOCK);
+    let next = AtomicU64::new(0);
+    let done = AtomicU64::new(0);
+    let merged: Mutex<Option<Accumulator>> = Mutex::new(None);
+    let workers = rayon::current_num_threads().max(1).min(blocks.max(1) as usize);
+    rayon::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|_| {
+                let mut acc = Accumulator::new(&engine);
+                let mut state = engine.new_state();
+                loop {
+                    if controls.cancel.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let b = next.fetch_add(1, Ordering::Relaxed);
+                    if b >= blocks {
+                        break;
+                    }
+                    let lo = first + b * BLOCK;
+                    let hi = (lo + BLOCK).min(first + count);
+                    for run in lo..hi {
+                        let mut rng = run_rng(model.settings.seed, run);
+                        engine.run(&mut rng, &mut state, |t, s| acc.observe(&engine, t, s, 1));
+                        acc.finish_run(&engine, &state, 1);
+                    }
+                    let d = done.fetch_add(hi - lo, Ordering::Relaxed) + (hi - lo);
+                    (controls.progress)(d, count);
+                }
+                let mut slot = merged.lock().unwrap_or_else(|e| e.into_inner());
+                match slot.as_mut() {
+                    Some(m) => m.merge(&acc),
+                    None => *slot = Some(acc),
+                }
+            });
+        }
+    });
+    if controls.cancel.load(Ordering::Relaxed) {
+        return None;
+    }
+    merged.into_inner().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Simulates the model's runs and returns the aggregated results, or `None` if cancelled.
+pub fn simulate(model: &Model, controls: &Controls<'_>) -> Option<Results> {
+    let start = Instant::now();
+    let acc = accumulate(model, 0, model.settings.runs, controls)?;
+    Some(acc.results(model, start.elapsed().as_secs_f64()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wilson_matches_a_hand_computed_value() {
+        // 8 of 10: centre (0.8 + 1.92/20)/(1 + 3.84/10), known interval ≈ [0.490, 0.943].
+        let (lo, hi) = wilson(8, 10);
+        assert!((lo - 0.4901).abs() < 1e-3, "{lo}");
+        assert!((hi - 0.9433).abs() < 1e-3, "{hi}");
+        assert_eq!(wilson(0, 0), (0.0, 1.0));
+    }
+
+    #[test]
+    fn integer_quantile_interpolates_order_statistics() {
+        // Values 1, 2, 3, 4 once each.
+        let counts = [0, 1, 1, 1, 1];
+        assert_eq!(integer_quantile(&counts, 0.5), Some(2.5));
+        assert_eq!(integer_quantile(&counts, 0.0), Some(1.0));
+        assert_eq!(integer_quantile(&counts, 1.0), Some(4.0));
+        assert_eq!(integer_quantile(&[0, 0], 0.5), None);
+    }
+
+    #[test]
+    fn histogram_quantile_is_clamped_to_observed_range() {
+        let mut counts = vec![0u64; 1000];
+        counts[300] = 10;
+        // All ten values are 0.3004: the median must be that value, not the bin centre.
+        assert_eq!(histogram_quantile(&counts, 0.0, 1.0, 0.3004, 0.3004, 0.5), 0.3004);
+        let q = histogram_quantile(&counts, 0.0, 1.0, 0.3, 0.301, 0.5);
+        assert!((q - 0.3005).abs() < 1e-12);
+    }
+}

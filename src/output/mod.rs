@@ -1,0 +1,57 @@
+//! Stage 5 — outputs: one module per format, each a function from results to bytes or files.
+//!
+//! [`write_all`] writes the whole set into a folder; the exporters themselves
+//! ([`tables`], [`json`], [`plot`]) are pure enough to be tested on their own.
+
+pub mod json;
+pub mod plot;
+pub mod tables;
+
+use std::path::{Path, PathBuf};
+
+use crate::diag::Error;
+use crate::ensemble::Results;
+use crate::model::Model;
+
+/// File names of the tables, in the order they are written.
+pub const TABLE_FILES: [&str; 4] = [
+    "trajectories.csv",
+    "perpetuation.csv",
+    "phases.csv",
+    "phase-entries.csv",
+];
+
+/// Base names of the plots; each is written as `.png` and `.svg`.
+pub const PLOT_NAMES: [&str; 6] = [
+    "stabilisation",
+    "perpetuation",
+    "scale",
+    "engagement-by-group",
+    "phases",
+    "dashboard",
+];
+
+/// Writes every output file into `dir` (which must exist) and returns their paths.
+pub fn write_all(
+    dir: &Path,
+    model: &Model,
+    results: &Results,
+    plots: bool,
+) -> Result<Vec<PathBuf>, Error> {
+    let mut written = Vec::new();
+    let write = |name: &str, bytes: Vec<u8>, written: &mut Vec<PathBuf>| {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))?;
+        written.push(path);
+        Ok::<(), Error>(())
+    };
+    write("trajectories.csv", tables::trajectories(results), &mut written)?;
+    write("perpetuation.csv", tables::perpetuation(results), &mut written)?;
+    write("phases.csv", tables::phases(results), &mut written)?;
+    write("phase-entries.csv", tables::phase_entries(results), &mut written)?;
+    write("summary.json", json::summary(model, results), &mut written)?;
+    if plots {
+        written.extend(plot::write_all(dir, model, results)?);
+    }
+    Ok(written)
+}

@@ -1,0 +1,395 @@
+//! Plots, each as PNG and SVG, drawn with plotters and an embedded DejaVu Sans font (so text
+//! renders on a machine with no fonts installed).
+//!
+//! Fan charts show the median with 25–75% and 5–95% bands; perpetuation is a survival curve with
+//! its 95% interval; phases are stacked areas. The x axis is in years when the scenario gives a
+//! `start_year`. In a network each territory has its own colour and a legend.
+
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+use plotters::chart::SeriesAnno;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use crate::diag::Error;
+use crate::ensemble::{Results, TerritoryResults};
+use crate::model::{Model, ShockTiming};
+
+const FONT: &str = "sans-serif";
+
+/// One colour per territory or group (colour-blind-friendly Tableau palette).
+pub const PALETTE: [RGBColor; 8] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+];
+const NAVY: RGBColor = RGBColor(8, 48, 107);
+const BAND: RGBColor = RGBColor(66, 146, 198);
+const RUST: RGBColor = RGBColor(166, 54, 3);
+const PEACH: RGBColor = RGBColor(253, 174, 107);
+const GRID: RGBColor = RGBColor(225, 225, 225);
+const MUTED: RGBColor = RGBColor(110, 110, 110);
+
+/// Registers the embedded fonts once.
+pub fn register_fonts() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let _ = plotters::style::register_font(FONT, FontStyle::Normal, dejavu::sans::regular());
+        let _ = plotters::style::register_font(FONT, FontStyle::Bold, dejavu::sans::bold());
+    });
+}
+
+/// Time axis: months, or years when a start year is known.
+struct TimeAxis {
+    start_year: Option<i32>,
+    horizon: u32,
+}
+
+impl TimeAxis {
+    fn x(&self, month: usize) -> f64 {
+        match self.start_year {
+            Some(y) => f64::from(y) + month as f64 / 12.0,
+            None => month as f64,
+        }
+    }
+    fn range(&self) -> std::ops::Range<f64> {
+        self.x(0)..self.x(self.horizon as usize)
+    }
+    fn label(&self) -> &'static str {
+        if self.start_year.is_some() {
+            "year"
+        } else {
+            "month"
+        }
+    }
+}
+
+/// What a fan chart shows.
+struct Fan<'a> {
+    title: &'a str,
+    y_label: &'a str,
+    index: &'a str,
+}
+
+type DrawResult = Result<(), String>;
+
+fn err<E: std::fmt::Debug>(e: E) -> String {
+    format!("{e:?}")
+}
+
+/// Months at which a periodic or scheduled shock is due, with its label (first one per month).
+fn shock_marks(model: &Model) -> Vec<(u32, String)> {
+    let horizon = model.horizon();
+    let mut marks: Vec<(u32, String)> = Vec::new();
+    for t in &model.territories {
+        for s in &t.shocks {
+            let months: Vec<u32> = match &s.timing {
+                ShockTiming::Periodic { every, first } => {
+                    (0..).map(|k| first + k * every).take_while(|m| *m < horizon).collect()
+                }
+                ShockTiming::Scheduled { at } => at.iter().copied().filter(|m| *m < horizon).collect(),
+                ShockTiming::Random { .. } => Vec::new(),
+            };
+            for m in months {
+                if !marks.iter().any(|(x, _)| *x == m) {
+                    marks.push((m, s.label.clone()));
+                }
+            }
+        }
+    }
+    marks.sort_by_key(|(m, _)| *m);
+    marks
+}
+
+fn colour(i: usize) -> RGBColor {
+    PALETTE[i % PALETTE.len()]
+}
+
+fn fan_chart<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    results: &Results,
+    axis: &TimeAxis,
+    fan: &Fan<'_>,
+    marks: &[(u32, String)],
+) -> DrawResult {
+    let many = results.territories.len() > 1;
+    let mut chart = ChartBuilder::on(area)
+        .caption(fan.title, (FONT, 22))
+        .margin(12)
+        .x_label_area_size(42)
+        .y_label_area_size(58)
+        .build_cartesian_2d(axis.range(), 0f64..1f64)
+        .map_err(err)?;
+    configure_mesh(&mut chart, axis, fan.y_label)?;
+    draw_marks(&mut chart, axis, marks)?;
+    for (i, t) in results.territories.iter().enumerate() {
+        let Some(s) = t.series(fan.index) else { continue };
+        let (line, band) = if many { (colour(i), colour(i)) } else { (NAVY, BAND) };
+        let outer = if many { 0.12 } else { 0.25 };
+        let inner = if many { 0.25 } else { 0.55 };
+        band_polygon(&mut chart, axis, &s.quantiles[0], &s.quantiles[4], band.mix(outer))?
+            .label(if many { String::new() } else { "5–95% of runs".into() })
+            .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 22, y + 6)], band.mix(outer).filled()));
+        band_polygon(&mut chart, axis, &s.quantiles[1], &s.quantiles[3], band.mix(inner))?
+            .label(if many { String::new() } else { "25–75% of runs".into() })
+            .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 22, y + 6)], band.mix(inner).filled()));
+        let name = if many { t.name.clone() } else { "median".into() };
+        chart
+            .draw_series(LineSeries::new(
+                s.quantiles[2].iter().enumerate().map(|(m, v)| (axis.x(m), *v)),
+                line.stroke_width(3),
+            ))
+            .map_err(err)?
+            .label(name)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], line.stroke_width(3)));
+    }
+    legend(&mut chart, SeriesLabelPosition::UpperLeft)
+}
+
+type Chart<'a, DB> = ChartContext<'a, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>>;
+
+fn configure_mesh<'a, DB: DrawingBackend + 'a>(chart: &mut Chart<'a, DB>, axis: &TimeAxis, y_label: &str) -> DrawResult {
+    let years = axis.start_year.is_some();
+    let fmt = move |x: &f64| {
+        if years {
+            format!("{}", x.round() as i64)
+        } else {
+            format!("{}", x.round() as i64)
+        }
+    };
+    chart
+        .configure_mesh()
+        .x_desc(axis.label())
+        .y_desc(y_label)
+        .x_labels(8)
+        .y_labels(6)
+        .x_label_formatter(&fmt)
+        .y_label_formatter(&|y| format!("{y:.1}"))
+        .light_line_style(WHITE)
+        .bold_line_style(GRID)
+        .label_style((FONT, 14))
+        .axis_desc_style((FONT, 15))
+        .draw()
+        .map_err(err)
+}
+
+fn draw_marks<'a, DB: DrawingBackend + 'a>(chart: &mut Chart<'a, DB>, axis: &TimeAxis, marks: &[(u32, String)]) -> DrawResult {
+    let mut labelled = false;
+    for (m, label) in marks {
+        let x = axis.x(*m as usize);
+        chart
+            .draw_series(DashedLineSeries::new(
+                vec![(x, 0.0), (x, 1.0)],
+                4,
+                4,
+                MUTED.mix(0.7).stroke_width(1),
+            ))
+            .map_err(err)?;
+        if !labelled {
+            chart
+                .draw_series(std::iter::once(Text::new(
+                    label.clone(),
+                    (x, 0.04),
+                    (FONT, 13).into_font().color(&MUTED),
+                )))
+                .map_err(err)?;
+            labelled = true;
+        }
+    }
+    Ok(())
+}
+
+fn band_polygon<'c, 'a, DB: DrawingBackend + 'a>(
+    chart: &'c mut Chart<'a, DB>,
+    axis: &TimeAxis,
+    low: &[f64],
+    high: &[f64],
+    style: RGBAColor,
+) -> Result<&'c mut SeriesAnno<'a, DB>, String> {
+    let mut points: Vec<(f64, f64)> = low.iter().enumerate().map(|(m, v)| (axis.x(m), *v)).collect();
+    points.extend(high.iter().enumerate().rev().map(|(m, v)| (axis.x(m), *v)));
+    chart
+        .draw_series(std::iter::once(Polygon::new(points, style.filled())))
+        .map_err(err)
+}
+
+fn legend<'a, DB: DrawingBackend + 'a>(chart: &mut Chart<'a, DB>, position: SeriesLabelPosition) -> DrawResult {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.85))
+        .border_style(GRID)
+        .label_font((FONT, 14))
+        .draw()
+        .map_err(err)
+}
+
+fn perpetuation_chart<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    results: &Results,
+    axis: &TimeAxis,
+    marks: &[(u32, String)],
+) -> DrawResult {
+    let many = results.territories.len() > 1;
+    let mut chart = ChartBuilder::on(area)
+        .caption("Perpetuation — does the transition survive?", (FONT, 22))
+        .margin(12)
+        .x_label_area_size(42)
+        .y_label_area_size(58)
+        .build_cartesian_2d(axis.range(), 0f64..1.02f64)
+        .map_err(err)?;
+    configure_mesh(&mut chart, axis, "share of runs still alive")?;
+    draw_marks(&mut chart, axis, marks)?;
+    for (i, t) in results.territories.iter().enumerate() {
+        let (line, band) = if many { (colour(i), colour(i)) } else { (RUST, PEACH) };
+        let low: Vec<f64> = t.perpetuation.iter().map(|p| p.low).collect();
+        let high: Vec<f64> = t.perpetuation.iter().map(|p| p.high).collect();
+        let alpha = if many { 0.25 } else { 0.7 };
+        band_polygon(&mut chart, axis, &low, &high, band.mix(alpha))?
+            .label(if many { String::new() } else { "95% interval".into() })
+            .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 22, y + 6)], band.mix(alpha).filled()));
+        chart
+            .draw_series(LineSeries::new(
+                t.perpetuation.iter().enumerate().map(|(m, p)| (axis.x(m), p.share)),
+                line.stroke_width(3),
+            ))
+            .map_err(err)?
+            .label(if many { t.name.clone() } else { "share of runs still alive".into() })
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], line.stroke_width(3)));
+    }
+    legend(&mut chart, SeriesLabelPosition::LowerRight)
+}
+
+fn phases_chart<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, t: &TerritoryResults, axis: &TimeAxis, title: &str) -> DrawResult {
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, (FONT, 20))
+        .margin(12)
+        .x_label_area_size(42)
+        .y_label_area_size(58)
+        .build_cartesian_2d(axis.range(), 0f64..1f64)
+        .map_err(err)?;
+    configure_mesh(&mut chart, axis, "share of runs in each phase")?;
+    let months = t.phase_share.first().map_or(0, Vec::len);
+    let mut below = vec![0.0; months];
+    for (k, (phase, shares)) in t.phases.iter().zip(&t.phase_share).enumerate() {
+        let above: Vec<f64> = below.iter().zip(shares).map(|(b, s)| (b + s).min(1.0)).collect();
+        let c = colour(k);
+        band_polygon(&mut chart, axis, &below, &above, c.mix(0.75))?
+            .label(phase.clone())
+            .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 22, y + 6)], c.mix(0.75).filled()));
+        below = above;
+    }
+    legend(&mut chart, SeriesLabelPosition::UpperRight)
+}
+
+fn groups_chart<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, t: &TerritoryResults, model: &Model, ti: usize, axis: &TimeAxis, title: &str) -> DrawResult {
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, (FONT, 20))
+        .margin(12)
+        .x_label_area_size(42)
+        .y_label_area_size(58)
+        .build_cartesian_2d(axis.range(), 0f64..1f64)
+        .map_err(err)?;
+    configure_mesh(&mut chart, axis, "share of the group engaged")?;
+    for (k, g) in model.territories[ti].groups.iter().enumerate() {
+        let Some(s) = t.series(&format!("engagement:{}", g.id)) else { continue };
+        let c = colour(k);
+        band_polygon(&mut chart, axis, &s.quantiles[1], &s.quantiles[3], c.mix(0.2))?;
+        chart
+            .draw_series(LineSeries::new(
+                s.quantiles[2].iter().enumerate().map(|(m, v)| (axis.x(m), *v)),
+                c.stroke_width(3),
+            ))
+            .map_err(err)?
+            .label(g.label.clone())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], c.stroke_width(3)));
+    }
+    legend(&mut chart, SeriesLabelPosition::UpperLeft)
+}
+
+/// Splits an area into a grid with one cell per territory.
+fn grid<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, n: usize) -> Vec<DrawingArea<DB, Shift>> {
+    let cols = if n <= 1 { 1 } else { 2 };
+    let rows = n.div_ceil(cols);
+    area.split_evenly((rows, cols))
+}
+
+/// Plot sizes in pixels.
+pub fn size(name: &str, territories: usize) -> (u32, u32) {
+    let rows = territories.div_ceil(2) as u32;
+    match name {
+        "dashboard" => (1800, 560),
+        "engagement-by-group" | "phases" if territories > 1 => (1600, 520 * rows),
+        _ => (1000, 620),
+    }
+}
+
+fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, name: &str, model: &Model, results: &Results) -> DrawResult {
+    root.fill(&WHITE).map_err(err)?;
+    let axis = TimeAxis {
+        start_year: model.start_year(),
+        horizon: model.horizon(),
+    };
+    let marks = shock_marks(model);
+    let stabilisation = Fan {
+        title: "Stabilisation — anchored engagement",
+        y_label: "share of engagement anchored",
+        index: "stabilisation",
+    };
+    let scale = Fan {
+        title: "Change of scale — share of the potential reached",
+        y_label: "share of potential reached",
+        index: "scale",
+    };
+    let runs = format!("{} simulated futures", results.runs);
+    match name {
+        "stabilisation" => fan_chart(&root, results, &axis, &stabilisation, &marks)?,
+        "scale" => fan_chart(&root, results, &axis, &scale, &marks)?,
+        "perpetuation" => perpetuation_chart(&root, results, &axis, &marks)?,
+        "dashboard" => {
+            let title = format!("{} — {runs} (illustrative parameters)", model.name);
+            let body = root.titled(&title, (FONT, 26)).map_err(err)?;
+            let panels = body.split_evenly((1, 3));
+            fan_chart(&panels[0], results, &axis, &stabilisation, &marks)?;
+            perpetuation_chart(&panels[1], results, &axis, &marks)?;
+            fan_chart(&panels[2], results, &axis, &scale, &marks)?;
+        }
+        "phases" => {
+            let cells = grid(&root, results.territories.len());
+            for (t, cell) in results.territories.iter().zip(&cells) {
+                phases_chart(cell, t, &axis, &format!("Phases of the transition — {}", t.name))?;
+            }
+        }
+        _ => {
+            let cells = grid(&root, results.territories.len());
+            for (ti, (t, cell)) in results.territories.iter().zip(&cells).enumerate() {
+                groups_chart(cell, t, model, ti, &axis, &format!("Engagement by actor group — {} (median, 25–75%)", t.name))?;
+            }
+        }
+    }
+    root.present().map_err(err)
+}
+
+/// Writes every plot as PNG and SVG into `dir`.
+pub fn write_all(dir: &Path, model: &Model, results: &Results) -> Result<Vec<PathBuf>, Error> {
+    register_fonts();
+    let mut written = Vec::new();
+    for name in super::PLOT_NAMES {
+        let dims = size(name, results.territories.len());
+        let png = dir.join(format!("{name}.png"));
+        draw(BitMapBackend::new(&png, dims).into_drawing_area(), name, model, results)
+            .map_err(|e| Error::io(&png, format!("could not draw the plot: {e}")))?;
+        written.push(png);
+        let svg = dir.join(format!("{name}.svg"));
+        draw(SVGBackend::new(&svg, dims).into_drawing_area(), name, model, results)
+            .map_err(|e| Error::io(&svg, format!("could not draw the plot: {e}")))?;
+        written.push(svg);
+    }
+    Ok(written)
+}
