@@ -180,7 +180,11 @@ impl Engine {
                 adoption.push(g.adoption);
                 fatigue.push(g.fatigue);
                 erosion.push(g.erosion);
-                noise.push(if deterministic { 0.0 } else { g.volatility * h.sqrt() });
+                noise.push(if deterministic {
+                    0.0
+                } else {
+                    g.volatility * h.sqrt()
+                });
                 e0.push(g.engagement);
                 a0.push(g.anchored);
             }
@@ -217,7 +221,11 @@ impl Engine {
                         _ => 0.0,
                     },
                     hits: s.hits.clone(),
-                    pause: s.pause.iter().map(|&(l, m)| (lever_offset + l, m)).collect(),
+                    pause: s
+                        .pause
+                        .iter()
+                        .map(|&(l, m)| (lever_offset + l, m))
+                        .collect(),
                 })
                 .collect();
             let phases = t
@@ -286,8 +294,7 @@ impl Engine {
             }
         }
         let draws = !deterministic
-            && (noise.iter().any(|&s| s > 0.0)
-                || territories.iter().any(|t| !t.shocks.is_empty()));
+            && (noise.iter().any(|&s| s > 0.0) || territories.iter().any(|t| !t.shocks.is_empty()));
         Engine {
             territories,
             levers,

@@ -82,7 +82,6 @@ impl Accumulator {
                 let indices = 3 + 2 * groups;
                 let (phases, _) = engine.phases_of(t);
                 TerritoryAcc {
-
                     months,
                     phases,
                     counts: vec![0; indices * months * BINS],
@@ -161,14 +160,32 @@ impl Accumulator {
     pub fn merge(&mut self, other: &Accumulator) {
         self.runs += other.runs;
         for (a, b) in self.territories.iter_mut().zip(&other.territories) {
-            a.counts.iter_mut().zip(&b.counts).for_each(|(x, y)| *x += y);
+            a.counts
+                .iter_mut()
+                .zip(&b.counts)
+                .for_each(|(x, y)| *x += y);
             a.sums.iter_mut().zip(&b.sums).for_each(|(x, y)| *x += y);
-            a.min.iter_mut().zip(&b.min).for_each(|(x, y)| *x = x.min(*y));
-            a.max.iter_mut().zip(&b.max).for_each(|(x, y)| *x = x.max(*y));
+            a.min
+                .iter_mut()
+                .zip(&b.min)
+                .for_each(|(x, y)| *x = x.min(*y));
+            a.max
+                .iter_mut()
+                .zip(&b.max)
+                .for_each(|(x, y)| *x = x.max(*y));
             a.alive.iter_mut().zip(&b.alive).for_each(|(x, y)| *x += y);
-            a.in_phase.iter_mut().zip(&b.in_phase).for_each(|(x, y)| *x += y);
-            a.entries.iter_mut().zip(&b.entries).for_each(|(x, y)| *x += y);
-            a.spend_counts.iter_mut().zip(&b.spend_counts).for_each(|(x, y)| *x += y);
+            a.in_phase
+                .iter_mut()
+                .zip(&b.in_phase)
+                .for_each(|(x, y)| *x += y);
+            a.entries
+                .iter_mut()
+                .zip(&b.entries)
+                .for_each(|(x, y)| *x += y);
+            a.spend_counts
+                .iter_mut()
+                .zip(&b.spend_counts)
+                .for_each(|(x, y)| *x += y);
             a.spend_sum += b.spend_sum;
             a.spend_min = a.spend_min.min(b.spend_min);
             a.spend_hi = a.spend_hi.max(b.spend_hi);
@@ -352,12 +369,24 @@ impl Accumulator {
                         let mut counts = vec![0u64; BINS];
                         for m in 0..acc.months {
                             let cell = i * acc.months + m;
-                            mean.push((acc.sums[cell] as f64 / FIXED / runs as f64).clamp(0.0, 1.0));
-                            for (c, &x) in counts.iter_mut().zip(&acc.counts[cell * BINS..(cell + 1) * BINS]) {
+                            mean.push(
+                                (acc.sums[cell] as f64 / FIXED / runs as f64).clamp(0.0, 1.0),
+                            );
+                            for (c, &x) in counts
+                                .iter_mut()
+                                .zip(&acc.counts[cell * BINS..(cell + 1) * BINS])
+                            {
                                 *c = u64::from(x);
                             }
                             for (q, level) in quantiles.iter_mut().zip(LEVELS) {
-                                q.push(histogram_quantile(&counts, 0.0, 1.0, acc.min[cell], acc.max[cell], level));
+                                q.push(histogram_quantile(
+                                    &counts,
+                                    0.0,
+                                    1.0,
+                                    acc.min[cell],
+                                    acc.max[cell],
+                                    level,
+                                ));
                             }
                         }
                         Series {
@@ -393,9 +422,8 @@ impl Accumulator {
                     .map(|(k, p)| {
                         let counts = &acc.entries[k * acc.months..(k + 1) * acc.months];
                         let reached: u64 = counts.iter().sum();
-                        let quantiles = (reached > 0).then(|| {
-                            LEVELS.map(|l| integer_quantile(counts, l).unwrap_or(0.0))
-                        });
+                        let quantiles = (reached > 0)
+                            .then(|| LEVELS.map(|l| integer_quantile(counts, l).unwrap_or(0.0)));
                         PhaseEntry {
                             phase: p.id.clone(),
                             reached: reached as f64 / runs as f64,
@@ -406,7 +434,14 @@ impl Accumulator {
                 let spend = Summary {
                     mean: acc.spend_sum as f64 / 1024.0 / runs as f64,
                     quantiles: LEVELS.map(|l| {
-                        histogram_quantile(&acc.spend_counts, 0.0, acc.spend_max.max(f64::MIN_POSITIVE), acc.spend_min.min(acc.spend_hi), acc.spend_hi.max(acc.spend_min), l)
+                        histogram_quantile(
+                            &acc.spend_counts,
+                            0.0,
+                            acc.spend_max.max(f64::MIN_POSITIVE),
+                            acc.spend_min.min(acc.spend_hi),
+                            acc.spend_hi.max(acc.spend_min),
+                            l,
+                        )
                     }),
                 };
                 TerritoryResults {
@@ -445,7 +480,9 @@ pub fn accumulate(
         let mut state = engine.new_state();
         let mut rng = run_rng(model.settings.seed, first);
         let weight = u32::try_from(count).unwrap_or(u32::MAX);
-        engine.run(&mut rng, &mut state, |t, s| acc.observe(&engine, t, s, weight));
+        engine.run(&mut rng, &mut state, |t, s| {
+            acc.observe(&engine, t, s, weight)
+        });
         acc.finish_run(&engine, &state, weight);
         (controls.progress)(count, count);
         return Some(acc);
@@ -454,7 +491,9 @@ pub fn accumulate(
     let next = AtomicU64::new(0);
     let done = AtomicU64::new(0);
     let merged: Mutex<Option<Accumulator>> = Mutex::new(None);
-    let workers = rayon::current_num_threads().max(1).min(blocks.max(1) as usize);
+    let workers = rayon::current_num_threads()
+        .max(1)
+        .min(blocks.max(1) as usize);
     rayon::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|_| {
@@ -527,7 +566,10 @@ mod tests {
         let mut counts = vec![0u64; 1000];
         counts[300] = 10;
         // All ten values are 0.3004: the median must be that value, not the bin centre.
-        assert_eq!(histogram_quantile(&counts, 0.0, 1.0, 0.3004, 0.3004, 0.5), 0.3004);
+        assert_eq!(
+            histogram_quantile(&counts, 0.0, 1.0, 0.3004, 0.3004, 0.5),
+            0.3004
+        );
         let q = histogram_quantile(&counts, 0.0, 1.0, 0.3, 0.301, 0.5);
         assert!((q - 0.3005).abs() < 1e-12);
     }

@@ -17,12 +17,18 @@ fn conditions(cs: &[Condition], joiner: &str, cmp: &str) -> String {
 
 fn month(t: &Territory, m: u32) -> String {
     match t.start_year {
-        Some(y) => format!("month {m} ({} {})", MONTHS[(m % 12) as usize], i64::from(y) + i64::from(m / 12)),
+        Some(y) => format!(
+            "month {m} ({} {})",
+            MONTHS[(m % 12) as usize],
+            i64::from(y) + i64::from(m / 12)
+        ),
         None => format!("month {m}"),
     }
 }
 
-const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
 
 fn territory(out: &mut String, t: &Territory) {
     let _ = writeln!(out, "== {} ({}) ==", t.name, t.id);
@@ -34,10 +40,15 @@ fn territory(out: &mut String, t: &Territory) {
         "{} inhabitants; {} months simulated{}; budget for levers: {}.",
         t.population,
         t.horizon,
-        t.start_year.map_or(String::new(), |y| format!(" from January {y}")),
-        t.budget.map_or("no limit".into(), |b| format!("{b} € a month"))
+        t.start_year
+            .map_or(String::new(), |y| format!(" from January {y}")),
+        t.budget
+            .map_or("no limit".into(), |b| format!("{b} € a month"))
     );
-    let _ = writeln!(out, "\nActor groups (E0 engaged, A0 anchored; monthly rates):");
+    let _ = writeln!(
+        out,
+        "\nActor groups (E0 engaged, A0 anchored; monthly rates):"
+    );
     let n = t.groups.len();
     for (g, grp) in t.groups.iter().enumerate() {
         let _ = writeln!(
@@ -62,18 +73,35 @@ fn territory(out: &mut String, t: &Territory) {
             let _ = writeln!(out, "      influenced by: {}", by.join(", "));
         }
     }
-    let _ = writeln!(out, "\nPhases (a run starts in the first and moves at most one step a month):");
+    let _ = writeln!(
+        out,
+        "\nPhases (a run starts in the first and moves at most one step a month):"
+    );
     for (k, p) in t.phases.iter().enumerate() {
         let mut line = format!("  {}. {}", k + 1, p.label);
         if !p.enter.is_empty() {
-            let _ = write!(line, " — entered when {} for {} month(s) in a row", conditions(&p.enter, " and ", "≥"), p.hold);
+            let _ = write!(
+                line,
+                " — entered when {} for {} month(s) in a row",
+                conditions(&p.enter, " and ", "≥"),
+                p.hold
+            );
         }
         if !p.fallback.is_empty() {
-            let _ = write!(line, "; falls back when {} for {} month(s)", conditions(&p.fallback, " or ", "<"), p.hold);
+            let _ = write!(
+                line,
+                "; falls back when {} for {} month(s)",
+                conditions(&p.fallback, " or ", "<"),
+                p.hold
+            );
         }
         let e = p.effect;
         if (e.push, e.retain, e.anchor, e.reach) != (1.0, 1.0, 1.0, 1.0) {
-            let _ = write!(line, "; lever effects × push {}, retain {}, anchor {}, reach {}", e.push, e.retain, e.anchor, e.reach);
+            let _ = write!(
+                line,
+                "; lever effects × push {}, retain {}, anchor {}, reach {}",
+                e.push, e.retain, e.anchor, e.reach
+            );
         }
         let _ = writeln!(out, "{line}");
     }
@@ -88,20 +116,44 @@ fn territory(out: &mut String, t: &Territory) {
             "  - {} ({}{}): from {} to {}{}, costs {} € a month, intensity {}{}",
             l.label,
             l.id,
-            l.uses.as_ref().map_or(String::new(), |u| format!(", from the référentiel's `{u}`")),
+            l.uses
+                .as_ref()
+                .map_or(String::new(), |u| format!(", from the référentiel's `{u}`")),
             month(t, l.from),
             until,
-            if l.after_phase > 0 { format!(" once in phase `{}`", t.phases[l.after_phase].id) } else { String::new() },
+            if l.after_phase > 0 {
+                format!(" once in phase `{}`", t.phases[l.after_phase].id)
+            } else {
+                String::new()
+            },
             l.cost,
             l.intensity,
-            if l.ramp > 0 { format!(", reaching full intensity over {} months", l.ramp) } else { String::new() },
+            if l.ramp > 0 {
+                format!(", reaching full intensity over {} months", l.ramp)
+            } else {
+                String::new()
+            },
         );
         let effects = |name: &str, pairs: &[(usize, f64)]| -> Option<String> {
             (!pairs.is_empty()).then(|| {
-                format!("{name} {}", pairs.iter().map(|(g, x)| format!("{} {x}", t.groups[*g].id)).collect::<Vec<_>>().join(", "))
+                format!(
+                    "{name} {}",
+                    pairs
+                        .iter()
+                        .map(|(g, x)| format!("{} {x}", t.groups[*g].id))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
             })
         };
-        let mut parts: Vec<String> = [effects("push", &l.push), effects("retain", &l.retain), effects("anchor", &l.anchor)].into_iter().flatten().collect();
+        let mut parts: Vec<String> = [
+            effects("push", &l.push),
+            effects("retain", &l.retain),
+            effects("anchor", &l.anchor),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
         if l.reach > 0.0 {
             parts.push(format!("reach +{}", l.reach));
         }
@@ -118,13 +170,42 @@ fn territory(out: &mut String, t: &Territory) {
     }
     for s in &t.shocks {
         let when = match &s.timing {
-            ShockTiming::Periodic { every, first } => format!("every {every} months from {}", month(t, *first)),
-            ShockTiming::Scheduled { at } => format!("at {}", at.iter().map(|m| month(t, *m)).collect::<Vec<_>>().join(", ")),
-            ShockTiming::Random { rate } => format!("at random, hazard {rate} a month (on average every {:.0} months)", 1.0 / rate.max(1e-12)),
+            ShockTiming::Periodic { every, first } => {
+                format!("every {every} months from {}", month(t, *first))
+            }
+            ShockTiming::Scheduled { at } => format!(
+                "at {}",
+                at.iter()
+                    .map(|m| month(t, *m))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            ShockTiming::Random { rate } => format!(
+                "at random, hazard {rate} a month (on average every {:.0} months)",
+                1.0 / rate.max(1e-12)
+            ),
         };
-        let hits: Vec<String> = s.hits.iter().map(|(g, x)| format!("{} loses {} of its non-anchored engagement", t.groups[*g].id, pct(*x))).collect();
-        let pauses: Vec<String> = s.pause.iter().map(|(l, m)| format!("{} paused {m} months", t.levers[*l].id)).collect();
-        let _ = writeln!(out, "  - {} ({}): {when}, hits with probability {}", s.label, s.id, s.probability);
+        let hits: Vec<String> = s
+            .hits
+            .iter()
+            .map(|(g, x)| {
+                format!(
+                    "{} loses {} of its non-anchored engagement",
+                    t.groups[*g].id,
+                    pct(*x)
+                )
+            })
+            .collect();
+        let pauses: Vec<String> = s
+            .pause
+            .iter()
+            .map(|(l, m)| format!("{} paused {m} months", t.levers[*l].id))
+            .collect();
+        let _ = writeln!(
+            out,
+            "  - {} ({}): {when}, hits with probability {}",
+            s.label, s.id, s.probability
+        );
         if !hits.is_empty() {
             let _ = writeln!(out, "      {}", hits.join("; "));
         }
@@ -146,7 +227,10 @@ fn territory(out: &mut String, t: &Territory) {
             t.phases[pp.after_phase].id, pp.collapse, pp.grace
         );
     } else {
-        let _ = writeln!(out, "Perpetuation: no collapse threshold, the transition is never abandoned.");
+        let _ = writeln!(
+            out,
+            "Perpetuation: no collapse threshold, the transition is never abandoned."
+        );
     }
 }
 
@@ -154,7 +238,19 @@ fn territory(out: &mut String, t: &Territory) {
 pub fn explain(model: &Model) -> String {
     let mut out = String::new();
     let s = model.settings;
-    let _ = writeln!(out, "{} — {} runs, seed {}, {} Euler substeps a month{}\n", model.name, s.runs, s.seed, s.substeps, if s.deterministic { ", deterministic" } else { "" });
+    let _ = writeln!(
+        out,
+        "{} — {} runs, seed {}, {} Euler substeps a month{}\n",
+        model.name,
+        s.runs,
+        s.seed,
+        s.substeps,
+        if s.deterministic {
+            ", deterministic"
+        } else {
+            ""
+        }
+    );
     for t in &model.territories {
         territory(&mut out, t);
         out.push('\n');

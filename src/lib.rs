@@ -76,7 +76,10 @@ impl Overrides {
         let mut diags = Vec::new();
         if let Some(runs) = self.runs {
             if !(bounds::RUNS.0..=bounds::RUNS.1).contains(&runs) {
-                diags.push(Diagnostic::argument("--runs", format!("{runs} runs is outside 1 ..= 10000000")));
+                diags.push(Diagnostic::argument(
+                    "--runs",
+                    format!("{runs} runs is outside 1 ..= 10000000"),
+                ));
             }
             model.settings.runs = runs;
         }
@@ -85,7 +88,10 @@ impl Overrides {
         }
         if let Some(substeps) = self.substeps {
             if !(1..=1000).contains(&substeps) {
-                diags.push(Diagnostic::argument("--substeps", format!("{substeps} substeps is outside 1 ..= 1000")));
+                diags.push(Diagnostic::argument(
+                    "--substeps",
+                    format!("{substeps} substeps is outside 1 ..= 1000"),
+                ));
             }
             model.settings.substeps = substeps;
         }
@@ -130,7 +136,8 @@ pub fn run(
     let mut model = Model::load(path)?;
     overrides.apply(&mut model)?;
     let out_dir = out.map_or_else(|| default_out_dir(&model), Path::to_path_buf);
-    std::fs::create_dir_all(&out_dir).map_err(|e| Error::io(&out_dir, format!("cannot create the output folder: {e}")))?;
+    std::fs::create_dir_all(&out_dir)
+        .map_err(|e| Error::io(&out_dir, format!("cannot create the output folder: {e}")))?;
     let Some(results) = ensemble::simulate(&model, controls) else {
         return Ok(None);
     };
@@ -158,12 +165,20 @@ pub fn plain_summary(model: &Model, results: &Results) -> String {
     let mut out = String::new();
     let horizon = results.horizon as usize;
     let end = match model.start_year() {
-        Some(y) => format!("after {} months (end of {})", horizon, i64::from(y) + (horizon as i64 - 1) / 12),
+        Some(y) => format!(
+            "after {} months (end of {})",
+            horizon,
+            i64::from(y) + (horizon as i64 - 1) / 12
+        ),
         None => format!("after {horizon} months"),
     };
     out.push_str(&format!(
         "{} — {} runs, seed {}, {} substeps a month, {:.1} s\n",
-        model.name, results.runs, model.settings.seed, model.settings.substeps, results.wall_seconds
+        model.name,
+        results.runs,
+        model.settings.seed,
+        model.settings.substeps,
+        results.wall_seconds
     ));
     for (t, territory) in results.territories.iter().zip(&model.territories) {
         out.push_str(&format!("\n{}\n", territory.name));

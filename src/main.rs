@@ -111,8 +111,10 @@ fn execute(command: Command) -> Result<(), Error> {
             let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
                 let bar = indicatif::ProgressBar::new(0);
                 bar.set_style(
-                    indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} runs  {elapsed} (eta {eta})")
-                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                    indicatif::ProgressStyle::with_template(
+                        "{bar:40} {pos}/{len} runs  {elapsed} (eta {eta})",
+                    )
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
                 );
                 bar
             });
@@ -138,7 +140,10 @@ fn execute(command: Command) -> Result<(), Error> {
                 std::process::exit(130);
             };
             if !quiet {
-                print!("{}", trajectoire::plain_summary(&report.model, &report.results));
+                print!(
+                    "{}",
+                    trajectoire::plain_summary(&report.model, &report.results)
+                );
                 println!("\nOutputs in {}/", report.out_dir.display());
             }
             Ok(())
@@ -150,7 +155,11 @@ fn execute(command: Command) -> Result<(), Error> {
                 "{}: valid — {} territor{}, {groups} actor groups, {} months.",
                 file.display(),
                 model.territories.len(),
-                if model.territories.len() == 1 { "y" } else { "ies" },
+                if model.territories.len() == 1 {
+                    "y"
+                } else {
+                    "ies"
+                },
                 model.horizon()
             );
             Ok(())
@@ -169,16 +178,27 @@ fn execute(command: Command) -> Result<(), Error> {
             } else {
                 (PathBuf::from(format!("{name}.toml")), name.clone())
             };
-            if id.is_empty() || !id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+            if id.is_empty()
+                || !id
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            {
                 return Err(Error::Usage(format!(
                     "`{id}` is not a valid territory id: use lowercase letters, digits and dashes, e.g. `my-town`"
                 )));
             }
             if path.exists() {
-                return Err(Error::io(&path, "already exists; choose another name or remove it first"));
+                return Err(Error::io(
+                    &path,
+                    "already exists; choose another name or remove it first",
+                ));
             }
             std::fs::write(&path, template::territory(&id)).map_err(|e| Error::io(&path, e))?;
-            println!("Wrote {}. Next: trajectoire check {}", path.display(), path.display());
+            println!(
+                "Wrote {}. Next: trajectoire check {}",
+                path.display(),
+                path.display()
+            );
             Ok(())
         }
     }

@@ -553,13 +553,20 @@ impl Validator {
         };
         let size = match &a.size {
             Some(s) if s.value < 0.0 => {
-                self.err(s.span, "`size` cannot be negative", "write a number of people");
+                self.err(
+                    s.span,
+                    "`size` cannot be negative",
+                    "write a number of people",
+                );
                 None
             }
             other => other.as_ref().map(|s| s.value),
         };
         Group {
-            label: a.label.as_ref().map_or_else(|| id.clone(), |l| l.value.clone()),
+            label: a
+                .label
+                .as_ref()
+                .map_or_else(|| id.clone(), |l| l.value.clone()),
             id,
             size,
             weight,
@@ -606,7 +613,10 @@ impl Validator {
             }
         }
         Phase {
-            label: p.label.as_ref().map_or_else(|| id.clone(), |l| l.value.clone()),
+            label: p
+                .label
+                .as_ref()
+                .map_or_else(|| id.clone(), |l| l.value.clone()),
             id,
             enter: self.conditions(&p.enter),
             hold: self.int(&p.hold, "hold", 1, 1, 1200) as u32,
@@ -636,7 +646,11 @@ impl Validator {
         };
         let cost = match &l.cost {
             Some(c) if c.value < 0.0 => {
-                self.err(c.span, "`cost` cannot be negative", "write € per month, 0 or more");
+                self.err(
+                    c.span,
+                    "`cost` cannot be negative",
+                    "write € per month, 0 or more",
+                );
                 0.0
             }
             Some(c) => c.value,
@@ -644,7 +658,10 @@ impl Validator {
         };
         let empty = NumMap::default();
         Lever {
-            label: l.label.as_ref().map_or_else(|| id.clone(), |x| x.value.clone()),
+            label: l
+                .label
+                .as_ref()
+                .map_or_else(|| id.clone(), |x| x.value.clone()),
             description: l.description.as_ref().map(|d| d.value.clone()),
             uses: l.use_.as_ref().map(|u| u.value.clone()),
             id,
@@ -654,9 +671,27 @@ impl Validator {
             cost,
             ramp: self.int(&l.ramp, "ramp", 0, 0, 1200) as u32,
             intensity: self.range(&l.intensity, "intensity", 1.0, 0.0, bounds::MAX_MULTIPLIER),
-            push: self.group_map(l.push.as_ref().unwrap_or(&empty), groups, "push", 0.0, bounds::MAX_RATE),
-            retain: self.group_map(l.retain.as_ref().unwrap_or(&empty), groups, "retain", 0.0, 1.0),
-            anchor: self.group_map(l.anchor.as_ref().unwrap_or(&empty), groups, "anchor", 0.0, bounds::MAX_RATE),
+            push: self.group_map(
+                l.push.as_ref().unwrap_or(&empty),
+                groups,
+                "push",
+                0.0,
+                bounds::MAX_RATE,
+            ),
+            retain: self.group_map(
+                l.retain.as_ref().unwrap_or(&empty),
+                groups,
+                "retain",
+                0.0,
+                1.0,
+            ),
+            anchor: self.group_map(
+                l.anchor.as_ref().unwrap_or(&empty),
+                groups,
+                "anchor",
+                0.0,
+                bounds::MAX_RATE,
+            ),
             reach: self.rate(&l.reach, "reach"),
         }
     }
@@ -683,12 +718,19 @@ impl Validator {
             );
         }
         if let (Some(f), None) = (&s.first, &s.every) {
-            self.err(f.span, "`first` only goes with `every`", "remove `first`, or make the shock periodic with `every`");
+            self.err(
+                f.span,
+                "`first` only goes with `every`",
+                "remove `first`, or make the shock periodic with `every`",
+            );
         }
         let timing = if let Some(every) = &s.every {
             let every_v = self.int(&Some(every.clone()), "every", 72, 1, 100_000) as u32;
             let first = self.int(&s.first, "first", i64::from(every_v), 0, 100_000) as u32;
-            ShockTiming::Periodic { every: every_v, first }
+            ShockTiming::Periodic {
+                every: every_v,
+                first,
+            }
         } else if let Some(at) = &s.at {
             let mut months: Vec<u32> = at
                 .value
@@ -706,12 +748,21 @@ impl Validator {
         let mut pause = Vec::new();
         for (name, months) in &s.pause {
             if let Some(l) = self.resolve(name, levers, "lever") {
-                let m = self.int(&Some(months.clone()), &format!("pause.{}", name.value), 0, 0, 100_000);
+                let m = self.int(
+                    &Some(months.clone()),
+                    &format!("pause.{}", name.value),
+                    0,
+                    0,
+                    100_000,
+                );
                 pause.push((l, m as u32));
             }
         }
         Shock {
-            label: s.label.as_ref().map_or_else(|| id.clone(), |x| x.value.clone()),
+            label: s
+                .label
+                .as_ref()
+                .map_or_else(|| id.clone(), |x| x.value.clone()),
             id,
             timing,
             probability: self.share(&s.probability, "probability", 1.0),
@@ -731,22 +782,43 @@ impl Validator {
             return None;
         }
         let id = self.id(&h.id, "territory", h.span).unwrap_or_default();
-        let name = h.name.as_ref().map_or_else(|| id.clone(), |n| n.value.clone());
+        let name = h
+            .name
+            .as_ref()
+            .map_or_else(|| id.clone(), |n| n.value.clone());
         let population = match &h.population {
             Some(p) if p.value > 0.0 => p.value,
             Some(p) => {
-                self.err(p.span, "`population` must be above 0", "write the number of inhabitants");
+                self.err(
+                    p.span,
+                    "`population` must be above 0",
+                    "write the number of inhabitants",
+                );
                 1.0
             }
             None => {
-                self.err(h.span, "[territory] has no `population`", "add e.g. `population = 6000`");
+                self.err(
+                    h.span,
+                    "[territory] has no `population`",
+                    "add e.g. `population = 6000`",
+                );
                 1.0
             }
         };
         let horizon = match &h.horizon {
-            Some(_) => self.int(&h.horizon, "horizon", 120, bounds::HORIZON.0, bounds::HORIZON.1) as u32,
+            Some(_) => self.int(
+                &h.horizon,
+                "horizon",
+                120,
+                bounds::HORIZON.0,
+                bounds::HORIZON.1,
+            ) as u32,
             None => {
-                self.err(h.span, "[territory] has no `horizon`", "add the months to simulate, e.g. `horizon = 240` for 20 years");
+                self.err(
+                    h.span,
+                    "[territory] has no `horizon`",
+                    "add the months to simulate, e.g. `horizon = 240` for 20 years",
+                );
                 120
             }
         };
@@ -756,7 +828,11 @@ impl Validator {
             .map(|y| self.int(&Some(y.clone()), "start_year", 2000, 1000, 3000) as i32);
         let budget = match &h.budget {
             Some(b) if b.value < 0.0 => {
-                self.err(b.span, "`budget` cannot be negative", "write € per month, or remove it for no limit");
+                self.err(
+                    b.span,
+                    "`budget` cannot be negative",
+                    "write € per month, or remove it for no limit",
+                );
                 None
             }
             other => other.as_ref().map(|b| b.value),
@@ -764,12 +840,20 @@ impl Validator {
 
         // Groups.
         if t.actors.is_empty() {
-            self.err(h.span, "this territory has no [[actor]] group", "add at least one [[actor]] table");
+            self.err(
+                h.span,
+                "this territory has no [[actor]] group",
+                "add at least one [[actor]] table",
+            );
         }
         if t.actors.len() > bounds::GROUPS {
             self.err(
                 t.actors[bounds::GROUPS].span,
-                format!("{} actor groups; at most {} are allowed", t.actors.len(), bounds::GROUPS),
+                format!(
+                    "{} actor groups; at most {} are allowed",
+                    t.actors.len(),
+                    bounds::GROUPS
+                ),
                 "merge groups that behave alike",
             );
         }
@@ -783,7 +867,13 @@ impl Validator {
         let n = groups.len();
         let mut influence = vec![0.0; n * n];
         for (g, a) in t.actors.iter().enumerate() {
-            for (h_idx, w) in self.group_map(&a.influenced_by, &group_ids, "influenced_by", 0.0, bounds::MAX_RATE) {
+            for (h_idx, w) in self.group_map(
+                &a.influenced_by,
+                &group_ids,
+                "influenced_by",
+                0.0,
+                bounds::MAX_RATE,
+            ) {
                 influence[g * n + h_idx] = w;
             }
         }
@@ -805,7 +895,12 @@ impl Validator {
                 label: "transition".into(),
                 enter: Vec::new(),
                 hold: 1,
-                effect: Effect { push: 1.0, retain: 1.0, anchor: 1.0, reach: 1.0 },
+                effect: Effect {
+                    push: 1.0,
+                    retain: 1.0,
+                    anchor: 1.0,
+                    reach: 1.0,
+                },
                 fallback: Vec::new(),
             });
         }
@@ -818,10 +913,18 @@ impl Validator {
             .collect();
         for (i, l) in t.library.iter().enumerate() {
             if l.id.is_none() {
-                self.err(l.span, "this library lever has no `id`", "add `id = \"a-name\"` so territories can `use` it");
+                self.err(
+                    l.span,
+                    "this library lever has no `id`",
+                    "add `id = \"a-name\"` so territories can `use` it",
+                );
             } else if library_ids[..i].contains(&library_ids[i]) {
                 if let Some(s) = &l.id {
-                    self.err(s.span, format!("library lever `{}` is defined twice", s.value), "give each library lever its own id");
+                    self.err(
+                        s.span,
+                        format!("library lever `{}` is defined twice", s.value),
+                        "give each library lever its own id",
+                    );
                 }
             }
         }
@@ -855,7 +958,11 @@ impl Validator {
         let s = &t.scale;
         let potential = match &s.potential {
             Some(p) if p.value <= 0.0 => {
-                self.err(p.span, "`potential` must be above 0", "write the number of people the transition can reach");
+                self.err(
+                    p.span,
+                    "`potential` must be above 0",
+                    "write the number of people the transition can reach",
+                );
                 population
             }
             Some(p) => p.value,
@@ -873,7 +980,9 @@ impl Validator {
             collapse: self.share(&p.collapse, "collapse", 0.0),
             grace: self.int(&p.grace, "grace", 12, 1, 1200) as u32,
             after_phase: match &p.after_phase {
-                Some(name) => self.resolve(name, &phase_ids, "phase").unwrap_or(default_watch),
+                Some(name) => self
+                    .resolve(name, &phase_ids, "phase")
+                    .unwrap_or(default_watch),
                 None => default_watch,
             },
         };
@@ -897,14 +1006,29 @@ impl Validator {
 
     fn network(&mut self, n: &NetworkDoc) -> Option<Model> {
         let id = self.id(&n.id, "network", n.span).unwrap_or_default();
-        let name = n.name.as_ref().map_or_else(|| id.clone(), |x| x.value.clone());
+        let name = n
+            .name
+            .as_ref()
+            .map_or_else(|| id.clone(), |x| x.value.clone());
         if n.territory_paths.is_empty() {
-            self.err(n.span, "this network lists no territory", "add `territories = [\"a.toml\", \"b.toml\"]`");
+            self.err(
+                n.span,
+                "this network lists no territory",
+                "add `territories = [\"a.toml\", \"b.toml\"]`",
+            );
         }
         if n.territory_paths.len() > bounds::TERRITORIES {
-            self.err(n.span, format!("at most {} territories in a network", bounds::TERRITORIES), "split the network");
+            self.err(
+                n.span,
+                format!("at most {} territories in a network", bounds::TERRITORIES),
+                "split the network",
+            );
         }
-        let territories: Vec<Territory> = n.territories.iter().filter_map(|t| self.territory(t)).collect();
+        let territories: Vec<Territory> = n
+            .territories
+            .iter()
+            .filter_map(|t| self.territory(t))
+            .collect();
         if territories.len() != n.territory_paths.len() {
             return None;
         }
@@ -924,13 +1048,21 @@ impl Validator {
                     let span = t.header.horizon.as_ref().map_or(t.header.span, |h| h.span);
                     self.err(
                         span,
-                        format!("`{}` has horizon {} but `{}` has {}", this.id, this.horizon, first.id, first.horizon),
+                        format!(
+                            "`{}` has horizon {} but `{}` has {}",
+                            this.id, this.horizon, first.id, first.horizon
+                        ),
                         "every territory of a network must have the same horizon",
                     );
                 }
                 if this.start_year != first.start_year {
-                    let span = t.header.start_year.as_ref().map_or(t.header.span, |h| h.span);
-                    let show = |y: Option<i32>| y.map_or_else(|| "none".to_string(), |y| y.to_string());
+                    let span = t
+                        .header
+                        .start_year
+                        .as_ref()
+                        .map_or(t.header.span, |h| h.span);
+                    let show =
+                        |y: Option<i32>| y.map_or_else(|| "none".to_string(), |y| y.to_string());
                     self.err(
                         span,
                         format!(
@@ -948,23 +1080,39 @@ impl Validator {
         let mut links: Vec<Link> = Vec::new();
         for l in &n.links {
             let Some(between) = &l.between else {
-                self.err(l.span, "this [[link]] has no `between`", "add `between = [\"town-a\", \"town-b\"]`");
+                self.err(
+                    l.span,
+                    "this [[link]] has no `between`",
+                    "add `between = [\"town-a\", \"town-b\"]`",
+                );
                 continue;
             };
             if between.value.len() != 2 {
-                self.err(between.span, "`between` must name exactly two territories", "e.g. `between = [\"loos-en-gohelle\", \"malaunay\"]`");
+                self.err(
+                    between.span,
+                    "`between` must name exactly two territories",
+                    "e.g. `between = [\"loos-en-gohelle\", \"malaunay\"]`",
+                );
                 continue;
             }
             let a = self.resolve(&between.value[0], &ids, "territory");
             let b = self.resolve(&between.value[1], &ids, "territory");
             let (Some(a), Some(b)) = (a, b) else { continue };
             if a == b {
-                self.err(between.span, "a territory cannot be linked to itself", "name two different territories");
+                self.err(
+                    between.span,
+                    "a territory cannot be linked to itself",
+                    "name two different territories",
+                );
                 continue;
             }
             let pair = (a.min(b), a.max(b));
             if links.iter().any(|x| x.between == pair) {
-                self.err(between.span, "these two territories are already linked", "write one [[link]] per pair (links are symmetric)");
+                self.err(
+                    between.span,
+                    "these two territories are already linked",
+                    "write one [[link]] per pair (links are symmetric)",
+                );
                 continue;
             }
             links.push(Link {
@@ -973,7 +1121,10 @@ impl Validator {
                 spillover: self.rate(&l.spillover, "spillover"),
             });
         }
-        let base = n.territories.first().map(|t| self.settings(&t.simulation, None));
+        let base = n
+            .territories
+            .first()
+            .map(|t| self.settings(&t.simulation, None));
         let settings = self.settings(&n.simulation, base);
         Some(Model {
             id,
@@ -990,7 +1141,9 @@ fn range_help(name: &str, lo: f64, hi: f64) -> String {
     if lo == 0.0 && hi == 1.0 {
         format!("`{name}` is a share: write a number from 0 to 1 (e.g. 0.3 for 30%)")
     } else if lo == 0.0 && hi == bounds::MAX_RATE {
-        format!("`{name}` is a monthly rate: write a number from 0 to {hi} (typically 0.001 to 0.1)")
+        format!(
+            "`{name}` is a monthly rate: write a number from 0 to {hi} (typically 0.001 to 0.1)"
+        )
     } else {
         format!("write a number from {lo} to {hi}")
     }

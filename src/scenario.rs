@@ -264,11 +264,17 @@ impl LeverDoc {
             span: self.span,
             id: self.id.clone(),
             label: self.label.clone().or_else(|| base.label.clone()),
-            description: self.description.clone().or_else(|| base.description.clone()),
+            description: self
+                .description
+                .clone()
+                .or_else(|| base.description.clone()),
             use_: self.use_.clone(),
             from: self.from.clone().or_else(|| base.from.clone()),
             until: self.until.clone().or_else(|| base.until.clone()),
-            after_phase: self.after_phase.clone().or_else(|| base.after_phase.clone()),
+            after_phase: self
+                .after_phase
+                .clone()
+                .or_else(|| base.after_phase.clone()),
             cost: self.cost.clone().or_else(|| base.cost.clone()),
             ramp: self.ramp.clone().or_else(|| base.ramp.clone()),
             intensity: self.intensity.clone().or_else(|| base.intensity.clone()),
@@ -389,7 +395,10 @@ pub const CONDITION_KEYS: &[&str] = &["engagement", "stabilisation", "scale"];
 /// Multipliers a phase effect may set.
 pub const EFFECT_KEYS: &[&str] = &["push", "retain", "anchor", "reach"];
 
-type Entry<'i> = (&'i Spanned<std::borrow::Cow<'i, str>>, &'i Spanned<DeValue<'i>>);
+type Entry<'i> = (
+    &'i Spanned<std::borrow::Cow<'i, str>>,
+    &'i Spanned<DeValue<'i>>,
+);
 
 /// Walks one parsed file, collecting diagnostics.
 struct Reader<'d> {
@@ -445,10 +454,7 @@ impl<'d> Reader<'d> {
     fn wrong_type(&mut self, key: &str, v: &Spanned<DeValue<'_>>, expected: &str) {
         let d = Diagnostic::at(
             self.span(v.span()),
-            format!(
-                "`{key}` must be {expected}, not {}",
-                type_name(v.get_ref())
-            ),
+            format!("`{key}` must be {expected}, not {}", type_name(v.get_ref())),
         );
         self.error(d);
     }
@@ -599,12 +605,7 @@ impl<'d> Reader<'d> {
     }
 
     /// `key = { name = number, ... }`; `allowed` restricts the names when given.
-    fn num_map(
-        &mut self,
-        t: &DeTable<'_>,
-        key: &str,
-        allowed: Option<&[&str]>,
-    ) -> Option<NumMap> {
+    fn num_map(&mut self, t: &DeTable<'_>, key: &str, allowed: Option<&[&str]>) -> Option<NumMap> {
         let (_, v) = Self::entry(t, key)?;
         let DeValue::Table(inner) = v.get_ref() else {
             self.wrong_type(key, v, "a table such as `{ name = 0.1 }`");
@@ -911,8 +912,9 @@ fn parse_document<'i>(
     for e in errors {
         let span = Span::new(file, e.span().unwrap_or(0..0));
         diags.push(
-            Diagnostic::at(span, format!("TOML syntax: {}", e.message().trim()))
-                .with_help("see the file format in README.md; strings need quotes, tables `[name]`"),
+            Diagnostic::at(span, format!("TOML syntax: {}", e.message().trim())).with_help(
+                "see the file format in README.md; strings need quotes, tables `[name]`",
+            ),
         );
     }
     None
@@ -955,8 +957,11 @@ impl Loader {
             let canon = canonical(&path);
             if self.stack.contains(&canon) {
                 self.diags.push(
-                    Diagnostic::at(item.span, format!("include cycle: `{}` includes itself", item.value))
-                        .with_help("a library may include others, but never one that includes it back"),
+                    Diagnostic::at(
+                        item.span,
+                        format!("include cycle: `{}` includes itself", item.value),
+                    )
+                    .with_help("a library may include others, but never one that includes it back"),
                 );
                 continue;
             }
@@ -971,7 +976,11 @@ impl Loader {
                 file: lib_file,
                 diags: &mut self.diags,
             };
-            reader.check_keys(doc.get_ref(), LIBRARY_KEYS, "an included library (levers only)");
+            reader.check_keys(
+                doc.get_ref(),
+                LIBRARY_KEYS,
+                "an included library (levers only)",
+            );
             let levers: Vec<LeverDoc> = reader
                 .table_array(doc.get_ref(), "lever")
                 .into_iter()

@@ -45,10 +45,22 @@ pub fn write_all(
         written.push(path);
         Ok::<(), Error>(())
     };
-    write("trajectories.csv", tables::trajectories(results), &mut written)?;
-    write("perpetuation.csv", tables::perpetuation(results), &mut written)?;
+    write(
+        "trajectories.csv",
+        tables::trajectories(results),
+        &mut written,
+    )?;
+    write(
+        "perpetuation.csv",
+        tables::perpetuation(results),
+        &mut written,
+    )?;
     write("phases.csv", tables::phases(results), &mut written)?;
-    write("phase-entries.csv", tables::phase_entries(results), &mut written)?;
+    write(
+        "phase-entries.csv",
+        tables::phase_entries(results),
+        &mut written,
+    )?;
     write("summary.json", json::summary(model, results), &mut written)?;
     if plots {
         written.extend(plot::write_all(dir, model, results)?);

@@ -84,16 +84,21 @@ fn err<E: std::fmt::Debug>(e: E) -> String {
 }
 
 /// Months at which a periodic or scheduled shock is due, with its label (first one per month).
+/// In a network only periodic shocks (elections, shared by all towns) are marked.
 fn shock_marks(model: &Model) -> Vec<(u32, String)> {
     let horizon = model.horizon();
     let mut marks: Vec<(u32, String)> = Vec::new();
     for t in &model.territories {
         for s in &t.shocks {
             let months: Vec<u32> = match &s.timing {
-                ShockTiming::Periodic { every, first } => {
-                    (0..).map(|k| first + k * every).take_while(|m| *m < horizon).collect()
+                ShockTiming::Periodic { every, first } => (0..)
+                    .map(|k| first + k * every)
+                    .take_while(|m| *m < horizon)
+                    .collect(),
+                ShockTiming::Scheduled { at } if !model.is_network => {
+                    at.iter().copied().filter(|m| *m < horizon).collect()
                 }
-                ShockTiming::Scheduled { at } => at.iter().copied().filter(|m| *m < horizon).collect(),
+                ShockTiming::Scheduled { .. } => Vec::new(),
                 ShockTiming::Random { .. } => Vec::new(),
             };
             for m in months {
@@ -129,32 +134,69 @@ fn fan_chart<DB: DrawingBackend>(
     configure_mesh(&mut chart, axis, fan.y_label)?;
     draw_marks(&mut chart, axis, marks)?;
     for (i, t) in results.territories.iter().enumerate() {
-        let Some(s) = t.series(fan.index) else { continue };
-        let (line, band) = if many { (colour(i), colour(i)) } else { (NAVY, BAND) };
+        let Some(s) = t.series(fan.index) else {
+            continue;
+        };
+        let (line, band) = if many {
+            (colour(i), colour(i))
+        } else {
+            (NAVY, BAND)
+        };
         let outer = if many { 0.12 } else { 0.25 };
         let inner = if many { 0.25 } else { 0.55 };
-        band_polygon(&mut chart, axis, &s.quantiles[0], &s.quantiles[4], band.mix(outer))?
-            .label(if many { String::new() } else { "5–95% of runs".into() })
-            .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 22, y + 6)], band.mix(outer).filled()));
-        band_polygon(&mut chart, axis, &s.quantiles[1], &s.quantiles[3], band.mix(inner))?
-            .label(if many { String::new() } else { "25–75% of runs".into() })
-            .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 22, y + 6)], band.mix(inner).filled()));
-        let name = if many { t.name.clone() } else { "median".into() };
+        let outer_band = band_polygon(
+            &mut chart,
+            axis,
+            &s.quantiles[0],
+            &s.quantiles[4],
+            band.mix(outer),
+        )?;
+        if !many {
+            swatch(outer_band, "5–95% of runs", band.mix(outer));
+        }
+        let inner_band = band_polygon(
+            &mut chart,
+            axis,
+            &s.quantiles[1],
+            &s.quantiles[3],
+            band.mix(inner),
+        )?;
+        if !many {
+            swatch(inner_band, "25–75% of runs", band.mix(inner));
+        }
+        let name = if many {
+            t.name.clone()
+        } else {
+            "median".into()
+        };
         chart
             .draw_series(LineSeries::new(
-                s.quantiles[2].iter().enumerate().map(|(m, v)| (axis.x(m), *v)),
+                s.quantiles[2]
+                    .iter()
+                    .enumerate()
+                    .map(|(m, v)| (axis.x(m), *v)),
                 line.stroke_width(3),
             ))
             .map_err(err)?
             .label(name)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], line.stroke_width(3)));
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 22, y)], line.stroke_width(3))
+            });
     }
     legend(&mut chart, SeriesLabelPosition::UpperLeft)
 }
 
-type Chart<'a, DB> = ChartContext<'a, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>>;
+type Chart<'a, DB> = ChartContext<
+    'a,
+    DB,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+>;
 
-fn configure_mesh<'a, DB: DrawingBackend + 'a>(chart: &mut Chart<'a, DB>, axis: &TimeAxis, y_label: &str) -> DrawResult {
+fn configure_mesh<'a, DB: DrawingBackend + 'a>(
+    chart: &mut Chart<'a, DB>,
+    axis: &TimeAxis,
+    y_label: &str,
+) -> DrawResult {
     let years = axis.start_year.is_some();
     let fmt = move |x: &f64| {
         if years {
@@ -179,8 +221,12 @@ fn configure_mesh<'a, DB: DrawingBackend + 'a>(chart: &mut Chart<'a, DB>, axis: 
         .map_err(err)
 }
 
-fn draw_marks<'a, DB: DrawingBackend + 'a>(chart: &mut Chart<'a, DB>, axis: &TimeAxis, marks: &[(u32, String)]) -> DrawResult {
-    let mut labelled = false;
+fn draw_marks<'a, DB: DrawingBackend + 'a>(
+    chart: &mut Chart<'a, DB>,
+    axis: &TimeAxis,
+    marks: &[(u32, String)],
+) -> DrawResult {
+    let mut labelled: Vec<&str> = Vec::new();
     for (m, label) in marks {
         let x = axis.x(*m as usize);
         chart
@@ -191,15 +237,16 @@ fn draw_marks<'a, DB: DrawingBackend + 'a>(chart: &mut Chart<'a, DB>, axis: &Tim
                 MUTED.mix(0.7).stroke_width(1),
             ))
             .map_err(err)?;
-        if !labelled {
+        if !labelled.contains(&label.as_str()) {
+            let y = 0.03 + 0.045 * labelled.len() as f64;
             chart
                 .draw_series(std::iter::once(Text::new(
-                    label.clone(),
-                    (x, 0.04),
+                    format!(" {label}"),
+                    (x, y),
                     (FONT, 13).into_font().color(&MUTED),
                 )))
                 .map_err(err)?;
-            labelled = true;
+            labelled.push(label);
         }
     }
     Ok(())
@@ -212,14 +259,27 @@ fn band_polygon<'c, 'a, DB: DrawingBackend + 'a>(
     high: &[f64],
     style: RGBAColor,
 ) -> Result<&'c mut SeriesAnno<'a, DB>, String> {
-    let mut points: Vec<(f64, f64)> = low.iter().enumerate().map(|(m, v)| (axis.x(m), *v)).collect();
+    let mut points: Vec<(f64, f64)> = low
+        .iter()
+        .enumerate()
+        .map(|(m, v)| (axis.x(m), *v))
+        .collect();
     points.extend(high.iter().enumerate().rev().map(|(m, v)| (axis.x(m), *v)));
     chart
         .draw_series(std::iter::once(Polygon::new(points, style.filled())))
         .map_err(err)
 }
 
-fn legend<'a, DB: DrawingBackend + 'a>(chart: &mut Chart<'a, DB>, position: SeriesLabelPosition) -> DrawResult {
+/// Gives a drawn area a legend entry: a filled square of its colour.
+fn swatch<DB: DrawingBackend>(anno: &mut SeriesAnno<'_, DB>, label: &str, fill: RGBAColor) {
+    anno.label(label)
+        .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 22, y + 6)], fill.filled()));
+}
+
+fn legend<'a, DB: DrawingBackend + 'a>(
+    chart: &mut Chart<'a, DB>,
+    position: SeriesLabelPosition,
+) -> DrawResult {
     chart
         .configure_series_labels()
         .position(position)
@@ -247,26 +307,45 @@ fn perpetuation_chart<DB: DrawingBackend>(
     configure_mesh(&mut chart, axis, "share of runs still alive")?;
     draw_marks(&mut chart, axis, marks)?;
     for (i, t) in results.territories.iter().enumerate() {
-        let (line, band) = if many { (colour(i), colour(i)) } else { (RUST, PEACH) };
+        let (line, band) = if many {
+            (colour(i), colour(i))
+        } else {
+            (RUST, PEACH)
+        };
         let low: Vec<f64> = t.perpetuation.iter().map(|p| p.low).collect();
         let high: Vec<f64> = t.perpetuation.iter().map(|p| p.high).collect();
         let alpha = if many { 0.25 } else { 0.7 };
-        band_polygon(&mut chart, axis, &low, &high, band.mix(alpha))?
-            .label(if many { String::new() } else { "95% interval".into() })
-            .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 22, y + 6)], band.mix(alpha).filled()));
+        let interval = band_polygon(&mut chart, axis, &low, &high, band.mix(alpha))?;
+        if !many {
+            swatch(interval, "95% interval", band.mix(alpha));
+        }
         chart
             .draw_series(LineSeries::new(
-                t.perpetuation.iter().enumerate().map(|(m, p)| (axis.x(m), p.share)),
+                t.perpetuation
+                    .iter()
+                    .enumerate()
+                    .map(|(m, p)| (axis.x(m), p.share)),
                 line.stroke_width(3),
             ))
             .map_err(err)?
-            .label(if many { t.name.clone() } else { "share of runs still alive".into() })
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], line.stroke_width(3)));
+            .label(if many {
+                t.name.clone()
+            } else {
+                "share of runs still alive".into()
+            })
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 22, y)], line.stroke_width(3))
+            });
     }
     legend(&mut chart, SeriesLabelPosition::LowerRight)
 }
 
-fn phases_chart<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, t: &TerritoryResults, axis: &TimeAxis, title: &str) -> DrawResult {
+fn phases_chart<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    t: &TerritoryResults,
+    axis: &TimeAxis,
+    title: &str,
+) -> DrawResult {
     let mut chart = ChartBuilder::on(area)
         .caption(title, (FONT, 20))
         .margin(12)
@@ -278,17 +357,27 @@ fn phases_chart<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, t: &Territory
     let months = t.phase_share.first().map_or(0, Vec::len);
     let mut below = vec![0.0; months];
     for (k, (phase, shares)) in t.phases.iter().zip(&t.phase_share).enumerate() {
-        let above: Vec<f64> = below.iter().zip(shares).map(|(b, s)| (b + s).min(1.0)).collect();
+        let above: Vec<f64> = below
+            .iter()
+            .zip(shares)
+            .map(|(b, s)| (b + s).min(1.0))
+            .collect();
         let c = colour(k);
-        band_polygon(&mut chart, axis, &below, &above, c.mix(0.75))?
-            .label(phase.clone())
-            .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 22, y + 6)], c.mix(0.75).filled()));
+        let area = band_polygon(&mut chart, axis, &below, &above, c.mix(0.75))?;
+        swatch(area, phase, c.mix(0.75));
         below = above;
     }
     legend(&mut chart, SeriesLabelPosition::UpperRight)
 }
 
-fn groups_chart<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, t: &TerritoryResults, model: &Model, ti: usize, axis: &TimeAxis, title: &str) -> DrawResult {
+fn groups_chart<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    t: &TerritoryResults,
+    model: &Model,
+    ti: usize,
+    axis: &TimeAxis,
+    title: &str,
+) -> DrawResult {
     let mut chart = ChartBuilder::on(area)
         .caption(title, (FONT, 20))
         .margin(12)
@@ -298,12 +387,23 @@ fn groups_chart<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, t: &Territory
         .map_err(err)?;
     configure_mesh(&mut chart, axis, "share of the group engaged")?;
     for (k, g) in model.territories[ti].groups.iter().enumerate() {
-        let Some(s) = t.series(&format!("engagement:{}", g.id)) else { continue };
+        let Some(s) = t.series(&format!("engagement:{}", g.id)) else {
+            continue;
+        };
         let c = colour(k);
-        band_polygon(&mut chart, axis, &s.quantiles[1], &s.quantiles[3], c.mix(0.2))?;
+        band_polygon(
+            &mut chart,
+            axis,
+            &s.quantiles[1],
+            &s.quantiles[3],
+            c.mix(0.2),
+        )?;
         chart
             .draw_series(LineSeries::new(
-                s.quantiles[2].iter().enumerate().map(|(m, v)| (axis.x(m), *v)),
+                s.quantiles[2]
+                    .iter()
+                    .enumerate()
+                    .map(|(m, v)| (axis.x(m), *v)),
                 c.stroke_width(3),
             ))
             .map_err(err)?
@@ -314,7 +414,10 @@ fn groups_chart<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, t: &Territory
 }
 
 /// Splits an area into a grid with one cell per territory.
-fn grid<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, n: usize) -> Vec<DrawingArea<DB, Shift>> {
+fn grid<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    n: usize,
+) -> Vec<DrawingArea<DB, Shift>> {
     let cols = if n <= 1 { 1 } else { 2 };
     let rows = n.div_ceil(cols);
     area.split_evenly((rows, cols))
@@ -330,7 +433,12 @@ pub fn size(name: &str, territories: usize) -> (u32, u32) {
     }
 }
 
-fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, name: &str, model: &Model, results: &Results) -> DrawResult {
+fn draw<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    name: &str,
+    model: &Model,
+    results: &Results,
+) -> DrawResult {
     root.fill(&WHITE).map_err(err)?;
     let axis = TimeAxis {
         start_year: model.start_year(),
@@ -363,13 +471,25 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, name: &str, model: &Mo
         "phases" => {
             let cells = grid(&root, results.territories.len());
             for (t, cell) in results.territories.iter().zip(&cells) {
-                phases_chart(cell, t, &axis, &format!("Phases of the transition — {}", t.name))?;
+                phases_chart(
+                    cell,
+                    t,
+                    &axis,
+                    &format!("Phases of the transition — {}", t.name),
+                )?;
             }
         }
         _ => {
             let cells = grid(&root, results.territories.len());
             for (ti, (t, cell)) in results.territories.iter().zip(&cells).enumerate() {
-                groups_chart(cell, t, model, ti, &axis, &format!("Engagement by actor group — {} (median, 25–75%)", t.name))?;
+                groups_chart(
+                    cell,
+                    t,
+                    model,
+                    ti,
+                    &axis,
+                    &format!("Engagement by actor group — {} (median, 25–75%)", t.name),
+                )?;
             }
         }
     }
@@ -383,12 +503,22 @@ pub fn write_all(dir: &Path, model: &Model, results: &Results) -> Result<Vec<Pat
     for name in super::PLOT_NAMES {
         let dims = size(name, results.territories.len());
         let png = dir.join(format!("{name}.png"));
-        draw(BitMapBackend::new(&png, dims).into_drawing_area(), name, model, results)
-            .map_err(|e| Error::io(&png, format!("could not draw the plot: {e}")))?;
+        draw(
+            BitMapBackend::new(&png, dims).into_drawing_area(),
+            name,
+            model,
+            results,
+        )
+        .map_err(|e| Error::io(&png, format!("could not draw the plot: {e}")))?;
         written.push(png);
         let svg = dir.join(format!("{name}.svg"));
-        draw(SVGBackend::new(&svg, dims).into_drawing_area(), name, model, results)
-            .map_err(|e| Error::io(&svg, format!("could not draw the plot: {e}")))?;
+        draw(
+            SVGBackend::new(&svg, dims).into_drawing_area(),
+            name,
+            model,
+            results,
+        )
+        .map_err(|e| Error::io(&svg, format!("could not draw the plot: {e}")))?;
         written.push(svg);
     }
     Ok(written)

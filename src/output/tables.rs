@@ -27,11 +27,26 @@ pub fn number(x: f64) -> String {
 /// `trajectories.csv`: `territory,index,month,mean,p05,p25,p50,p75,p95`.
 pub fn trajectories(results: &Results) -> Vec<u8> {
     let mut w = writer();
-    let _ = w.write_record(["territory", "index", "month", "mean", "p05", "p25", "p50", "p75", "p95"]);
+    let _ = w.write_record([
+        "territory",
+        "index",
+        "month",
+        "mean",
+        "p05",
+        "p25",
+        "p50",
+        "p75",
+        "p95",
+    ]);
     for t in &results.territories {
         for s in &t.series {
             for m in 0..s.mean.len() {
-                let mut row = vec![t.id.clone(), s.index.clone(), m.to_string(), number(s.mean[m])];
+                let mut row = vec![
+                    t.id.clone(),
+                    s.index.clone(),
+                    m.to_string(),
+                    number(s.mean[m]),
+                ];
                 row.extend(s.quantiles.iter().map(|q| number(q[m])));
                 let _ = w.write_record(&row);
             }
@@ -46,7 +61,13 @@ pub fn perpetuation(results: &Results) -> Vec<u8> {
     let _ = w.write_record(["territory", "month", "share", "low", "high"]);
     for t in &results.territories {
         for (m, p) in t.perpetuation.iter().enumerate() {
-            let _ = w.write_record([t.id.clone(), m.to_string(), number(p.share), number(p.low), number(p.high)]);
+            let _ = w.write_record([
+                t.id.clone(),
+                m.to_string(),
+                number(p.share),
+                number(p.low),
+                number(p.high),
+            ]);
         }
     }
     finish(w)
@@ -59,7 +80,8 @@ pub fn phases(results: &Results) -> Vec<u8> {
     for t in &results.territories {
         for (phase, shares) in t.phases.iter().zip(&t.phase_share) {
             for (m, share) in shares.iter().enumerate() {
-                let _ = w.write_record([t.id.clone(), phase.clone(), m.to_string(), number(*share)]);
+                let _ =
+                    w.write_record([t.id.clone(), phase.clone(), m.to_string(), number(*share)]);
             }
         }
     }
@@ -70,7 +92,16 @@ pub fn phases(results: &Results) -> Vec<u8> {
 /// run entered the phase).
 pub fn phase_entries(results: &Results) -> Vec<u8> {
     let mut w = writer();
-    let _ = w.write_record(["territory", "phase", "reached", "p05", "p25", "p50", "p75", "p95"]);
+    let _ = w.write_record([
+        "territory",
+        "phase",
+        "reached",
+        "p05",
+        "p25",
+        "p50",
+        "p75",
+        "p95",
+    ]);
     for t in &results.territories {
         for e in &t.phase_entries {
             let mut row = vec![t.id.clone(), e.phase.clone(), number(e.reached)];
