@@ -285,8 +285,8 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
     for (i, row) in d.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=m {
-        d[0][j] = j;
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
     }
     for i in 1..=n {
         for j in 1..=m {
@@ -354,7 +354,7 @@ mod tests {
         let text = "a = 1\nbé = 2\n";
         assert_eq!(line_col(text, 0), (1, 1));
         assert_eq!(line_col(text, 6), (2, 1));
-        // 'é' is two bytes: the '=' is at byte 9, column 4.
-        assert_eq!(line_col(text, 9), (2, 4));
+        // "é" is two bytes: the "=" is at byte 10, column 4.
+        assert_eq!(line_col(text, 10), (2, 4));
     }
 }

@@ -409,8 +409,9 @@ impl Engine {
                 e += p.weight[k] * s.engagement[g];
                 a += p.weight[k] * s.anchored[g];
             }
-            s.engagement_index[ti] = e;
-            s.stabilisation_index[ti] = a;
+            // Normalised weights sum to 1 up to rounding: keep the indices in [0, 1].
+            s.engagement_index[ti] = e.min(1.0);
+            s.stabilisation_index[ti] = a.min(1.0);
         }
     }
 

@@ -184,7 +184,7 @@ pub fn plain_summary(model: &Model, results: &Results) -> String {
         out.push_str(&format!("\n{}\n", territory.name));
         let p = t.perpetuation[horizon];
         out.push_str(&format!(
-            "  perpetuation {end}: {:.0}% of runs still alive (95% interval {:.0}–{:.0}%)\n",
+            "  perpetuation {end}: {:.1}% of runs still alive (95% interval {:.1}–{:.1}%)\n",
             100.0 * p.share,
             100.0 * p.low,
             100.0 * p.high

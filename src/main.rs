@@ -149,7 +149,16 @@ fn execute(command: Command) -> Result<(), Error> {
             Ok(())
         }
         Command::Check { file } => {
-            let model = Model::load(&file)?;
+            let loaded = trajectoire::scenario::load(&file)?;
+            if let trajectoire::scenario::Scenario::Library(_) = loaded.scenario {
+                let n = trajectoire::model::check_library(loaded)?;
+                println!(
+                    "{}: valid lever library — {n} levers to `use` from territory files.",
+                    file.display()
+                );
+                return Ok(());
+            }
+            let model = Model::from_scenario(loaded)?;
             let groups: usize = model.territories.iter().map(|t| t.groups.len()).sum();
             println!(
                 "{}: valid — {} territor{}, {groups} actor groups, {} months.",

@@ -319,7 +319,9 @@ impl Model {
 
     /// Validates a loaded scenario into a model, reporting every problem.
     pub fn from_scenario(loaded: Loaded) -> Result<Model, Error> {
-        let mut v = Validator { diags: Vec::new() };
+        let mut v = Validator {
+            diags: loaded.problems.clone(),
+        };
         let model = match &loaded.scenario {
             Scenario::Territory(t) => v.territory(t).map(|territory| {
                 let settings = v.settings(&t.simulation, None);
@@ -333,6 +335,15 @@ impl Model {
                 }
             }),
             Scenario::Network(n) => v.network(n),
+            Scenario::Library(levers) => {
+                let first = levers.first().map_or(Span::new(0, 0..0), |l| l.span);
+                v.err(
+                    first,
+                    "this file is a lever library (a référentiel), not a territory",
+                    "include it from a territory file with `include = [\"this-file.toml\"]` and `use` its levers",
+                );
+                None
+            }
         };
         match model {
             Some(m) if v.diags.is_empty() => Ok(m),
@@ -340,9 +351,42 @@ impl Model {
         }
     }
 
+    /// Loads and validates a scenario given as text, as if it were the file `path`.
+    pub fn parse(path: &std::path::Path, text: &str) -> Result<Model, Error> {
+        Model::from_scenario(scenario::load_text(path, text)?)
+    }
+
     /// Loads and validates a scenario file.
     pub fn load(path: &std::path::Path) -> Result<Model, Error> {
         Model::from_scenario(scenario::load(path)?)
+    }
+}
+
+/// Checks a lever library (a référentiel) on its own: ids, duplicates and value ranges. Group
+/// and phase names are checked only when a territory uses a lever. Returns the number of levers.
+pub fn check_library(loaded: Loaded) -> Result<usize, Error> {
+    let Scenario::Library(levers) = &loaded.scenario else {
+        return Ok(0);
+    };
+    let mut v = Validator {
+        diags: loaded.problems.clone(),
+    };
+    let ids = v.ids(levers.iter().map(|l| (&l.id, l.span)), "library lever");
+    let mut groups: Vec<String> = Vec::new();
+    let mut phases: Vec<String> = Vec::new();
+    for l in levers {
+        for map in [&l.push, &l.retain, &l.anchor].into_iter().flatten() {
+            groups.extend(map.entries.iter().map(|(n, _)| n.value.clone()));
+        }
+        phases.extend(l.after_phase.iter().map(|p| p.value.clone()));
+    }
+    for (l, id) in levers.iter().zip(ids) {
+        v.lever(l, id, &groups, &phases);
+    }
+    if v.diags.is_empty() {
+        Ok(levers.len())
+    } else {
+        Err(scenario::invalid(v.diags, loaded.sources))
     }
 }
 

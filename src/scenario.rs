@@ -40,9 +40,11 @@ pub struct NumMap {
 #[derive(Debug, Clone)]
 pub enum Scenario {
     /// One territory file.
-    Territory(TerritoryDoc),
+    Territory(Box<TerritoryDoc>),
     /// A network of territories.
-    Network(NetworkDoc),
+    Network(Box<NetworkDoc>),
+    /// A lever library (a référentiel): `[[lever]]` tables only, for `include`.
+    Library(Vec<LeverDoc>),
 }
 
 /// A loaded scenario and the texts its spans point into.
@@ -50,8 +52,11 @@ pub enum Scenario {
 pub struct Loaded {
     /// Every file read, for diagnostics.
     pub sources: Sources,
-    /// What the files say.
+    /// What the files say (values that could not be read are left out).
     pub scenario: Scenario,
+    /// Problems found while reading (unknown keys, wrong types); the model stage reports them
+    /// together with its own so that the user sees every problem at once.
+    pub problems: Vec<Diagnostic>,
 }
 
 /// `[network]` file.
@@ -923,6 +928,8 @@ fn parse_document<'i>(
 struct Loader {
     sources: Sources,
     diags: Vec<Diagnostic>,
+    /// A file could not be read or parsed: nothing meaningful can be checked beyond it.
+    fatal: bool,
     /// Files currently being included, to detect cycles.
     stack: Vec<PathBuf>,
 }
@@ -938,7 +945,10 @@ fn relative_to(base: &Path, written: &str) -> PathBuf {
 
 impl Loader {
     fn register(&mut self, path: &Path, origin: Option<Span>) -> Option<usize> {
-        let text = read_text(path, &mut self.diags, origin)?;
+        let Some(text) = read_text(path, &mut self.diags, origin) else {
+            self.fatal = true;
+            return None;
+        };
         Some(self.sources.add(path.to_path_buf(), text))
     }
 
@@ -970,6 +980,7 @@ impl Loader {
             };
             let text = self.sources.get(lib_file).text.clone();
             let Some(doc) = parse_document(&text, lib_file, &mut self.diags) else {
+                self.fatal = true;
                 continue;
             };
             let mut reader = Reader {
@@ -996,7 +1007,10 @@ impl Loader {
     fn territory_file(&mut self, path: &Path, origin: Option<Span>) -> Option<TerritoryDoc> {
         let file = self.register(path, origin)?;
         let text = self.sources.get(file).text.clone();
-        let doc = parse_document(&text, file, &mut self.diags)?;
+        let Some(doc) = parse_document(&text, file, &mut self.diags) else {
+            self.fatal = true;
+            return None;
+        };
         self.territory_from(doc.get_ref(), file)
     }
 
@@ -1020,16 +1034,28 @@ impl Loader {
 /// Returns every problem found while reading (syntax, unknown keys, types); meaning is checked
 /// later by [`crate::model::Model::from_scenario`].
 pub fn load(path: &Path) -> Result<Loaded, Error> {
+    load_with(path, None)
+}
+
+/// Loads a scenario from `text`, as if it were the content of `path` (includes and territory
+/// files are still read relative to `path`). For tests, editors and the workshop page.
+pub fn load_text(path: &Path, text: &str) -> Result<Loaded, Error> {
+    load_with(path, Some(text.to_string()))
+}
+
+fn load_with(path: &Path, text: Option<String>) -> Result<Loaded, Error> {
     let mut loader = Loader {
         sources: Sources::default(),
         diags: Vec::new(),
+        fatal: false,
         stack: Vec::new(),
     };
-    let scenario = load_inner(&mut loader, path);
+    let scenario = load_inner(&mut loader, path, text);
     match scenario {
-        Some(s) if loader.diags.is_empty() => Ok(Loaded {
+        Some(s) if !loader.fatal => Ok(Loaded {
             sources: loader.sources,
             scenario: s,
+            problems: loader.diags,
         }),
         _ => Err(invalid(loader.diags, loader.sources)),
     }
@@ -1048,14 +1074,40 @@ pub fn invalid(mut diagnostics: Vec<Diagnostic>, sources: Sources) -> Error {
     }
 }
 
-fn load_inner(loader: &mut Loader, path: &Path) -> Option<Scenario> {
-    let file = loader.register(path, None)?;
+fn load_inner(loader: &mut Loader, path: &Path, text: Option<String>) -> Option<Scenario> {
+    let file = match text {
+        Some(text) => loader.sources.add(path.to_path_buf(), text),
+        None => loader.register(path, None)?,
+    };
     let text = loader.sources.get(file).text.clone();
-    let doc = parse_document(&text, file, &mut loader.diags)?;
+    let Some(doc) = parse_document(&text, file, &mut loader.diags) else {
+        loader.fatal = true;
+        return None;
+    };
     let root = doc.get_ref();
-    let is_network = root.iter().any(|(k, _)| k.get_ref().as_ref() == "network");
+    let has = |key: &str| root.iter().any(|(k, _)| k.get_ref().as_ref() == key);
+    let is_network = has("network");
+    if !is_network && has("lever") && !has("territory") && !has("actor") {
+        let mut library = Vec::new();
+        loader.stack.push(canonical(path));
+        let mut reader = Reader {
+            file,
+            diags: &mut loader.diags,
+        };
+        reader.check_keys(root, LIBRARY_KEYS, "a lever library");
+        let levers: Vec<LeverDoc> = reader
+            .table_array(root, "lever")
+            .into_iter()
+            .map(|(t, span)| reader.lever(t, span))
+            .collect();
+        loader.includes(root, file, &mut library);
+        library.extend(levers);
+        return Some(Scenario::Library(library));
+    }
     if !is_network {
-        return loader.territory_from(root, file).map(Scenario::Territory);
+        return loader
+            .territory_from(root, file)
+            .map(|t| Scenario::Territory(Box::new(t)));
     }
     let mut reader = Reader {
         file,
@@ -1099,7 +1151,7 @@ fn load_inner(loader: &mut Loader, path: &Path) -> Option<Scenario> {
             territories.push(t);
         }
     }
-    Some(Scenario::Network(NetworkDoc {
+    Some(Scenario::Network(Box::new(NetworkDoc {
         span,
         id,
         name,
@@ -1108,5 +1160,5 @@ fn load_inner(loader: &mut Loader, path: &Path) -> Option<Scenario> {
         territories,
         links,
         simulation,
-    }))
+    })))
 }

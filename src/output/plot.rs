@@ -197,14 +197,7 @@ fn configure_mesh<'a, DB: DrawingBackend + 'a>(
     axis: &TimeAxis,
     y_label: &str,
 ) -> DrawResult {
-    let years = axis.start_year.is_some();
-    let fmt = move |x: &f64| {
-        if years {
-            format!("{}", x.round() as i64)
-        } else {
-            format!("{}", x.round() as i64)
-        }
-    };
+    let fmt = |x: &f64| format!("{}", x.round() as i64);
     chart
         .configure_mesh()
         .x_desc(axis.label())

@@ -1,0 +1,65 @@
+//! Helpers shared by the test modules.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+use trajectoire::engine::{run_rng, Engine, RunState};
+use trajectoire::ensemble::{self, Controls, Results};
+use trajectoire::model::Model;
+
+/// Folder with the shipped scenarios.
+pub fn scenarios() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")
+}
+
+/// A model from TOML text (as if it were `test.toml` in the scenarios folder).
+pub fn model(text: &str) -> Model {
+    match Model::parse(&scenarios().join("test.toml"), text) {
+        Ok(m) => m,
+        Err(e) => panic!("invalid test scenario:\n{}", e.render(false)),
+    }
+}
+
+/// Steps run `run` and returns, per month, a copy of the state.
+pub fn trajectory(model: &Model, run: u64) -> Vec<RunState> {
+    let engine = Engine::new(model);
+    let mut state = engine.new_state();
+    let mut rng = run_rng(model.settings.seed, run);
+    let mut out = Vec::new();
+    engine.run(&mut rng, &mut state, |_, s| out.push(s.clone()));
+    out
+}
+
+/// Simulates an ensemble on a pool of `threads` threads.
+pub fn simulate(model: &Model, threads: usize) -> Results {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
+    let cancel = AtomicBool::new(false);
+    let controls = Controls {
+        progress: &|_, _| {},
+        cancel: &cancel,
+    };
+    pool.install(|| ensemble::simulate(model, &controls))
+        .unwrap()
+}
+
+/// A one-group territory with the given actor keys and extra tables.
+pub fn one_group(actor: &str, extra: &str, horizon: u32, substeps: u32) -> String {
+    format!(
+        r#"
+[territory]
+id = "t"
+population = 1000
+horizon = {horizon}
+[simulation]
+runs = 1
+substeps = {substeps}
+[[actor]]
+id = "g"
+{actor}
+{extra}
+"#
+    )
+}

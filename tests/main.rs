@@ -1,0 +1,8 @@
+//! The one integration-test binary (one link on 2 cores), a module per area.
+
+mod analytic;
+mod cli;
+mod common;
+mod properties;
+mod reproducibility;
+mod validation;
