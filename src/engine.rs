@@ -3,8 +3,10 @@
 //! phase).
 //!
 //! Groups of every territory live in one flat array (territories in network order, groups in
-//! declared order), which is also the order of the normal draws. Stepping allocates nothing:
-//! [`RunState`] owns every buffer and is reused from run to run.
+//! declared order), which is also the order of the normal draws. Runs are stepped in blocks of
+//! up to [`LANES`] runs at once ([`Block`]); each run still draws only from its own stream, in
+//! MODEL.md's order, so its numbers do not depend on the block it is in. Stepping allocates
+//! nothing: a [`Block`] owns every buffer and is reused from block to block.
 
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -119,46 +121,139 @@ pub struct Engine {
     draws: bool,
 }
 
-/// Everything about one run that changes as it is stepped. Allocated once per worker.
+/// Runs stepped together in one block: the lanes of every array below.
+pub const LANES: usize = 1024;
+
+/// The state of a block of up to [`LANES`] runs, stepped together month by month. Every array
+/// is laid out `[item][lane]` (item = group, territory, lever or phase), so the arithmetic of a
+/// substep runs over contiguous lanes and observing a month touches each histogram row once
+/// for the whole block. Allocated once per worker and reused; stepping allocates nothing.
 #[derive(Debug, Clone)]
-pub struct RunState {
-    /// Engagement E per global group.
-    pub engagement: Vec<f64>,
-    /// Anchored engagement A per global group.
-    pub anchored: Vec<f64>,
-    /// Reach r per territory.
-    pub reach: Vec<f64>,
-    /// Engagement index e per territory (at the last month boundary).
-    pub engagement_index: Vec<f64>,
-    /// Stabilisation index s per territory.
-    pub stabilisation_index: Vec<f64>,
-    /// Current phase per territory.
-    pub phase: Vec<usize>,
-    /// Alive (not abandoned) per territory.
-    pub alive: Vec<bool>,
-    /// Entry month per (territory, phase); −1 when never entered.
-    pub entry_month: Vec<i32>,
-    /// Total spend per territory.
-    pub spend: Vec<f64>,
+pub struct Block {
+    lanes: usize,
+    // Per group.
+    engagement: Vec<f64>,
+    anchored: Vec<f64>,
+    base_push: Vec<f64>,
+    month_fatigue: Vec<f64>,
+    month_anchor: Vec<f64>,
+    xi: Vec<f64>,
+    next_e: Vec<f64>,
+    next_a: Vec<f64>,
+    // Per territory.
+    reach: Vec<f64>,
+    engagement_index: Vec<f64>,
+    stabilisation_index: Vec<f64>,
+    substep_index: Vec<f64>,
+    month_reach: Vec<f64>,
+    next_r: Vec<f64>,
+    spend: Vec<f64>,
+    phase: Vec<u32>,
+    alive: Vec<bool>,
     watched: Vec<bool>,
     below: Vec<u32>,
     up: Vec<u32>,
     down: Vec<u32>,
+    // Per (territory, phase): entry month, −1 when never entered.
+    entry_month: Vec<i32>,
+    // Per lever.
     pause_end: Vec<u32>,
-    /// Activation month of each lever's current active stretch, −1 when inactive.
     active_since: Vec<i64>,
-    // Monthly per group: total push rate (α + P), fatigue f, anchoring K.
-    base_push: Vec<f64>,
-    month_fatigue: Vec<f64>,
-    month_anchor: Vec<f64>,
-    // Monthly per territory: R.
-    month_reach: Vec<f64>,
-    // Substep scratch.
-    next_e: Vec<f64>,
-    next_a: Vec<f64>,
-    next_r: Vec<f64>,
-    substep_index: Vec<f64>,
     lever_u: Vec<f64>,
+    // Scratch for one group's push over lanes.
+    push: Vec<f64>,
+    rngs: Vec<ChaCha8Rng>,
+}
+
+fn row<T>(v: &[T], item: usize, lanes: usize) -> &[T] {
+    &v[item * LANES..item * LANES + lanes]
+}
+
+impl Block {
+    /// Runs in this block.
+    pub fn lanes(&self) -> usize {
+        self.lanes
+    }
+    /// Engagement E of global group `g` in every lane.
+    pub fn engagement(&self, g: usize) -> &[f64] {
+        row(&self.engagement, g, self.lanes)
+    }
+    /// Anchored engagement A of global group `g` in every lane.
+    pub fn anchored(&self, g: usize) -> &[f64] {
+        row(&self.anchored, g, self.lanes)
+    }
+    /// Reach r of territory `t` in every lane.
+    pub fn reach(&self, t: usize) -> &[f64] {
+        row(&self.reach, t, self.lanes)
+    }
+    /// Engagement index e of territory `t` in every lane.
+    pub fn engagement_index(&self, t: usize) -> &[f64] {
+        row(&self.engagement_index, t, self.lanes)
+    }
+    /// Stabilisation index s of territory `t` in every lane.
+    pub fn stabilisation_index(&self, t: usize) -> &[f64] {
+        row(&self.stabilisation_index, t, self.lanes)
+    }
+    /// Current phase of territory `t` in every lane.
+    pub fn phase(&self, t: usize) -> &[u32] {
+        row(&self.phase, t, self.lanes)
+    }
+    /// Whether territory `t`'s transition is still alive, in every lane.
+    pub fn alive(&self, t: usize) -> &[bool] {
+        row(&self.alive, t, self.lanes)
+    }
+    /// Total spend of territory `t` so far, in every lane.
+    pub fn spend(&self, t: usize) -> &[f64] {
+        row(&self.spend, t, self.lanes)
+    }
+    /// Entry month of phase slot `p` (see [`Engine::phases_of`]) in every lane, −1 if never.
+    pub fn entry_month(&self, p: usize) -> &[i32] {
+        row(&self.entry_month, p, self.lanes)
+    }
+}
+
+/// One run's state at one month, copied out of a block (for tests and analysis).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    /// E per global group.
+    pub engagement: Vec<f64>,
+    /// A per global group.
+    pub anchored: Vec<f64>,
+    /// r per territory.
+    pub reach: Vec<f64>,
+    /// e per territory.
+    pub engagement_index: Vec<f64>,
+    /// s per territory.
+    pub stabilisation_index: Vec<f64>,
+    /// Phase per territory.
+    pub phase: Vec<u32>,
+    /// Alive per territory.
+    pub alive: Vec<bool>,
+    /// Spend so far per territory.
+    pub spend: Vec<f64>,
+}
+
+impl Block {
+    /// Copies lane `j` out.
+    pub fn snapshot(&self, j: usize) -> Snapshot {
+        let groups = self.engagement.len() / LANES;
+        let territories = self.reach.len() / LANES;
+        let pick = |v: &[f64], n: usize| (0..n).map(|i| v[i * LANES + j]).collect();
+        Snapshot {
+            engagement: pick(&self.engagement, groups),
+            anchored: pick(&self.anchored, groups),
+            reach: pick(&self.reach, territories),
+            engagement_index: pick(&self.engagement_index, territories),
+            stabilisation_index: pick(&self.stabilisation_index, territories),
+            phase: (0..territories)
+                .map(|t| self.phase[t * LANES + j])
+                .collect(),
+            alive: (0..territories)
+                .map(|t| self.alive[t * LANES + j])
+                .collect(),
+            spend: pick(&self.spend, territories),
+        }
+    }
 }
 
 impl Engine {
@@ -348,302 +443,375 @@ impl Engine {
         monthly * f64::from(self.horizon)
     }
 
-    /// A fresh state sized for this engine.
-    pub fn new_state(&self) -> RunState {
-        let g = self.e0.len();
-        let t = self.territories.len();
-        let l = self.levers.len();
+    /// A block sized for this engine.
+    pub fn new_block(&self) -> Block {
+        let g = self.e0.len() * LANES;
+        let t = self.territories.len() * LANES;
+        let l = self.levers.len() * LANES;
         let phases: usize = self.territories.iter().map(|p| p.phases.len()).sum();
-        RunState {
+        Block {
+            lanes: 0,
             engagement: vec![0.0; g],
             anchored: vec![0.0; g],
+            base_push: vec![0.0; g],
+            month_fatigue: vec![0.0; g],
+            month_anchor: vec![0.0; g],
+            xi: vec![0.0; g],
+            next_e: vec![0.0; g],
+            next_a: vec![0.0; g],
             reach: vec![0.0; t],
             engagement_index: vec![0.0; t],
             stabilisation_index: vec![0.0; t],
+            substep_index: vec![0.0; t],
+            month_reach: vec![0.0; t],
+            next_r: vec![0.0; t],
+            spend: vec![0.0; t],
             phase: vec![0; t],
             alive: vec![true; t],
-            entry_month: vec![-1; phases],
-            spend: vec![0.0; t],
             watched: vec![false; t],
             below: vec![0; t],
             up: vec![0; t],
             down: vec![0; t],
+            entry_month: vec![-1; phases * LANES],
             pause_end: vec![0; l],
             active_since: vec![-1; l],
-            base_push: vec![0.0; g],
-            month_fatigue: vec![0.0; g],
-            month_anchor: vec![0.0; g],
-            month_reach: vec![0.0; t],
-            next_e: vec![0.0; g],
-            next_a: vec![0.0; g],
-            next_r: vec![0.0; t],
-            substep_index: vec![0.0; t],
             lever_u: vec![0.0; l],
+            push: vec![0.0; LANES],
+            rngs: (0..LANES as u64).map(|j| run_rng(0, j)).collect(),
         }
     }
 
-    fn reset(&self, s: &mut RunState) {
-        s.engagement.copy_from_slice(&self.e0);
-        s.anchored.copy_from_slice(&self.a0);
-        s.phase.fill(0);
-        s.alive.fill(true);
-        s.entry_month.fill(-1);
-        s.spend.fill(0.0);
-        s.below.fill(0);
-        s.up.fill(0);
-        s.down.fill(0);
-        s.pause_end.fill(0);
-        s.active_since.fill(-1);
-        for (ti, p) in self.territories.iter().enumerate() {
-            s.reach[ti] = p.initial;
-            s.watched[ti] = p.watch_phase == 0;
-            s.entry_month[p.phase_offset] = 0;
+    fn reset(&self, b: &mut Block, seed: u64, first_run: u64, lanes: usize) {
+        b.lanes = lanes;
+        for (j, rng) in b.rngs.iter_mut().take(lanes).enumerate() {
+            *rng = run_rng(seed, first_run + j as u64);
         }
-        self.update_indices(s);
+        for (g, (&e0, &a0)) in self.e0.iter().zip(&self.a0).enumerate() {
+            b.engagement[g * LANES..(g + 1) * LANES].fill(e0);
+            b.anchored[g * LANES..(g + 1) * LANES].fill(a0);
+        }
+        b.phase.fill(0);
+        b.alive.fill(true);
+        b.entry_month.fill(-1);
+        b.spend.fill(0.0);
+        b.below.fill(0);
+        b.up.fill(0);
+        b.down.fill(0);
+        b.pause_end.fill(0);
+        b.active_since.fill(-1);
+        for (ti, p) in self.territories.iter().enumerate() {
+            b.reach[ti * LANES..(ti + 1) * LANES].fill(p.initial);
+            b.watched[ti * LANES..(ti + 1) * LANES].fill(p.watch_phase == 0);
+            b.entry_month[p.phase_offset * LANES..(p.phase_offset + 1) * LANES].fill(0);
+        }
+        self.update_indices(b);
     }
 
-    fn update_indices(&self, s: &mut RunState) {
-        for (ti, p) in self.territories.iter().enumerate() {
-            let (mut e, mut a) = (0.0, 0.0);
-            for (k, g) in p.groups.clone().enumerate() {
-                e += p.weight[k] * s.engagement[g];
-                a += p.weight[k] * s.anchored[g];
+    /// Weighted mean of a per-group array over a territory's groups, into `out` (per lane).
+    fn weighted(&self, p: &TerritoryPlan, values: &[f64], out: &mut [f64], lanes: usize) {
+        let out = &mut out[..lanes];
+        out.fill(0.0);
+        for (k, g) in p.groups.clone().enumerate() {
+            let w = p.weight[k];
+            for (o, v) in out.iter_mut().zip(&values[g * LANES..g * LANES + lanes]) {
+                *o += w * v;
             }
-            // Normalised weights sum to 1 up to rounding: keep the indices in [0, 1].
-            s.engagement_index[ti] = e.min(1.0);
-            s.stabilisation_index[ti] = a.min(1.0);
+        }
+        // Normalised weights sum to 1 up to rounding: keep the index in [0, 1].
+        for o in out {
+            *o = o.min(1.0);
         }
     }
 
-    /// Steps one run from month 0 to the horizon. `observe(t, state)` is called at t = 0 and
-    /// after each month t = 1..=horizon.
-    pub fn run<R: rand::Rng>(
+    fn update_indices(&self, b: &mut Block) {
+        for (ti, p) in self.territories.iter().enumerate() {
+            let span = ti * LANES..(ti + 1) * LANES;
+            self.weighted(
+                p,
+                &b.engagement,
+                &mut b.engagement_index[span.clone()],
+                b.lanes,
+            );
+            self.weighted(p, &b.anchored, &mut b.stabilisation_index[span], b.lanes);
+        }
+    }
+
+    /// Steps runs `first_run .. first_run + lanes` of master seed `seed` together from month 0
+    /// to the horizon. `observe(t, block)` is called at t = 0 and after each month
+    /// t = 1..=horizon. Run i's numbers depend only on (seed, i), never on the block it is in.
+    pub fn run_block(
         &self,
-        rng: &mut R,
-        s: &mut RunState,
-        mut observe: impl FnMut(u32, &RunState),
+        seed: u64,
+        first_run: u64,
+        lanes: usize,
+        b: &mut Block,
+        mut observe: impl FnMut(u32, &Block),
     ) {
-        self.reset(s);
-        observe(0, s);
+        let lanes = lanes.clamp(1, LANES);
+        self.reset(b, seed, first_run, lanes);
+        observe(0, b);
         for m in 0..self.horizon {
-            self.shocks(m, rng, s);
-            self.levers(m, s);
+            self.shocks(m, b);
+            self.levers(m, b);
             for _ in 0..self.substeps {
-                self.substep(rng, s);
+                self.substep(b);
             }
-            self.update_indices(s);
+            self.update_indices(b);
             let t = m + 1;
-            self.perpetuation(s);
-            self.phases(t, s);
-            observe(t, s);
+            self.perpetuation(b);
+            self.phases(t, b);
+            observe(t, b);
         }
+    }
+
+    /// Steps one run and returns its state at every month 0..=horizon.
+    pub fn trajectory(&self, seed: u64, run: u64) -> Vec<Snapshot> {
+        let mut b = self.new_block();
+        let mut out = Vec::with_capacity(self.horizon as usize + 1);
+        self.run_block(seed, run, 1, &mut b, |_, b| out.push(b.snapshot(0)));
+        out
     }
 
     /// Step 1: shocks, in declared order, territories in network order.
-    fn shocks<R: rand::Rng>(&self, m: u32, rng: &mut R, s: &mut RunState) {
+    fn shocks(&self, m: u32, b: &mut Block) {
         for p in &self.territories {
             for shock in &p.shocks {
                 if !shock.due(m) {
                     continue;
                 }
-                let hit = if self.deterministic {
-                    !matches!(shock.timing, ShockTiming::Random { .. }) && shock.probability >= 1.0
-                } else {
-                    let u: f64 = rng.random();
-                    match shock.timing {
-                        ShockTiming::Random { .. } => u < shock.hazard,
-                        _ => u < shock.probability,
+                for j in 0..b.lanes {
+                    let hit = if self.deterministic {
+                        !matches!(shock.timing, ShockTiming::Random { .. })
+                            && shock.probability >= 1.0
+                    } else {
+                        let u: f64 = b.rngs[j].random();
+                        match shock.timing {
+                            ShockTiming::Random { .. } => u < shock.hazard,
+                            _ => u < shock.probability,
+                        }
+                    };
+                    if !hit {
+                        continue;
                     }
-                };
-                if !hit {
-                    continue;
-                }
-                for &(g, share) in &shock.hits {
-                    let g = p.groups.start + g;
-                    let a = s.anchored[g];
-                    s.engagement[g] = a + (s.engagement[g] - a) * (1.0 - share);
-                }
-                for &(l, months) in &shock.pause {
-                    s.pause_end[l] = s.pause_end[l].max(m.saturating_add(months));
+                    for &(g, share) in &shock.hits {
+                        let i = (p.groups.start + g) * LANES + j;
+                        let a = b.anchored[i];
+                        b.engagement[i] = a + (b.engagement[i] - a) * (1.0 - share);
+                    }
+                    for &(l, months) in &shock.pause {
+                        let i = l * LANES + j;
+                        b.pause_end[i] = b.pause_end[i].max(m.saturating_add(months));
+                    }
                 }
             }
         }
     }
 
     /// Step 2: lever intensities, budget, spend, and this month's rates.
-    fn levers(&self, m: u32, s: &mut RunState) {
+    fn levers(&self, m: u32, b: &mut Block) {
         for (ti, p) in self.territories.iter().enumerate() {
-            let k = s.phase[ti];
-            let mut cost = 0.0;
-            for l in p.levers.clone() {
-                let lever = &self.levers[l];
-                let active = lever.from <= m
-                    && m < lever.until
-                    && k >= lever.after_phase
-                    && m >= s.pause_end[l];
-                if !active {
-                    s.active_since[l] = -1;
-                    s.lever_u[l] = 0.0;
-                    continue;
-                }
-                if s.active_since[l] < 0 {
-                    s.active_since[l] = i64::from(m);
-                }
-                let ramp = if lever.ramp == 0 {
-                    1.0
-                } else {
-                    let elapsed = (i64::from(m) - s.active_since[l] + 1) as f64;
-                    (elapsed / f64::from(lever.ramp)).min(1.0)
-                };
-                s.lever_u[l] = lever.intensity * ramp;
-                cost += lever.cost;
-            }
-            let scale = match p.budget {
-                Some(b) if cost > b => {
-                    s.spend[ti] += b;
-                    b / cost
-                }
-                _ => {
-                    s.spend[ti] += cost;
-                    1.0
-                }
-            };
-            let phase = &p.phases[k];
-            let mut reach = 0.0;
-            for (local, g) in p.groups.clone().enumerate() {
-                let (mut push, mut retain, mut anchor) = (0.0, 0.0, 0.0);
+            for j in 0..b.lanes {
+                let k = b.phase[ti * LANES + j] as usize;
+                let mut cost = 0.0;
                 for l in p.levers.clone() {
-                    let u = s.lever_u[l];
-                    if u == 0.0 {
+                    let lever = &self.levers[l];
+                    let i = l * LANES + j;
+                    let active = lever.from <= m
+                        && m < lever.until
+                        && k >= lever.after_phase
+                        && m >= b.pause_end[i];
+                    if !active {
+                        b.active_since[i] = -1;
+                        b.lever_u[i] = 0.0;
                         continue;
                     }
-                    let lever = &self.levers[l];
-                    push += u * lever.push[local];
-                    retain += u * lever.retain[local];
-                    anchor += u * lever.anchor[local];
+                    if b.active_since[i] < 0 {
+                        b.active_since[i] = i64::from(m);
+                    }
+                    let ramp = if lever.ramp == 0 {
+                        1.0
+                    } else {
+                        let elapsed = (i64::from(m) - b.active_since[i] + 1) as f64;
+                        (elapsed / f64::from(lever.ramp)).min(1.0)
+                    };
+                    b.lever_u[i] = lever.intensity * ramp;
+                    cost += lever.cost;
                 }
-                s.base_push[g] = self.adoption[g] + phase.push * scale * push;
-                let retain = phase.retain * scale * retain;
-                s.month_fatigue[g] = self.fatigue[g] * (1.0 - retain).max(0.0);
-                s.month_anchor[g] = phase.anchor * scale * anchor;
+                let spend = &mut b.spend[ti * LANES + j];
+                let scale = match p.budget {
+                    Some(budget) if cost > budget => {
+                        *spend += budget;
+                        budget / cost
+                    }
+                    _ => {
+                        *spend += cost;
+                        1.0
+                    }
+                };
+                let phase = &p.phases[k];
+                for (local, g) in p.groups.clone().enumerate() {
+                    let (mut push, mut retain, mut anchor) = (0.0, 0.0, 0.0);
+                    for l in p.levers.clone() {
+                        let u = b.lever_u[l * LANES + j];
+                        if u == 0.0 {
+                            continue;
+                        }
+                        let lever = &self.levers[l];
+                        push += u * lever.push[local];
+                        retain += u * lever.retain[local];
+                        anchor += u * lever.anchor[local];
+                    }
+                    let i = g * LANES + j;
+                    b.base_push[i] = self.adoption[g] + phase.push * scale * push;
+                    let retain = phase.retain * scale * retain;
+                    b.month_fatigue[i] = self.fatigue[g] * (1.0 - retain).max(0.0);
+                    b.month_anchor[i] = phase.anchor * scale * anchor;
+                }
+                let mut reach = 0.0;
+                for l in p.levers.clone() {
+                    reach += b.lever_u[l * LANES + j] * self.levers[l].reach;
+                }
+                b.month_reach[ti * LANES + j] = phase.reach * scale * reach;
             }
-            for l in p.levers.clone() {
-                reach += s.lever_u[l] * self.levers[l].reach;
-            }
-            s.month_reach[ti] = phase.reach * scale * reach;
         }
     }
 
     /// Step 3: one explicit Euler substep, every derivative from the state at its start.
-    fn substep<R: rand::Rng>(&self, rng: &mut R, s: &mut RunState) {
-        let h = self.h;
-        // Engagement index at the start of the substep (for imitation q = q0·e).
-        for (ti, p) in self.territories.iter().enumerate() {
-            let mut e = 0.0;
-            for (k, g) in p.groups.clone().enumerate() {
-                e += p.weight[k] * s.engagement[g];
+    fn substep(&self, b: &mut Block) {
+        let (h, lanes) = (self.h, b.lanes);
+        if self.draws {
+            // One normal per group, groups in global order, from each run's own stream.
+            let groups = self.e0.len();
+            for (j, rng) in b.rngs.iter_mut().take(lanes).enumerate() {
+                for g in 0..groups {
+                    b.xi[g * LANES + j] = StandardNormal.sample(rng);
+                }
             }
-            s.substep_index[ti] = e;
+        }
+        for (ti, p) in self.territories.iter().enumerate() {
+            self.weighted(
+                p,
+                &b.engagement,
+                &mut b.substep_index[ti * LANES..(ti + 1) * LANES],
+                lanes,
+            );
         }
         for p in &self.territories {
             let n = p.groups.len();
             let start = p.groups.start;
             for local in 0..n {
                 let g = start + local;
-                let e = s.engagement[g];
-                let a = s.anchored[g];
-                let row = &p.influence[local * n..(local + 1) * n];
-                let mut push = s.base_push[g];
-                for (w, eh) in row.iter().zip(&s.engagement[start..start + n]) {
-                    push += w * eh;
+                let lane = g * LANES..g * LANES + lanes;
+                let push = &mut b.push[..lanes];
+                push.copy_from_slice(&b.base_push[lane.clone()]);
+                for (h_local, &w) in p.influence[local * n..(local + 1) * n].iter().enumerate() {
+                    if w != 0.0 {
+                        let eh = row(&b.engagement, start + h_local, lanes);
+                        for (x, e) in push.iter_mut().zip(eh) {
+                            *x += w * e;
+                        }
+                    }
                 }
                 for &(peer, x) in &self.peers[self.peer_start[g]..self.peer_start[g + 1]] {
-                    push += x * (s.engagement[peer] - e).max(0.0);
+                    let ep = row(&b.engagement, peer, lanes);
+                    let eg = row(&b.engagement, g, lanes);
+                    for ((s, p), e) in push.iter_mut().zip(ep).zip(eg) {
+                        *s += x * (p - e).max(0.0);
+                    }
                 }
-                let xi: f64 = if self.draws {
-                    StandardNormal.sample(rng)
-                } else {
-                    0.0
-                };
-                let de = (push * (1.0 - e) - s.month_fatigue[g] * (e - a)) * h + self.noise[g] * xi;
-                let da = (s.month_anchor[g] * (e - a) - self.erosion[g] * a) * h;
-                let new_a = (a + da).clamp(0.0, 1.0);
-                s.next_a[g] = new_a;
-                s.next_e[g] = (e + de).clamp(new_a, 1.0);
+                let noise = self.noise[g];
+                let erosion = self.erosion[g];
+                let e = &b.engagement[lane.clone()];
+                let a = &b.anchored[lane.clone()];
+                let f = &b.month_fatigue[lane.clone()];
+                let k = &b.month_anchor[lane.clone()];
+                let xi = &b.xi[lane.clone()];
+                let next_e = &mut b.next_e[lane.clone()];
+                let next_a = &mut b.next_a[lane];
+                for j in 0..lanes {
+                    let (e, a) = (e[j], a[j]);
+                    let de = (push[j] * (1.0 - e) - f[j] * (e - a)) * h + noise * xi[j];
+                    let da = (k[j] * (e - a) - erosion * a) * h;
+                    let new_a = (a + da).clamp(0.0, 1.0);
+                    next_a[j] = new_a;
+                    next_e[j] = (e + de).clamp(new_a, 1.0);
+                }
             }
         }
         for (ti, p) in self.territories.iter().enumerate() {
-            let r = s.reach[ti];
-            let mut pr = p.innovation + s.month_reach[ti];
-            for &(peer, spill) in &p.spill {
-                pr += spill * s.reach[peer];
+            for j in 0..lanes {
+                let r = b.reach[ti * LANES + j];
+                let mut pr = p.innovation + b.month_reach[ti * LANES + j];
+                for &(peer, spill) in &p.spill {
+                    pr += spill * b.reach[peer * LANES + j];
+                }
+                let q = p.imitation * b.substep_index[ti * LANES + j];
+                b.next_r[ti * LANES + j] = (r + (pr + q * r) * (1.0 - r) * h).clamp(0.0, 1.0);
             }
-            let q = p.imitation * s.substep_index[ti];
-            s.next_r[ti] = (r + (pr + q * r) * (1.0 - r) * h).clamp(0.0, 1.0);
         }
-        std::mem::swap(&mut s.engagement, &mut s.next_e);
-        std::mem::swap(&mut s.anchored, &mut s.next_a);
-        std::mem::swap(&mut s.reach, &mut s.next_r);
+        std::mem::swap(&mut b.engagement, &mut b.next_e);
+        std::mem::swap(&mut b.anchored, &mut b.next_a);
+        std::mem::swap(&mut b.reach, &mut b.next_r);
     }
 
     /// Step 5: perpetuation.
-    fn perpetuation(&self, s: &mut RunState) {
+    fn perpetuation(&self, b: &mut Block) {
         for (ti, p) in self.territories.iter().enumerate() {
-            if !s.watched[ti] {
-                continue;
-            }
-            if s.engagement_index[ti] < p.collapse {
-                s.below[ti] += 1;
-            } else {
-                s.below[ti] = 0;
-            }
-            if s.below[ti] >= p.grace {
-                s.alive[ti] = false;
+            for j in 0..b.lanes {
+                let i = ti * LANES + j;
+                if !b.watched[i] {
+                    continue;
+                }
+                if b.engagement_index[i] < p.collapse {
+                    b.below[i] += 1;
+                } else {
+                    b.below[i] = 0;
+                }
+                if b.below[i] >= p.grace {
+                    b.alive[i] = false;
+                }
             }
         }
     }
 
     /// Step 6: phase transitions.
-    fn phases(&self, t: u32, s: &mut RunState) {
+    fn phases(&self, t: u32, b: &mut Block) {
         for (ti, p) in self.territories.iter().enumerate() {
-            let value = |c: &Condition| match c.index {
-                IndexKind::Engagement => s.engagement_index[ti],
-                IndexKind::Stabilisation => s.stabilisation_index[ti],
-                IndexKind::Scale => s.reach[ti],
-            };
-            let k = s.phase[ti];
-            let mut next = k;
-            if k + 1 < p.phases.len() {
-                let target = &p.phases[k + 1];
-                if target.enter.iter().all(|c| value(c) >= c.threshold) {
-                    s.up[ti] += 1;
-                } else {
-                    s.up[ti] = 0;
+            for j in 0..b.lanes {
+                let i = ti * LANES + j;
+                let value = |c: &Condition| match c.index {
+                    IndexKind::Engagement => b.engagement_index[i],
+                    IndexKind::Stabilisation => b.stabilisation_index[i],
+                    IndexKind::Scale => b.reach[i],
+                };
+                let k = b.phase[i] as usize;
+                let mut next = k;
+                if k + 1 < p.phases.len() {
+                    let target = &p.phases[k + 1];
+                    let holds = target.enter.iter().all(|c| value(c) >= c.threshold);
+                    b.up[i] = if holds { b.up[i] + 1 } else { 0 };
+                    if b.up[i] >= target.hold {
+                        next = k + 1;
+                    }
                 }
-                if s.up[ti] >= target.hold {
-                    next = k + 1;
+                if next == k && !p.phases[k].fallback.is_empty() {
+                    let falls = p.phases[k].fallback.iter().any(|c| value(c) < c.threshold);
+                    b.down[i] = if falls { b.down[i] + 1 } else { 0 };
+                    if b.down[i] >= p.phases[k].hold {
+                        next = k - 1;
+                    }
                 }
-            }
-            if next == k && !p.phases[k].fallback.is_empty() {
-                if p.phases[k].fallback.iter().any(|c| value(c) < c.threshold) {
-                    s.down[ti] += 1;
-                } else {
-                    s.down[ti] = 0;
-                }
-                if s.down[ti] >= p.phases[k].hold {
-                    next = k - 1;
-                }
-            }
-            if next != k {
-                s.phase[ti] = next;
-                s.up[ti] = 0;
-                s.down[ti] = 0;
-                let slot = p.phase_offset + next;
-                if s.entry_month[slot] < 0 {
-                    s.entry_month[slot] = t as i32;
-                }
-                if next >= p.watch_phase {
-                    s.watched[ti] = true;
+                if next != k {
+                    b.phase[i] = next as u32;
+                    b.up[i] = 0;
+                    b.down[i] = 0;
+                    let slot = (p.phase_offset + next) * LANES + j;
+                    if b.entry_month[slot] < 0 {
+                        b.entry_month[slot] = t as i32;
+                    }
+                    if next >= p.watch_phase {
+                        b.watched[i] = true;
+                    }
                 }
             }
         }

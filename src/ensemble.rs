@@ -1,8 +1,8 @@
 //! Stage 4 — the ensemble: many runs in parallel, aggregated while they run.
 //!
-//! Each rayon worker pulls blocks of run indices, steps them with its own [`RunState`] and adds
-//! what it sees to its own [`Accumulator`]. Every aggregate is an integer (histogram counts with
-//! 1,000 bins over [0, 1], sums in 2⁻⁶⁰ fixed point) or a min/max, so merging accumulators is
+//! Each rayon worker pulls blocks of run indices, steps each block together with its own
+//! [`Block`] and adds what it sees to its own [`Accumulator`]. Every aggregate is an integer (histogram counts with
+//! 1,000 bins over [0, 1], sums in 2⁻⁵² fixed point) or a min/max, so merging accumulators is
 //! exact and order-free: the results are byte-identical at any thread count, and a run set split
 //! into shards and merged gives the same numbers. Memory depends on the horizon and the number of
 //! indices, never on the number of runs.
@@ -13,19 +13,19 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::engine::{run_rng, Engine, RunState};
+use crate::engine::{Block, Engine, LANES};
 use crate::model::Model;
 
 /// Histogram bins over [0, 1] for every index (bin width 0.001).
 pub const BINS: usize = 1000;
 /// Histogram bins for total spend over [0, largest possible spend].
 pub const SPEND_BINS: usize = 10_000;
-/// Runs handed to a worker at a time.
-pub const BLOCK: u64 = 64;
+/// Runs handed to a worker at a time: one engine block.
+pub const BLOCK: u64 = LANES as u64;
 /// Quantile levels reported everywhere.
 pub const LEVELS: [f64; 5] = [0.05, 0.25, 0.5, 0.75, 0.95];
-/// Fixed-point scale of the exact sums.
-const FIXED: f64 = (1u128 << 60) as f64;
+/// Fixed-point scale of the exact sums: each value in [0, 1] becomes an integer ≤ 2⁵².
+const FIXED: f64 = (1u64 << 52) as f64;
 /// 97.5% quantile of the standard normal.
 pub const Z95: f64 = 1.959_963_984_540_054;
 
@@ -105,54 +105,66 @@ impl Accumulator {
         }
     }
 
-    /// Records the state of a run at month `t`, counted `weight` times.
-    pub fn observe(&mut self, engine: &Engine, t: u32, s: &RunState, weight: u32) {
+    /// Records the state of every run of a block at month `t`, each counted `weight` times.
+    /// Each histogram row is touched once for the whole block, while it is in cache.
+    pub fn observe(&mut self, engine: &Engine, t: u32, b: &Block, weight: u32) {
         let t = t as usize;
         for (ti, acc) in self.territories.iter_mut().enumerate() {
             let groups = engine.groups_of(ti);
-            let mut put = |index: usize, x: f64| {
-                let cell = index * acc.months + t;
-                acc.counts[cell * BINS + bin(x)] += weight;
-                acc.sums[cell] += ((x * FIXED) as u128) * u128::from(weight);
-                acc.min[cell] = acc.min[cell].min(x);
-                acc.max[cell] = acc.max[cell].max(x);
-            };
-            put(0, s.engagement_index[ti]);
-            put(1, s.stabilisation_index[ti]);
-            put(2, s.reach[ti]);
             let n = groups.len();
+            let mut put = |index: usize, values: &[f64]| {
+                let cell = index * acc.months + t;
+                let row = &mut acc.counts[cell * BINS..(cell + 1) * BINS];
+                let (mut sum, mut lo, mut hi) = (0u64, acc.min[cell], acc.max[cell]);
+                for &x in values {
+                    row[bin(x)] += weight;
+                    // x ∈ [0, 1]: exact conversion through i64 (one instruction).
+                    sum += (x * FIXED) as i64 as u64;
+                    lo = lo.min(x);
+                    hi = hi.max(x);
+                }
+                acc.sums[cell] += u128::from(sum) * u128::from(weight);
+                acc.min[cell] = lo;
+                acc.max[cell] = hi;
+            };
+            put(0, b.engagement_index(ti));
+            put(1, b.stabilisation_index(ti));
+            put(2, b.reach(ti));
             for (k, g) in groups.enumerate() {
-                put(3 + k, s.engagement[g]);
-                put(3 + n + k, s.anchored[g]);
+                put(3 + k, b.engagement(g));
+                put(3 + n + k, b.anchored(g));
             }
-            if s.alive[ti] {
-                acc.alive[t] += u64::from(weight);
+            let alive = b.alive(ti).iter().filter(|a| **a).count() as u64;
+            acc.alive[t] += alive * u64::from(weight);
+            for &k in b.phase(ti) {
+                acc.in_phase[t * acc.phases + k as usize] += u64::from(weight);
             }
-            acc.in_phase[t * acc.phases + s.phase[ti]] += u64::from(weight);
         }
     }
 
-    /// Records the end of a run, counted `weight` times.
-    pub fn finish_run(&mut self, engine: &Engine, s: &RunState, weight: u32) {
-        self.runs += u64::from(weight);
+    /// Records the end of every run of a block, each counted `weight` times.
+    pub fn finish_block(&mut self, engine: &Engine, b: &Block, weight: u32) {
+        self.runs += b.lanes() as u64 * u64::from(weight);
         for (ti, acc) in self.territories.iter_mut().enumerate() {
             let (phases, offset) = engine.phases_of(ti);
             for k in 0..phases {
-                let month = s.entry_month[offset + k];
-                if month >= 0 {
-                    acc.entries[k * acc.months + month as usize] += u64::from(weight);
+                for &month in b.entry_month(offset + k) {
+                    if month >= 0 {
+                        acc.entries[k * acc.months + month as usize] += u64::from(weight);
+                    }
                 }
             }
-            let spend = s.spend[ti];
-            let b = if acc.spend_max > 0.0 {
-                ((spend / acc.spend_max * SPEND_BINS as f64) as usize).min(SPEND_BINS - 1)
-            } else {
-                0
-            };
-            acc.spend_counts[b] += u64::from(weight);
-            acc.spend_sum += ((spend * 1024.0) as u128) * u128::from(weight);
-            acc.spend_min = acc.spend_min.min(spend);
-            acc.spend_hi = acc.spend_hi.max(spend);
+            for &spend in b.spend(ti) {
+                let bin = if acc.spend_max > 0.0 {
+                    ((spend / acc.spend_max * SPEND_BINS as f64) as usize).min(SPEND_BINS - 1)
+                } else {
+                    0
+                };
+                acc.spend_counts[bin] += u64::from(weight);
+                acc.spend_sum += ((spend * 1024.0) as u128) * u128::from(weight);
+                acc.spend_min = acc.spend_min.min(spend);
+                acc.spend_hi = acc.spend_hi.max(spend);
+            }
         }
     }
 
@@ -474,16 +486,16 @@ pub fn accumulate(
     controls: &Controls<'_>,
 ) -> Option<Accumulator> {
     let engine = Engine::new(model);
+    let seed = model.settings.seed;
     if !engine.is_stochastic() {
         // Every run is the same: simulate one and count it `count` times.
         let mut acc = Accumulator::new(&engine);
-        let mut state = engine.new_state();
-        let mut rng = run_rng(model.settings.seed, first);
+        let mut block = engine.new_block();
         let weight = u32::try_from(count).unwrap_or(u32::MAX);
-        engine.run(&mut rng, &mut state, |t, s| {
-            acc.observe(&engine, t, s, weight)
+        engine.run_block(seed, first, 1, &mut block, |t, b| {
+            acc.observe(&engine, t, b, weight)
         });
-        acc.finish_run(&engine, &state, weight);
+        acc.finish_block(&engine, &block, weight);
         (controls.progress)(count, count);
         return Some(acc);
     }
@@ -498,7 +510,7 @@ pub fn accumulate(
         for _ in 0..workers {
             scope.spawn(|_| {
                 let mut acc = Accumulator::new(&engine);
-                let mut state = engine.new_state();
+                let mut block = engine.new_block();
                 loop {
                     if controls.cancel.load(Ordering::Relaxed) {
                         break;
@@ -508,13 +520,12 @@ pub fn accumulate(
                         break;
                     }
                     let lo = first + b * BLOCK;
-                    let hi = (lo + BLOCK).min(first + count);
-                    for run in lo..hi {
-                        let mut rng = run_rng(model.settings.seed, run);
-                        engine.run(&mut rng, &mut state, |t, s| acc.observe(&engine, t, s, 1));
-                        acc.finish_run(&engine, &state, 1);
-                    }
-                    let d = done.fetch_add(hi - lo, Ordering::Relaxed) + (hi - lo);
+                    let lanes = (first + count - lo).min(BLOCK);
+                    engine.run_block(seed, lo, lanes as usize, &mut block, |t, b| {
+                        acc.observe(&engine, t, b, 1)
+                    });
+                    acc.finish_block(&engine, &block, 1);
+                    let d = done.fetch_add(lanes, Ordering::Relaxed) + lanes;
                     (controls.progress)(d, count);
                 }
                 let mut slot = merged.lock().unwrap_or_else(|e| e.into_inner());

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
-use trajectoire::engine::{run_rng, Engine, RunState};
+use trajectoire::engine::{Engine, Snapshot};
 use trajectoire::ensemble::{self, Controls, Results};
 use trajectoire::model::Model;
 
@@ -20,14 +20,9 @@ pub fn model(text: &str) -> Model {
     }
 }
 
-/// Steps run `run` and returns, per month, a copy of the state.
-pub fn trajectory(model: &Model, run: u64) -> Vec<RunState> {
-    let engine = Engine::new(model);
-    let mut state = engine.new_state();
-    let mut rng = run_rng(model.settings.seed, run);
-    let mut out = Vec::new();
-    engine.run(&mut rng, &mut state, |_, s| out.push(s.clone()));
-    out
+/// Steps run `run` and returns, per month, a copy of its state.
+pub fn trajectory(model: &Model, run: u64) -> Vec<Snapshot> {
+    Engine::new(model).trajectory(model.settings.seed, run)
 }
 
 /// Simulates an ensemble on a pool of `threads` threads.
