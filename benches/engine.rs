@@ -1,1 +1,219 @@
-fn main() {}
+//! Criterion benchmarks of the engine, the ensemble, aggregation and plotting.
+//!
+//! `cargo bench` runs them all; `cargo bench -- ensemble` only those whose name contains
+//! "ensemble". Figures and where the time goes: benches/README.md.
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use trajectoire::engine::Engine;
+use trajectoire::ensemble::{self, Accumulator, Controls};
+use trajectoire::model::Model;
+
+const HORIZON: u32 = 240;
+const SUBSTEPS: u32 = 4;
+
+/// A territory with `groups` groups (ring influence), `levers` levers and one election.
+fn territory(id: &str, groups: usize, levers: usize, runs: u64) -> String {
+    let mut t = format!(
+        "[territory]\nid = \"{id}\"\npopulation = 6000\nstart_year = 2008\nhorizon = {HORIZON}\nbudget = 15000\n\
+         [simulation]\nruns = {runs}\nseed = 1\nsubsteps = {SUBSTEPS}\n\
+         [scale]\ninnovation = 0.0005\nimitation = 0.04\n[perpetuation]\ncollapse = 0.1\n"
+    );
+    for g in 0..groups {
+        let next = (g + 1) % groups;
+        t.push_str(&format!(
+            "[[actor]]\nid = \"g{g}\"\nengagement = 0.2\nanchored = 0.02\nadoption = 0.003\nfatigue = 0.02\n\
+             erosion = 0.002\nvolatility = 0.03\ninfluenced_by = {{ g{next} = 0.01 }}\n"
+        ));
+    }
+    t.push_str("[[phase]]\nid = \"a\"\n[[phase]]\nid = \"b\"\nenter = { engagement = 0.25 }\nhold = 3\nfallback = { engagement = 0.15 }\n");
+    for l in 0..levers {
+        let g = l % groups;
+        t.push_str(&format!(
+            "[[lever]]\nid = \"l{l}\"\nfrom = {}\ncost = 3000\nramp = 6\npush = {{ g{g} = 0.01 }}\nretain = {{ g{g} = 0.3 }}\nanchor = {{ g{g} = 0.005 }}\nreach = 0.001\n",
+            l * 3
+        ));
+    }
+    t.push_str("[[shock]]\nid = \"election\"\nevery = 72\nfirst = 75\nprobability = 0.5\nhits = { g0 = 0.6 }\n");
+    t
+}
+
+fn bench_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-scenarios");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn model(groups: usize, levers: usize, runs: u64) -> Model {
+    Model::parse(
+        &bench_dir().join("t.toml"),
+        &territory("t", groups, levers, runs),
+    )
+    .unwrap()
+}
+
+/// A network of `n` territories of 4 groups and 3 levers, each linked to the next.
+fn network(n: usize, runs: u64) -> Model {
+    let dir = bench_dir();
+    let mut net = format!("[network]\nid = \"net{n}\"\nterritories = [");
+    for i in 0..n {
+        std::fs::write(
+            dir.join(format!("t{i}.toml")),
+            territory(&format!("t{i}"), 4, 3, runs),
+        )
+        .unwrap();
+        net.push_str(&format!("\"t{i}.toml\", "));
+    }
+    net.push_str(&format!("]\n[simulation]\nruns = {runs}\n"));
+    for i in 0..n.saturating_sub(1) {
+        net.push_str(&format!(
+            "[[link]]\nbetween = [\"t{i}\", \"t{}\"]\nexchange = 0.003\nspillover = 0.0001\n",
+            i + 1
+        ));
+    }
+    Model::parse(&dir.join(format!("net{n}.toml")), &net).unwrap()
+}
+
+fn simulate(model: &Model, threads: usize) {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
+    let cancel = AtomicBool::new(false);
+    let controls = Controls {
+        progress: &|_, _| {},
+        cancel: &cancel,
+    };
+    pool.install(|| black_box(ensemble::simulate(model, &controls)));
+}
+
+fn group_steps(m: &Model) -> u64 {
+    let groups: usize = m.territories.iter().map(|t| t.groups.len()).sum();
+    m.settings.runs * u64::from(m.horizon()) * u64::from(m.settings.substeps) * groups as u64
+}
+
+/// One block of 1024 runs stepped over 240 months, no aggregation.
+fn stepping(c: &mut Criterion) {
+    let m = model(4, 3, 1024);
+    let engine = Engine::new(&m);
+    let mut block = engine.new_block();
+    let mut g = c.benchmark_group("stepping");
+    g.sample_size(20);
+    g.throughput(Throughput::Elements(group_steps(&m)));
+    g.bench_function("block-1024-runs-4-groups-3-levers", |b| {
+        b.iter(|| {
+            engine.run_block(1, 0, 1024, &mut block, |_, b| {
+                black_box(b.lanes());
+            })
+        })
+    });
+    g.finish();
+}
+
+/// The issue's reference workload: 20,000 runs, 4 groups, 3 levers, 240 months, 4 substeps.
+fn ensemble_threads(c: &mut Criterion) {
+    let m = model(4, 3, 20_000);
+    let mut g = c.benchmark_group("ensemble");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(group_steps(&m)));
+    for threads in [1, 2] {
+        g.bench_with_input(
+            BenchmarkId::new("20k-runs-threads", threads),
+            &threads,
+            |b, &t| b.iter(|| simulate(&m, t)),
+        );
+    }
+    g.finish();
+}
+
+fn scaling(c: &mut Criterion) {
+    let mut g = c.benchmark_group("scaling");
+    g.sample_size(10);
+    for groups in [1, 4, 16, 64] {
+        let m = model(groups, 3, 2048);
+        g.throughput(Throughput::Elements(group_steps(&m)));
+        g.bench_with_input(BenchmarkId::new("groups", groups), &m, |b, m| {
+            b.iter(|| simulate(m, 2))
+        });
+    }
+    for levers in [0, 8, 32] {
+        let m = model(4, levers, 2048);
+        g.throughput(Throughput::Elements(group_steps(&m)));
+        g.bench_with_input(BenchmarkId::new("levers", levers), &m, |b, m| {
+            b.iter(|| simulate(m, 2))
+        });
+    }
+    for territories in [1, 4, 16] {
+        let m = network(territories, 1024);
+        g.throughput(Throughput::Elements(group_steps(&m)));
+        g.bench_with_input(BenchmarkId::new("territories", territories), &m, |b, m| {
+            b.iter(|| simulate(m, 2))
+        });
+    }
+    for runs in [1_000u64, 10_000, 100_000] {
+        let m = model(4, 3, runs);
+        g.throughput(Throughput::Elements(group_steps(&m)));
+        g.bench_with_input(BenchmarkId::new("runs", runs), &m, |b, m| {
+            b.iter(|| simulate(m, 2))
+        });
+    }
+    g.finish();
+}
+
+/// Folding one block's 241 months into the histograms, without stepping.
+fn aggregation(c: &mut Criterion) {
+    let m = model(4, 3, 1024);
+    let engine = Engine::new(&m);
+    let mut block = engine.new_block();
+    let mut months = Vec::new();
+    engine.run_block(1, 0, 1024, &mut block, |_, b| months.push(b.clone()));
+    let mut acc = Accumulator::new(&engine);
+    let mut g = c.benchmark_group("aggregation");
+    g.sample_size(20);
+    g.throughput(Throughput::Elements(1024 * months.len() as u64 * 11));
+    g.bench_function("observe-1024-runs-241-months", |b| {
+        b.iter(|| {
+            for (t, state) in months.iter().enumerate() {
+                acc.observe(&engine, t as u32, state, 1);
+            }
+        })
+    });
+    g.finish();
+}
+
+/// Every plot (PNG and SVG) of the four-town network.
+fn plotting(c: &mut Criterion) {
+    let scenarios = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let mut m = Model::load(&scenarios.join("villes-pairs.toml")).unwrap();
+    m.settings.runs = 256;
+    let cancel = AtomicBool::new(false);
+    let controls = Controls {
+        progress: &|_, _| {},
+        cancel: &cancel,
+    };
+    let results = ensemble::simulate(&m, &controls).unwrap();
+    let dir = bench_dir().join("plots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut g = c.benchmark_group("plotting");
+    g.sample_size(10);
+    g.bench_function("villes-pairs-all-plots-png-svg", |b| {
+        b.iter(|| trajectoire::output::plot::write_all(&dir, &m, &results).unwrap())
+    });
+    g.bench_function("validate-and-compile-villes-pairs", |b| {
+        b.iter(|| Engine::new(&Model::load(&scenarios.join("villes-pairs.toml")).unwrap()))
+    });
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    stepping,
+    ensemble_threads,
+    scaling,
+    aggregation,
+    plotting
+);
+criterion_main!(benches);

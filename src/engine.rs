@@ -121,6 +121,9 @@ pub struct Engine {
     draws: bool,
 }
 
+/// Index of the cost row in [`Block`]'s lever scratch.
+const COST: usize = 0;
+
 /// Runs stepped together in one block: the lanes of every array below.
 pub const LANES: usize = 1024;
 
@@ -162,6 +165,8 @@ pub struct Block {
     lever_u: Vec<f64>,
     // Scratch for one group's push over lanes.
     push: Vec<f64>,
+    // Per-lane scratch of the lever step: cost, four multipliers, three sums.
+    scratch: [Vec<f64>; 8],
     rngs: Vec<ChaCha8Rng>,
 }
 
@@ -477,6 +482,7 @@ impl Engine {
             active_since: vec![-1; l],
             lever_u: vec![0.0; l],
             push: vec![0.0; LANES],
+            scratch: std::array::from_fn(|_| vec![0.0; LANES]),
             rngs: (0..LANES as u64).map(|j| run_rng(0, j)).collect(),
         }
     }
@@ -607,71 +613,110 @@ impl Engine {
         }
     }
 
-    /// Step 2: lever intensities, budget, spend, and this month's rates.
+    /// Step 2: lever intensities, budget, spend, and this month's rates. Each quantity is
+    /// computed for all lanes at once, so the sums over levers run over contiguous lanes.
     fn levers(&self, m: u32, b: &mut Block) {
+        let lanes = b.lanes;
         for (ti, p) in self.territories.iter().enumerate() {
-            for j in 0..b.lanes {
-                let k = b.phase[ti * LANES + j] as usize;
-                let mut cost = 0.0;
-                for l in p.levers.clone() {
-                    let lever = &self.levers[l];
-                    let i = l * LANES + j;
-                    let active = lever.from <= m
-                        && m < lever.until
-                        && k >= lever.after_phase
-                        && m >= b.pause_end[i];
+            let phase = &b.phase[ti * LANES..ti * LANES + lanes];
+            let cost = &mut b.scratch[COST][..lanes];
+            cost.fill(0.0);
+            for l in p.levers.clone() {
+                let lever = &self.levers[l];
+                let scheduled = lever.from <= m && m < lever.until;
+                let range = l * LANES..l * LANES + lanes;
+                let (since, u) = (
+                    &mut b.active_since[range.clone()],
+                    &mut b.lever_u[range.clone()],
+                );
+                for (j, pause_end) in b.pause_end[range].iter().enumerate() {
+                    let active =
+                        scheduled && phase[j] as usize >= lever.after_phase && m >= *pause_end;
                     if !active {
-                        b.active_since[i] = -1;
-                        b.lever_u[i] = 0.0;
+                        since[j] = -1;
+                        u[j] = 0.0;
                         continue;
                     }
-                    if b.active_since[i] < 0 {
-                        b.active_since[i] = i64::from(m);
+                    if since[j] < 0 {
+                        since[j] = i64::from(m);
                     }
-                    let ramp = if lever.ramp == 0 {
-                        1.0
+                    u[j] = if lever.ramp == 0 {
+                        lever.intensity
                     } else {
-                        let elapsed = (i64::from(m) - b.active_since[i] + 1) as f64;
-                        (elapsed / f64::from(lever.ramp)).min(1.0)
+                        let elapsed = (i64::from(m) - since[j] + 1) as f64;
+                        lever.intensity * (elapsed / f64::from(lever.ramp)).min(1.0)
                     };
-                    b.lever_u[i] = lever.intensity * ramp;
-                    cost += lever.cost;
+                    cost[j] += lever.cost;
                 }
+            }
+            // Budget rationing and the phase's multipliers, per lane.
+            let [cost, m_push, m_retain, m_anchor, m_reach, ..] = &mut b.scratch;
+            for j in 0..lanes {
                 let spend = &mut b.spend[ti * LANES + j];
                 let scale = match p.budget {
-                    Some(budget) if cost > budget => {
+                    Some(budget) if cost[j] > budget => {
                         *spend += budget;
-                        budget / cost
+                        budget / cost[j]
                     }
                     _ => {
-                        *spend += cost;
+                        *spend += cost[j];
                         1.0
                     }
                 };
-                let phase = &p.phases[k];
-                for (local, g) in p.groups.clone().enumerate() {
-                    let (mut push, mut retain, mut anchor) = (0.0, 0.0, 0.0);
-                    for l in p.levers.clone() {
-                        let u = b.lever_u[l * LANES + j];
-                        if u == 0.0 {
-                            continue;
-                        }
-                        let lever = &self.levers[l];
-                        push += u * lever.push[local];
-                        retain += u * lever.retain[local];
-                        anchor += u * lever.anchor[local];
-                    }
-                    let i = g * LANES + j;
-                    b.base_push[i] = self.adoption[g] + phase.push * scale * push;
-                    let retain = phase.retain * scale * retain;
-                    b.month_fatigue[i] = self.fatigue[g] * (1.0 - retain).max(0.0);
-                    b.month_anchor[i] = phase.anchor * scale * anchor;
-                }
-                let mut reach = 0.0;
+                let effect = &p.phases[phase[j] as usize];
+                m_push[j] = effect.push * scale;
+                m_retain[j] = effect.retain * scale;
+                m_anchor[j] = effect.anchor * scale;
+                m_reach[j] = effect.reach * scale;
+            }
+            let [_, m_push, m_retain, m_anchor, m_reach, sum_push, sum_retain, sum_anchor] =
+                &mut b.scratch;
+            for (local, g) in p.groups.clone().enumerate() {
+                sum_push[..lanes].fill(0.0);
+                sum_retain[..lanes].fill(0.0);
+                sum_anchor[..lanes].fill(0.0);
                 for l in p.levers.clone() {
-                    reach += b.lever_u[l * LANES + j] * self.levers[l].reach;
+                    let lever = &self.levers[l];
+                    let u = &b.lever_u[l * LANES..l * LANES + lanes];
+                    for (sum, w) in [
+                        (&mut sum_push[..lanes], lever.push[local]),
+                        (&mut sum_retain[..lanes], lever.retain[local]),
+                        (&mut sum_anchor[..lanes], lever.anchor[local]),
+                    ] {
+                        if w != 0.0 {
+                            for (s, u) in sum.iter_mut().zip(u) {
+                                *s += u * w;
+                            }
+                        }
+                    }
                 }
-                b.month_reach[ti * LANES + j] = phase.reach * scale * reach;
+                let range = g * LANES..g * LANES + lanes;
+                let (adoption, fatigue) = (self.adoption[g], self.fatigue[g]);
+                for (j, x) in b.base_push[range.clone()].iter_mut().enumerate() {
+                    *x = adoption + m_push[j] * sum_push[j];
+                }
+                for (j, x) in b.month_fatigue[range.clone()].iter_mut().enumerate() {
+                    *x = fatigue * (1.0 - m_retain[j] * sum_retain[j]).max(0.0);
+                }
+                for (j, x) in b.month_anchor[range].iter_mut().enumerate() {
+                    *x = m_anchor[j] * sum_anchor[j];
+                }
+            }
+            let reach = &mut b.month_reach[ti * LANES..ti * LANES + lanes];
+            reach.fill(0.0);
+            for l in p.levers.clone() {
+                let w = self.levers[l].reach;
+                if w != 0.0 {
+                    for (r, u) in reach
+                        .iter_mut()
+                        .zip(&b.lever_u[l * LANES..l * LANES + lanes])
+                    {
+                        *r += u * w;
+                    }
+                }
+            }
+            for (r, m) in reach.iter_mut().zip(m_reach.iter()) {
+                *r *= m;
             }
         }
     }
@@ -721,20 +766,22 @@ impl Engine {
                 }
                 let noise = self.noise[g];
                 let erosion = self.erosion[g];
-                let e = &b.engagement[lane.clone()];
-                let a = &b.anchored[lane.clone()];
-                let f = &b.month_fatigue[lane.clone()];
-                let k = &b.month_anchor[lane.clone()];
-                let xi = &b.xi[lane.clone()];
-                let next_e = &mut b.next_e[lane.clone()];
-                let next_a = &mut b.next_a[lane];
+                // Equal-length slices: no bounds checks, and the loop runs over lanes in SIMD.
+                let e = &b.engagement[lane.clone()][..lanes];
+                let a = &b.anchored[lane.clone()][..lanes];
+                let f = &b.month_fatigue[lane.clone()][..lanes];
+                let k = &b.month_anchor[lane.clone()][..lanes];
+                let xi = &b.xi[lane.clone()][..lanes];
+                let next_e = &mut b.next_e[lane.clone()][..lanes];
+                let next_a = &mut b.next_a[lane][..lanes];
+                let push = &push[..lanes];
                 for j in 0..lanes {
                     let (e, a) = (e[j], a[j]);
                     let de = (push[j] * (1.0 - e) - f[j] * (e - a)) * h + noise * xi[j];
                     let da = (k[j] * (e - a) - erosion * a) * h;
-                    let new_a = (a + da).clamp(0.0, 1.0);
+                    let new_a = (a + da).max(0.0).min(1.0);
                     next_a[j] = new_a;
-                    next_e[j] = (e + de).clamp(new_a, 1.0);
+                    next_e[j] = (e + de).max(new_a).min(1.0);
                 }
             }
         }
@@ -746,7 +793,7 @@ impl Engine {
                     pr += spill * b.reach[peer * LANES + j];
                 }
                 let q = p.imitation * b.substep_index[ti * LANES + j];
-                b.next_r[ti * LANES + j] = (r + (pr + q * r) * (1.0 - r) * h).clamp(0.0, 1.0);
+                b.next_r[ti * LANES + j] = (r + (pr + q * r) * (1.0 - r) * h).max(0.0).min(1.0);
             }
         }
         std::mem::swap(&mut b.engagement, &mut b.next_e);
