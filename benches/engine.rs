@@ -169,7 +169,10 @@ fn aggregation(c: &mut Criterion) {
     let engine = Engine::new(&m);
     let mut block = engine.new_block();
     let mut months = Vec::new();
-    engine.run_block(1, 0, 1024, &mut block, |_, b| months.push(b.clone()));
+    engine.run_block(1, 0, 1024, &mut block, |_, b| {
+        months.push(b.clone());
+        true
+    });
     let mut acc = Accumulator::new(&engine);
     let mut g = c.benchmark_group("aggregation");
     g.sample_size(20);

@@ -179,6 +179,8 @@ pub enum Error {
     },
     /// Bad use of the command line: exit code 2.
     Usage(String),
+    /// Stopped by the user (Ctrl-C): exit code 130.
+    Interrupted,
     /// Reading or writing a file failed: exit code 3.
     Io {
         /// The path involved.
@@ -195,6 +197,7 @@ impl Error {
             Error::Invalid { .. } => 1,
             Error::Usage(_) => 2,
             Error::Io { .. } => 3,
+            Error::Interrupted => 130,
         }
     }
 
@@ -226,6 +229,7 @@ impl Error {
                 out
             }
             Error::Usage(message) => format!("error: {message}\n"),
+            Error::Interrupted => "interrupted: the simulation was stopped; nothing was written and previous outputs are unchanged\n".into(),
             Error::Io { path, message } => {
                 format!("error: {}: {message}\n", path.display())
             }

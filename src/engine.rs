@@ -544,18 +544,21 @@ impl Engine {
 
     /// Steps runs `first_run .. first_run + lanes` of master seed `seed` together from month 0
     /// to the horizon. `observe(t, block)` is called at t = 0 and after each month
-    /// t = 1..=horizon. Run i's numbers depend only on (seed, i), never on the block it is in.
+    /// t = 1..=horizon; when it returns `false` the block stops there (cancellation). Run i's
+    /// numbers depend only on (seed, i), never on the block it is in.
     pub fn run_block(
         &self,
         seed: u64,
         first_run: u64,
         lanes: usize,
         b: &mut Block,
-        mut observe: impl FnMut(u32, &Block),
+        mut observe: impl FnMut(u32, &Block) -> bool,
     ) {
         let lanes = lanes.clamp(1, LANES);
         self.reset(b, seed, first_run, lanes);
-        observe(0, b);
+        if !observe(0, b) {
+            return;
+        }
         for m in 0..self.horizon {
             self.shocks(m, b);
             self.levers(m, b);
@@ -566,7 +569,9 @@ impl Engine {
             let t = m + 1;
             self.perpetuation(b);
             self.phases(t, b);
-            observe(t, b);
+            if !observe(t, b) {
+                return;
+            }
         }
     }
 
@@ -574,7 +579,10 @@ impl Engine {
     pub fn trajectory(&self, seed: u64, run: u64) -> Vec<Snapshot> {
         let mut b = self.new_block();
         let mut out = Vec::with_capacity(self.horizon as usize + 1);
-        self.run_block(seed, run, 1, &mut b, |_, b| out.push(b.snapshot(0)));
+        self.run_block(seed, run, 1, &mut b, |_, b| {
+            out.push(b.snapshot(0));
+            true
+        });
         out
     }
 
@@ -779,7 +787,7 @@ impl Engine {
                     let (e, a) = (e[j], a[j]);
                     let de = (push[j] * (1.0 - e) - f[j] * (e - a)) * h + noise * xi[j];
                     let da = (k[j] * (e - a) - erosion * a) * h;
-                    let new_a = (a + da).max(0.0).min(1.0);
+                    let new_a = (a + da).clamp(0.0, 1.0);
                     next_a[j] = new_a;
                     next_e[j] = (e + de).max(new_a).min(1.0);
                 }
@@ -793,7 +801,7 @@ impl Engine {
                     pr += spill * b.reach[peer * LANES + j];
                 }
                 let q = p.imitation * b.substep_index[ti * LANES + j];
-                b.next_r[ti * LANES + j] = (r + (pr + q * r) * (1.0 - r) * h).max(0.0).min(1.0);
+                b.next_r[ti * LANES + j] = (r + (pr + q * r) * (1.0 - r) * h).clamp(0.0, 1.0);
             }
         }
         std::mem::swap(&mut b.engagement, &mut b.next_e);

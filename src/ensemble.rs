@@ -477,6 +477,11 @@ impl Accumulator {
     }
 }
 
+/// Whether every run of this model is the same (nothing draws), so one is simulated.
+pub fn is_deterministic(model: &Model) -> bool {
+    !Engine::new(model).is_stochastic()
+}
+
 /// Simulates runs `first..first + count` of a model into one accumulator, on the current rayon
 /// pool. Returns `None` if cancelled.
 pub fn accumulate(
@@ -493,7 +498,8 @@ pub fn accumulate(
         let mut block = engine.new_block();
         let weight = u32::try_from(count).unwrap_or(u32::MAX);
         engine.run_block(seed, first, 1, &mut block, |t, b| {
-            acc.observe(&engine, t, b, weight)
+            acc.observe(&engine, t, b, weight);
+            true
         });
         acc.finish_block(&engine, &block, weight);
         (controls.progress)(count, count);
@@ -522,7 +528,9 @@ pub fn accumulate(
                     let lo = first + b * BLOCK;
                     let lanes = (first + count - lo).min(BLOCK);
                     engine.run_block(seed, lo, lanes as usize, &mut block, |t, b| {
-                        acc.observe(&engine, t, b, 1)
+                        acc.observe(&engine, t, b, 1);
+                        // Checked every simulated month, so Ctrl-C stops well within a second.
+                        !controls.cancel.load(Ordering::Relaxed)
                     });
                     acc.finish_block(&engine, &block, 1);
                     let d = done.fetch_add(lanes, Ordering::Relaxed) + lanes;

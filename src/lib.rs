@@ -125,23 +125,118 @@ pub struct RunReport {
     pub files: Vec<PathBuf>,
 }
 
-/// Loads, validates, simulates and writes every output. Returns `Ok(None)` when cancelled.
+/// How much work a simulation is, estimated before it starts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Workload {
+    /// Runs × months × substeps × actor groups (all territories).
+    pub group_steps: f64,
+    /// Estimated wall time on this machine's kind (2 cores), seconds.
+    pub seconds: f64,
+    /// Estimated peak memory of the aggregates, bytes.
+    pub memory_bytes: f64,
+}
+
+/// Group-steps per second assumed by [`Workload::of`]: measured on 2 cores (benches/README.md),
+/// rounded down.
+pub const GROUP_STEPS_PER_SECOND: f64 = 80e6;
+/// Work refused without `--allow-long`: more than this many seconds...
+pub const LONG_SECONDS: f64 = 600.0;
+/// ...or more than this much memory.
+pub const LARGE_BYTES: f64 = 8.0 * 1024.0 * 1024.0 * 1024.0;
+
+impl Workload {
+    /// The workload of simulating `model` with `threads` worker threads.
+    pub fn of(model: &Model, threads: usize) -> Workload {
+        let s = model.settings;
+        let groups: usize = model.territories.iter().map(|t| t.groups.len()).sum();
+        let months = f64::from(model.horizon());
+        let group_steps = s.runs as f64 * months * f64::from(s.substeps) * groups as f64;
+        let indices: usize = model
+            .territories
+            .iter()
+            .map(|t| 3 + 2 * t.groups.len())
+            .sum();
+        let per_worker = indices as f64 * (months + 1.0) * ensemble::BINS as f64 * 4.0
+            + groups as f64 * engine::LANES as f64 * 8.0 * 10.0;
+        let seconds = if ensemble::is_deterministic(model) {
+            months * f64::from(s.substeps) * groups as f64 / GROUP_STEPS_PER_SECOND
+        } else {
+            group_steps / GROUP_STEPS_PER_SECOND
+        };
+        Workload {
+            group_steps,
+            seconds,
+            memory_bytes: per_worker * threads.max(1) as f64,
+        }
+    }
+
+    /// Refuses work over [`LONG_SECONDS`] or [`LARGE_BYTES`], saying how to proceed.
+    pub fn check(&self, model: &Model) -> Result<(), Error> {
+        let s = model.settings;
+        let groups: usize = model.territories.iter().map(|t| t.groups.len()).sum();
+        let size = format!(
+            "{} runs × {} months × {} substeps × {groups} actor groups = {:.2e} group-steps",
+            s.runs,
+            model.horizon(),
+            s.substeps,
+            self.group_steps
+        );
+        if self.seconds > LONG_SECONDS {
+            return Err(Error::Usage(format!(
+                "this simulation would take about {} ({size}). Use fewer runs (--runs) or substeps (--substeps), or add --allow-long to run it anyway.",
+                duration_words(self.seconds)
+            )));
+        }
+        if self.memory_bytes > LARGE_BYTES {
+            return Err(Error::Usage(format!(
+                "this simulation would need about {:.1} GB of memory for its statistics ({} months of {} territories). Use fewer worker threads (--threads 1), a shorter horizon or fewer groups, or add --allow-long to run it anyway.",
+                self.memory_bytes / 1e9,
+                model.horizon(),
+                model.territories.len()
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn duration_words(seconds: f64) -> String {
+    if seconds < 120.0 {
+        format!("{seconds:.0} seconds")
+    } else if seconds < 7200.0 {
+        format!("{:.0} minutes", seconds / 60.0)
+    } else {
+        format!("{:.1} hours", seconds / 3600.0)
+    }
+}
+
+/// Loads, validates, simulates and writes every output atomically (see
+/// [`output::folder`]). Returns `Ok(None)` when cancelled: nothing was written and previous
+/// outputs are unchanged.
 pub fn run(
     path: &Path,
     overrides: &Overrides,
     out: Option<&Path>,
     plots: bool,
+    allow_long: bool,
     controls: &Controls<'_>,
 ) -> Result<Option<RunReport>, Error> {
     let mut model = Model::load(path)?;
     overrides.apply(&mut model)?;
-    let out_dir = out.map_or_else(|| default_out_dir(&model), Path::to_path_buf);
-    std::fs::create_dir_all(&out_dir)
-        .map_err(|e| Error::io(&out_dir, format!("cannot create the output folder: {e}")))?;
+    if !allow_long {
+        Workload::of(&model, rayon::current_num_threads()).check(&model)?;
+    }
+    let target = out.map_or_else(|| default_out_dir(&model), Path::to_path_buf);
+    // Created before simulating: an unwritable folder fails now, not after the work.
+    let staging = output::folder::Staging::create(&target)?;
     let Some(results) = ensemble::simulate(&model, controls) else {
         return Ok(None);
     };
-    let files = output::write_all(&out_dir, &model, &results, plots)?;
+    let written = output::write_all(staging.path(), &model, &results, plots)?;
+    let out_dir = staging.commit()?;
+    let files = written
+        .iter()
+        .filter_map(|f| f.file_name().map(|n| out_dir.join(n)))
+        .collect();
     Ok(Some(RunReport {
         model,
         results,

@@ -3,7 +3,7 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{Parser, Subcommand};
 use trajectoire::diag::Error;
@@ -49,6 +49,9 @@ enum Command {
         /// Print nothing but errors.
         #[arg(long)]
         quiet: bool,
+        /// Run even if the estimated time (over 10 minutes) or memory (over 8 GB) is large.
+        #[arg(long)]
+        allow_long: bool,
     },
     /// Check a scenario and list every problem with its line and column.
     Check {
@@ -66,6 +69,9 @@ enum Command {
         name: String,
     },
 }
+
+/// Set by Ctrl-C; the simulation stops at the next simulated month.
+static CANCEL: AtomicBool = AtomicBool::new(false);
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -91,6 +97,7 @@ fn execute(command: Command) -> Result<(), Error> {
             out,
             no_plots,
             quiet,
+            allow_long,
         } => {
             let overrides = Overrides {
                 runs,
@@ -124,20 +131,31 @@ fn execute(command: Command) -> Result<(), Error> {
                     b.set_position(done);
                 }
             };
-            let cancel = AtomicBool::new(false);
+            // A second Ctrl-C quits at once.
+            let _ = ctrlc::set_handler(|| {
+                if CANCEL.swap(true, Ordering::SeqCst) {
+                    std::process::exit(130);
+                }
+            });
             let controls = Controls {
                 progress: &progress,
-                cancel: &cancel,
+                cancel: &CANCEL,
             };
             let report = pool.install(|| {
-                trajectoire::run(&file, &overrides, out.as_deref(), !no_plots, &controls)
+                trajectoire::run(
+                    &file,
+                    &overrides,
+                    out.as_deref(),
+                    !no_plots,
+                    allow_long,
+                    &controls,
+                )
             })?;
             if let Some(b) = &bar {
                 b.finish_and_clear();
             }
             let Some(report) = report else {
-                eprintln!("interrupted: no outputs were written");
-                std::process::exit(130);
+                return Err(Error::Interrupted);
             };
             if !quiet {
                 print!(

@@ -30,6 +30,12 @@ pub mod bounds {
     pub const MAX_MULTIPLIER: f64 = 100.0;
     /// Territories in a network.
     pub const TERRITORIES: usize = 64;
+    /// Levers, shocks and phases per territory.
+    pub const ITEMS: usize = 256;
+    /// Largest amount of money (€ per month, for costs and budgets).
+    pub const MONEY: f64 = 1e12;
+    /// Largest number of people (population, group size, potential).
+    pub const PEOPLE: f64 = 1e10;
 }
 
 /// Default simulation settings when a file gives none.
@@ -415,7 +421,12 @@ impl Validator {
             Some(x) => {
                 self.err(
                     x.span,
-                    format!("`{name}` is {}, outside {lo} ..= {hi}", x.value),
+                    format!(
+                        "`{name}` is {}, outside {} ..= {}",
+                        show(x.value),
+                        show(lo),
+                        show(hi)
+                    ),
                     range_help(name, lo, hi),
                 );
                 default
@@ -604,7 +615,9 @@ impl Validator {
                 );
                 None
             }
-            other => other.as_ref().map(|s| s.value),
+            other => other
+                .as_ref()
+                .map(|_| self.range(&a.size, "size", 0.0, 0.0, bounds::PEOPLE)),
         };
         Group {
             label: a
@@ -697,7 +710,7 @@ impl Validator {
                 );
                 0.0
             }
-            Some(c) => c.value,
+            Some(_) => self.range(&l.cost, "cost", 0.0, 0.0, bounds::MONEY),
             None => 0.0,
         };
         let empty = NumMap::default();
@@ -831,7 +844,9 @@ impl Validator {
             .as_ref()
             .map_or_else(|| id.clone(), |n| n.value.clone());
         let population = match &h.population {
-            Some(p) if p.value > 0.0 => p.value,
+            Some(p) if p.value > 0.0 => {
+                self.range(&h.population, "population", 1.0, 0.0, bounds::PEOPLE)
+            }
             Some(p) => {
                 self.err(
                     p.span,
@@ -879,7 +894,9 @@ impl Validator {
                 );
                 None
             }
-            other => other.as_ref().map(|b| b.value),
+            other => other
+                .as_ref()
+                .map(|_| self.range(&h.budget, "budget", 0.0, 0.0, bounds::MONEY)),
         };
 
         // Groups.
@@ -919,6 +936,32 @@ impl Validator {
                 bounds::MAX_RATE,
             ) {
                 influence[g * n + h_idx] = w;
+            }
+        }
+
+        for (what, count, extra) in [
+            (
+                "levers",
+                t.levers.len(),
+                t.levers.get(bounds::ITEMS).map(|l| l.span),
+            ),
+            (
+                "shocks",
+                t.shocks.len(),
+                t.shocks.get(bounds::ITEMS).map(|x| x.span),
+            ),
+            (
+                "phases",
+                t.phases.len(),
+                t.phases.get(bounds::ITEMS).map(|x| x.span),
+            ),
+        ] {
+            if let Some(span) = extra {
+                self.err(
+                    span,
+                    format!("{count} {what}; at most {} are allowed", bounds::ITEMS),
+                    "a territory needs far fewer; check that the file is the right one",
+                );
             }
         }
 
@@ -1009,7 +1052,7 @@ impl Validator {
                 );
                 population
             }
-            Some(p) => p.value,
+            Some(_) => self.range(&s.potential, "potential", population, 0.0, bounds::PEOPLE),
             None => population,
         };
         let scale = Scale {
@@ -1181,6 +1224,15 @@ impl Validator {
     }
 }
 
+/// A number for a message: plain digits, or scientific notation when very large or small.
+fn show(x: f64) -> String {
+    if x != 0.0 && !(1e-4..1e15).contains(&x.abs()) {
+        format!("{x:e}")
+    } else {
+        format!("{x}")
+    }
+}
+
 fn range_help(name: &str, lo: f64, hi: f64) -> String {
     if lo == 0.0 && hi == 1.0 {
         format!("`{name}` is a share: write a number from 0 to 1 (e.g. 0.3 for 30%)")
@@ -1189,6 +1241,6 @@ fn range_help(name: &str, lo: f64, hi: f64) -> String {
             "`{name}` is a monthly rate: write a number from 0 to {hi} (typically 0.001 to 0.1)"
         )
     } else {
-        format!("write a number from {lo} to {hi}")
+        format!("write a number from {} to {}", show(lo), show(hi))
     }
 }

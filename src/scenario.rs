@@ -887,10 +887,12 @@ fn read_text(path: &Path, diags: &mut Vec<Diagnostic>, origin: Option<Span>) -> 
         Ok(text) => Some(text),
         Err(e) => {
             let offset = e.utf8_error().valid_up_to();
+            let valid = std::str::from_utf8(&e.as_bytes()[..offset]).unwrap_or_default();
+            let (line, col) = crate::diag::line_col(valid, offset);
             fail(
                 diags,
-                format!("is not UTF-8 text (invalid byte at offset {offset})"),
-                "save the file as UTF-8 text",
+                format!("is not UTF-8 text: invalid byte at line {line}, column {col} (byte offset {offset})"),
+                "save the file as UTF-8 text (in most editors: \"Save with encoding\" → UTF-8)",
             )
         }
     }

@@ -3,6 +3,9 @@
 mod analytic;
 mod cli;
 mod common;
+mod fuzz;
+mod hostile;
 mod properties;
 mod reproducibility;
+mod robustness;
 mod validation;

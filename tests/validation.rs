@@ -203,7 +203,11 @@ fn files_that_are_not_scenarios_are_refused_with_the_reason() {
     let dir = temp("files");
     let cases: [(&str, &[u8], &str); 3] = [
         ("empty.toml", b"  \n", "is empty"),
-        ("binary.toml", b"id = \"\xff\xfe\"\n", "is not UTF-8 text"),
+        (
+            "binary.toml",
+            b"id = \"\xff\xfe\"\n",
+            "is not UTF-8 text: invalid byte at line 1, column 7",
+        ),
         (
             "library.toml",
             b"[[lever]]\nid = \"x\"\n",

@@ -3,6 +3,7 @@
 //! [`write_all`] writes the whole set into a folder; the exporters themselves
 //! ([`tables`], [`json`], [`plot`]) are pure enough to be tested on their own.
 
+pub mod folder;
 pub mod json;
 pub mod plot;
 pub mod tables;

@@ -1,0 +1,315 @@
+//! Fuzzing the loader, validator and engine: a proptest generator mutates the shipped scenarios
+//! and the hostile corpus at byte, token and table level. No input may panic, hang or produce
+//! a non-finite number; every error must render with a place and exit code.
+//!
+//! `cargo test` runs a few hundred inputs. A long campaign:
+//! `FUZZ_CASES=1000000 cargo test --release --test main fuzz -- --nocapture`.
+//! Failures are kept by proptest in tests/proptest-regressions/ and replayed first on every run.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+use proptest::prelude::*;
+use trajectoire::diag::Error;
+use trajectoire::ensemble::{self, Controls};
+use trajectoire::model::Model;
+use trajectoire::Workload;
+
+fn corpus() -> Vec<(PathBuf, Vec<u8>)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut out = Vec::new();
+    for dir in ["scenarios", "tests/hostile", "tests/hostile/lib"] {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(root.join(dir))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "toml"))
+            .collect();
+        entries.sort();
+        for p in entries {
+            let bytes = std::fs::read(&p).unwrap();
+            out.push((p, bytes));
+        }
+    }
+    out
+}
+
+const TOKENS: &[&str] = &[
+    "nan",
+    "inf",
+    "-inf",
+    "-1",
+    "0",
+    "1",
+    "1e308",
+    "-1e308",
+    "1e-320",
+    "0.5",
+    "1.5",
+    "10",
+    "11",
+    "9223372036854775807",
+    "-9223372036854775808",
+    "99999999999999999999",
+    "1200",
+    "1201",
+    "10000000",
+    "\"\"",
+    "\"x\"",
+    "\"take-off\"",
+    "\"elected\"",
+    "\"inhabitants\"",
+    "\"malaunay\"",
+    "[]",
+    "{}",
+    "[1, 2]",
+    "{ a = 1 }",
+    "true",
+    "[[actor]]",
+    "[[lever]]",
+    "[territory]",
+    "[network]",
+    "=",
+    "\"",
+    "[",
+    "{",
+    "é",
+    "\u{0}",
+    "#",
+    "'''",
+    "include = [\"villes-pairs.toml\"]",
+];
+
+#[derive(Debug, Clone)]
+enum Mutation {
+    SetByte(usize, u8),
+    InsertByte(usize, u8),
+    DeleteBytes(usize, usize),
+    ReplaceToken(usize, usize),
+    InsertToken(usize, usize),
+    DeleteLine(usize),
+    DuplicateLine(usize),
+    SwapLines(usize, usize),
+    DropTable(usize),
+    DuplicateTable(usize),
+    SwapTables(usize, usize),
+}
+
+fn mutation() -> impl Strategy<Value = Mutation> {
+    let i = any::<usize>();
+    prop_oneof![
+        (i.clone(), any::<u8>()).prop_map(|(a, b)| Mutation::SetByte(a, b)),
+        (i.clone(), any::<u8>()).prop_map(|(a, b)| Mutation::InsertByte(a, b)),
+        (i.clone(), 1usize..40).prop_map(|(a, n)| Mutation::DeleteBytes(a, n)),
+        (i.clone(), 0..TOKENS.len()).prop_map(|(a, t)| Mutation::ReplaceToken(a, t)),
+        (i.clone(), 0..TOKENS.len()).prop_map(|(a, t)| Mutation::InsertToken(a, t)),
+        i.clone().prop_map(Mutation::DeleteLine),
+        i.clone().prop_map(Mutation::DuplicateLine),
+        (i.clone(), i.clone()).prop_map(|(a, b)| Mutation::SwapLines(a, b)),
+        i.clone().prop_map(Mutation::DropTable),
+        i.clone().prop_map(Mutation::DuplicateTable),
+        (i.clone(), i).prop_map(|(a, b)| Mutation::SwapTables(a, b)),
+    ]
+}
+
+/// Splits into pieces at the start of each line for which `starts` holds.
+fn pieces(bytes: &[u8], starts: impl Fn(&[u8]) -> bool) -> Vec<Vec<u8>> {
+    let mut out: Vec<Vec<u8>> = vec![Vec::new()];
+    for line in bytes.split_inclusive(|b| *b == b'\n') {
+        if starts(line) && !out.last().unwrap().is_empty() {
+            out.push(Vec::new());
+        }
+        out.last_mut().unwrap().extend_from_slice(line);
+    }
+    out
+}
+
+fn apply(bytes: &mut Vec<u8>, m: &Mutation) {
+    let n = bytes.len().max(1);
+    match *m {
+        Mutation::SetByte(i, b) if !bytes.is_empty() => bytes[i % n] = b,
+        Mutation::InsertByte(i, b) => bytes.insert(i % (bytes.len() + 1), b),
+        Mutation::DeleteBytes(i, k) if !bytes.is_empty() => {
+            let start = i % n;
+            let end = (start + k).min(bytes.len());
+            bytes.drain(start..end);
+        }
+        Mutation::ReplaceToken(i, t) | Mutation::InsertToken(i, t) => {
+            // Tokens: maximal runs of bytes that are not spaces, newlines, `=` or `,`.
+            let sep = |b: u8| b" \n\t=,".contains(&b);
+            let mut spans = Vec::new();
+            let mut start = None;
+            for (k, &b) in bytes.iter().enumerate() {
+                match (start, sep(b)) {
+                    (None, false) => start = Some(k),
+                    (Some(s), true) => {
+                        spans.push((s, k));
+                        start = None;
+                    }
+                    _ => {}
+                }
+            }
+            if let Some(s) = start {
+                spans.push((s, bytes.len()));
+            }
+            if spans.is_empty() {
+                return;
+            }
+            let (s, e) = spans[i % spans.len()];
+            let token = TOKENS[t].as_bytes();
+            if matches!(m, Mutation::ReplaceToken(..)) {
+                bytes.splice(s..e, token.iter().copied());
+            } else {
+                bytes.splice(s..s, token.iter().chain(b" ").copied());
+            }
+        }
+        Mutation::DeleteLine(i) | Mutation::DuplicateLine(i) | Mutation::SwapLines(i, _) => {
+            let mut lines = pieces(bytes, |_| true);
+            let k = i % lines.len();
+            match *m {
+                Mutation::DeleteLine(_) => {
+                    lines.remove(k);
+                }
+                Mutation::DuplicateLine(_) => {
+                    let line = lines[k].clone();
+                    lines.insert(k, line);
+                }
+                Mutation::SwapLines(_, j) => {
+                    let j = j % lines.len();
+                    lines.swap(k, j);
+                }
+                _ => {}
+            }
+            *bytes = lines.concat();
+        }
+        Mutation::DropTable(i) | Mutation::DuplicateTable(i) | Mutation::SwapTables(i, _) => {
+            let mut tables = pieces(bytes, |l| l.starts_with(b"["));
+            let k = i % tables.len();
+            match *m {
+                Mutation::DropTable(_) => {
+                    tables.remove(k);
+                }
+                Mutation::DuplicateTable(_) => {
+                    let t = tables[k].clone();
+                    tables.insert(k, t);
+                }
+                Mutation::SwapTables(_, j) => {
+                    let j = j % tables.len();
+                    tables.swap(k, j);
+                }
+                _ => {}
+            }
+            *bytes = tables.concat();
+        }
+        _ => {}
+    }
+}
+
+fn scratch() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fuzz");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Loads, validates and (when valid and small) simulates one input; panics only on a real bug.
+fn exercise(path: &Path, bytes: &[u8]) -> Result<(), TestCaseError> {
+    let started = Instant::now();
+    let loaded = match std::str::from_utf8(bytes) {
+        Ok(text) => Model::parse(path, text),
+        Err(_) => {
+            // Not UTF-8: go through the file reader, as the CLI would.
+            let file = scratch().join(format!("input-{}.toml", std::process::id()));
+            std::fs::write(&file, bytes).unwrap();
+            Model::load(&file)
+        }
+    };
+    match loaded {
+        Ok(mut model) => {
+            model.settings.runs = model.settings.runs.min(2);
+            let work = Workload::of(&model, 1);
+            if work.seconds < 0.2 && work.memory_bytes < 2e8 {
+                let cancel = AtomicBool::new(false);
+                let controls = Controls {
+                    progress: &|_, _| {},
+                    cancel: &cancel,
+                };
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(1)
+                    .build()
+                    .unwrap();
+                let r = pool
+                    .install(|| ensemble::simulate(&model, &controls))
+                    .unwrap();
+                for t in &r.territories {
+                    for s in &t.series {
+                        prop_assert!(s
+                            .mean
+                            .iter()
+                            .chain(s.quantiles.iter().flatten())
+                            .all(|x| x.is_finite()));
+                    }
+                    prop_assert!(t.spend.mean.is_finite());
+                }
+                let _ = trajectoire::output::json::summary(&model, &r);
+            }
+        }
+        Err(e) => {
+            let text = e.render(false);
+            prop_assert!(
+                matches!(e.exit_code(), 1..=3),
+                "exit code {}",
+                e.exit_code()
+            );
+            if let Error::Invalid { diagnostics, .. } = &e {
+                prop_assert!(!diagnostics.is_empty());
+            }
+            prop_assert!(!text.is_empty());
+        }
+    }
+    prop_assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+    Ok(())
+}
+
+static INPUTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Prints the count every 10,000 inputs (seen with `--nocapture` during a long campaign).
+fn count_input() {
+    let n = INPUTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+    if n % 10_000 == 0 {
+        eprintln!("fuzz: {n} inputs");
+    }
+}
+
+fn cases() -> u32 {
+    std::env::var("FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(300)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: cases(),
+        failure_persistence: Some(Box::new(proptest::test_runner::FileFailurePersistence::WithSource("proptest-regressions"))),
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn mutated_scenarios_never_panic(
+        pick in any::<usize>(),
+        mutations in proptest::collection::vec(mutation(), 1..6),
+    ) {
+        let corpus = corpus();
+        let (path, original) = &corpus[pick % corpus.len()];
+        let mut bytes = original.clone();
+        for m in &mutations {
+            apply(&mut bytes, m);
+        }
+        count_input();
+        exercise(path, &bytes)?;
+    }
+}
