@@ -98,17 +98,17 @@ enum Mutation {
 fn mutation() -> impl Strategy<Value = Mutation> {
     let i = any::<usize>();
     prop_oneof![
-        (i.clone(), any::<u8>()).prop_map(|(a, b)| Mutation::SetByte(a, b)),
-        (i.clone(), any::<u8>()).prop_map(|(a, b)| Mutation::InsertByte(a, b)),
-        (i.clone(), 1usize..40).prop_map(|(a, n)| Mutation::DeleteBytes(a, n)),
-        (i.clone(), 0..TOKENS.len()).prop_map(|(a, t)| Mutation::ReplaceToken(a, t)),
-        (i.clone(), 0..TOKENS.len()).prop_map(|(a, t)| Mutation::InsertToken(a, t)),
-        i.clone().prop_map(Mutation::DeleteLine),
-        i.clone().prop_map(Mutation::DuplicateLine),
-        (i.clone(), i.clone()).prop_map(|(a, b)| Mutation::SwapLines(a, b)),
-        i.clone().prop_map(Mutation::DropTable),
-        i.clone().prop_map(Mutation::DuplicateTable),
-        (i.clone(), i).prop_map(|(a, b)| Mutation::SwapTables(a, b)),
+        (i, any::<u8>()).prop_map(|(a, b)| Mutation::SetByte(a, b)),
+        (i, any::<u8>()).prop_map(|(a, b)| Mutation::InsertByte(a, b)),
+        (i, 1usize..40).prop_map(|(a, n)| Mutation::DeleteBytes(a, n)),
+        (i, 0..TOKENS.len()).prop_map(|(a, t)| Mutation::ReplaceToken(a, t)),
+        (i, 0..TOKENS.len()).prop_map(|(a, t)| Mutation::InsertToken(a, t)),
+        i.prop_map(Mutation::DeleteLine),
+        i.prop_map(Mutation::DuplicateLine),
+        (i, i).prop_map(|(a, b)| Mutation::SwapLines(a, b)),
+        i.prop_map(Mutation::DropTable),
+        i.prop_map(Mutation::DuplicateTable),
+        (i, i).prop_map(|(a, b)| Mutation::SwapTables(a, b)),
     ]
 }
 
