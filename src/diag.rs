@@ -218,10 +218,16 @@ impl Error {
                 sources,
             } => {
                 let mut out = String::new();
-                for d in diagnostics {
+                for d in diagnostics.iter().take(MAX_SHOWN) {
                     out.push_str(&render_diagnostic(d, sources, color));
                 }
                 let n = diagnostics.len();
+                if n > MAX_SHOWN {
+                    out.push_str(&format!(
+                        "... and {} more problems not shown; fix these first.\n",
+                        n - MAX_SHOWN
+                    ));
+                }
                 out.push_str(&format!(
                     "{n} problem{} found; nothing was simulated.\n",
                     if n == 1 { "" } else { "s" }
@@ -245,10 +251,30 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// Problems rendered in full; the rest are counted.
+const MAX_SHOWN: usize = 50;
+/// Lines longer than this are not quoted (a generated or corrupted file).
+const MAX_QUOTED_LINE: usize = 400;
+
+fn line_length_at(text: &str, offset: usize) -> usize {
+    let offset = offset.min(text.len());
+    let start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let end = text[offset..].find('\n').map_or(text.len(), |i| offset + i);
+    end - start
+}
+
 fn render_diagnostic(d: &Diagnostic, sources: &Sources, color: bool) -> String {
     use ariadne::{Config, IndexType, Label, Report, ReportKind, Source};
     let position = d.position(sources);
-    let Location::Span(span) = &d.location else {
+    let quotable = match &d.location {
+        Location::Span(span) => {
+            let text = &sources.get(span.file).text;
+            text.is_char_boundary(span.start.min(text.len()))
+                && line_length_at(text, span.start) <= MAX_QUOTED_LINE
+        }
+        _ => false,
+    };
+    let (Location::Span(span), true) = (&d.location, quotable) else {
         let mut s = format!("error: {position}: {}\n", d.message);
         if let Some(help) = &d.help {
             s.push_str(&format!("  help: {help}\n"));

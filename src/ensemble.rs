@@ -20,7 +20,7 @@ use crate::model::Model;
 pub const BINS: usize = 1000;
 /// Histogram bins for total spend over [0, largest possible spend].
 pub const SPEND_BINS: usize = 10_000;
-/// Runs handed to a worker at a time: one engine block.
+/// Most runs handed to a worker at a time: one full engine block.
 pub const BLOCK: u64 = LANES as u64;
 /// Quantile levels reported everywhere.
 pub const LEVELS: [f64; 5] = [0.05, 0.25, 0.5, 0.75, 0.95];
@@ -505,13 +505,15 @@ pub fn accumulate(
         (controls.progress)(count, count);
         return Some(acc);
     }
-    let blocks = count.div_ceil(BLOCK);
+    // At least four blocks per thread so that every core has work even for small ensembles;
+    // the partition never changes the results (every aggregate is exact and order-free).
+    let threads = rayon::current_num_threads().max(1) as u64;
+    let size = count.div_ceil(threads * 4).clamp(16, BLOCK);
+    let blocks = count.div_ceil(size);
     let next = AtomicU64::new(0);
     let done = AtomicU64::new(0);
     let merged: Mutex<Option<Accumulator>> = Mutex::new(None);
-    let workers = rayon::current_num_threads()
-        .max(1)
-        .min(blocks.max(1) as usize);
+    let workers = (threads as usize).min(blocks.max(1) as usize);
     rayon::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|_| {
@@ -525,8 +527,8 @@ pub fn accumulate(
                     if b >= blocks {
                         break;
                     }
-                    let lo = first + b * BLOCK;
-                    let lanes = (first + count - lo).min(BLOCK);
+                    let lo = first + b * size;
+                    let lanes = (first + count - lo).min(size);
                     engine.run_block(seed, lo, lanes as usize, &mut block, |t, b| {
                         acc.observe(&engine, t, b, 1);
                         // Checked every simulated month, so Ctrl-C stops well within a second.
