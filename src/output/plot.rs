@@ -132,7 +132,7 @@ fn fan_chart<DB: DrawingBackend>(
         .build_cartesian_2d(axis.range(), 0f64..1f64)
         .map_err(err)?;
     configure_mesh(&mut chart, axis, fan.y_label)?;
-    draw_marks(&mut chart, axis, marks)?;
+    draw_marks(&mut chart, axis, marks, 0.03)?;
     for (i, t) in results.territories.iter().enumerate() {
         let Some(s) = t.series(fan.index) else {
             continue;
@@ -214,10 +214,12 @@ fn configure_mesh<'a, DB: DrawingBackend + 'a>(
         .map_err(err)
 }
 
+/// Dotted vertical lines at shocks; each distinct label written once, stacked from `label_y`.
 fn draw_marks<'a, DB: DrawingBackend + 'a>(
     chart: &mut Chart<'a, DB>,
     axis: &TimeAxis,
     marks: &[(u32, String)],
+    label_y: f64,
 ) -> DrawResult {
     let mut labelled: Vec<&str> = Vec::new();
     for (m, label) in marks {
@@ -231,7 +233,7 @@ fn draw_marks<'a, DB: DrawingBackend + 'a>(
             ))
             .map_err(err)?;
         if !labelled.contains(&label.as_str()) {
-            let y = 0.03 + 0.045 * labelled.len() as f64;
+            let y = label_y + 0.045 * labelled.len() as f64;
             chart
                 .draw_series(std::iter::once(Text::new(
                     format!(" {label}"),
@@ -298,7 +300,7 @@ fn perpetuation_chart<DB: DrawingBackend>(
         .build_cartesian_2d(axis.range(), 0f64..1.02f64)
         .map_err(err)?;
     configure_mesh(&mut chart, axis, "share of runs still alive")?;
-    draw_marks(&mut chart, axis, marks)?;
+    draw_marks(&mut chart, axis, marks, 0.45)?;
     for (i, t) in results.territories.iter().enumerate() {
         let (line, band) = if many {
             (colour(i), colour(i))
@@ -336,6 +338,7 @@ fn perpetuation_chart<DB: DrawingBackend>(
 fn phases_chart<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     t: &TerritoryResults,
+    labels: &[String],
     axis: &TimeAxis,
     title: &str,
 ) -> DrawResult {
@@ -349,7 +352,7 @@ fn phases_chart<DB: DrawingBackend>(
     configure_mesh(&mut chart, axis, "share of runs in each phase")?;
     let months = t.phase_share.first().map_or(0, Vec::len);
     let mut below = vec![0.0; months];
-    for (k, (phase, shares)) in t.phases.iter().zip(&t.phase_share).enumerate() {
+    for (k, (phase, shares)) in labels.iter().zip(&t.phase_share).enumerate() {
         let above: Vec<f64> = below
             .iter()
             .zip(shares)
@@ -463,10 +466,18 @@ fn draw<DB: DrawingBackend>(
         }
         "phases" => {
             let cells = grid(&root, results.territories.len());
-            for (t, cell) in results.territories.iter().zip(&cells) {
+            for ((t, cell), territory) in results
+                .territories
+                .iter()
+                .zip(&cells)
+                .zip(&model.territories)
+            {
+                let labels: Vec<String> =
+                    territory.phases.iter().map(|p| p.label.clone()).collect();
                 phases_chart(
                     cell,
                     t,
+                    &labels,
                     &axis,
                     &format!("Phases of the transition — {}", t.name),
                 )?;
