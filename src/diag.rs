@@ -112,6 +112,15 @@ pub enum Location {
     File(PathBuf),
     /// A command-line argument such as `--runs`.
     Argument(String),
+    /// A character in an expression given on the command line, such as `--expect`.
+    Expression {
+        /// The option, e.g. `--expect`.
+        argument: String,
+        /// The expression as given.
+        text: String,
+        /// Byte offset of the problem in `text`.
+        offset: usize,
+    },
 }
 
 impl Diagnostic {
@@ -163,6 +172,14 @@ impl Diagnostic {
             }
             Location::File(path) => path.display().to_string(),
             Location::Argument(name) => format!("argument {name}"),
+            Location::Expression {
+                argument,
+                text,
+                offset,
+            } => {
+                let col = text[..(*offset).min(text.len())].chars().count() + 1;
+                format!("{argument} \"{text}\", column {col}")
+            }
         }
     }
 }
@@ -181,6 +198,9 @@ pub enum Error {
     Usage(String),
     /// Stopped by the user (Ctrl-C): exit code 130.
     Interrupted,
+    /// `trajectoire test`: some hypothesis is rejected or inconclusive: exit code 4. The table
+    /// was already printed.
+    NotSupported,
     /// Reading or writing a file failed: exit code 3.
     Io {
         /// The path involved.
@@ -198,6 +218,7 @@ impl Error {
             Error::Usage(_) => 2,
             Error::Io { .. } => 3,
             Error::Interrupted => 130,
+            Error::NotSupported => 4,
         }
     }
 
@@ -235,6 +256,7 @@ impl Error {
                 out
             }
             Error::Usage(message) => format!("error: {message}\n"),
+            Error::NotSupported => String::new(),
             Error::Interrupted => "interrupted: the simulation was stopped; nothing was written and previous outputs are unchanged\n".into(),
             Error::Io { path, message } => {
                 format!("error: {}: {message}\n", path.display())
@@ -276,6 +298,10 @@ fn render_diagnostic(d: &Diagnostic, sources: &Sources, color: bool) -> String {
     };
     let (Location::Span(span), true) = (&d.location, quotable) else {
         let mut s = format!("error: {position}: {}\n", d.message);
+        if let Location::Expression { text, offset, .. } = &d.location {
+            let col = text[..(*offset).min(text.len())].chars().count();
+            s.push_str(&format!("    {text}\n    {}^\n", " ".repeat(col)));
+        }
         if let Some(help) = &d.help {
             s.push_str(&format!("  help: {help}\n"));
         }

@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use crate::engine::{Block, Engine, LANES};
 use crate::model::Model;
+use crate::outcome::{mean_interval, median_interval, Estimate, Estimator, Measure, Outcome};
 
 /// Histogram bins over [0, 1] for every index (bin width 0.001).
 pub const BINS: usize = 1000;
@@ -61,11 +62,33 @@ struct TerritoryAcc {
     spend_hi: f64,
 }
 
+/// Per-run outcome aggregates: successes for shares; Σx and Σx² in 2⁻⁵² fixed point for means
+/// (values scaled into [0, 1]), so they merge exactly.
+#[derive(Debug, Clone, Default)]
+struct OutcomeAcc {
+    hits: u64,
+    sum: u128,
+    sum_sq: u128,
+}
+
 /// Everything a worker has seen.
 #[derive(Debug, Clone)]
 pub struct Accumulator {
     runs: u64,
     territories: Vec<TerritoryAcc>,
+    outcomes: Vec<Outcome>,
+    outcome_accs: Vec<OutcomeAcc>,
+}
+
+/// Adds values in [0, 1] (and their squares) to an outcome's fixed-point sums.
+fn add_fixed(acc: &mut OutcomeAcc, values: impl Iterator<Item = f64>, weight: u64) {
+    let (mut sum, mut sum_sq) = (0u128, 0u128);
+    for x in values {
+        sum += u128::from((x * FIXED) as i64 as u64);
+        sum_sq += u128::from((x * x * FIXED) as i64 as u64);
+    }
+    acc.sum += sum * u128::from(weight);
+    acc.sum_sq += sum_sq * u128::from(weight);
 }
 
 fn bin(x: f64) -> usize {
@@ -102,12 +125,123 @@ impl Accumulator {
         Accumulator {
             runs: 0,
             territories,
+            outcomes: Vec::new(),
+            outcome_accs: Vec::new(),
         }
+    }
+
+    /// An empty accumulator that also collects these outcomes run by run.
+    pub fn with_outcomes(engine: &Engine, outcomes: &[Outcome]) -> Accumulator {
+        let mut acc = Accumulator::new(engine);
+        acc.outcomes = outcomes.to_vec();
+        acc.outcome_accs = vec![OutcomeAcc::default(); outcomes.len()];
+        acc
+    }
+
+    fn observe_outcomes(&mut self, t: u32, b: &Block, weight: u32) {
+        let w = u64::from(weight);
+        for (o, acc) in self.outcomes.iter().zip(&mut self.outcome_accs) {
+            if o.month != t {
+                continue;
+            }
+            let values = match o.measure {
+                Measure::Perpetuation => {
+                    acc.hits += b.alive(o.territory).iter().filter(|a| **a).count() as u64 * w;
+                    continue;
+                }
+                Measure::Engagement => b.engagement_index(o.territory),
+                Measure::Stabilisation => b.stabilisation_index(o.territory),
+                Measure::Scale => b.reach(o.territory),
+                Measure::GroupEngagement(g) => b.engagement(g),
+                Measure::GroupAnchored(g) => b.anchored(g),
+                Measure::Reached(_) | Measure::Entry(_) | Measure::Spend => continue,
+            };
+            add_fixed(acc, values.iter().copied(), w);
+        }
+    }
+
+    fn finish_outcomes(&mut self, engine: &Engine, b: &Block, weight: u32) {
+        let w = u64::from(weight);
+        for (o, acc) in self.outcomes.iter().zip(&mut self.outcome_accs) {
+            match o.measure {
+                Measure::Reached(k) => {
+                    let (_, offset) = engine.phases_of(o.territory);
+                    let month = o.month as i32;
+                    let reached = b
+                        .entry_month(offset + k)
+                        .iter()
+                        .filter(|m| **m >= 0 && **m <= month);
+                    acc.hits += reached.count() as u64 * w;
+                }
+                Measure::Spend => {
+                    let max = engine.max_spend(o.territory);
+                    let scaled = b.spend(o.territory).iter().map(|s| {
+                        if max > 0.0 {
+                            (s / max).clamp(0.0, 1.0)
+                        } else {
+                            0.0
+                        }
+                    });
+                    add_fixed(acc, scaled, w);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Estimates and 95% intervals of the collected outcomes, in the order given.
+    pub fn outcome_estimates(&self, engine: &Engine) -> Vec<Estimate> {
+        let n = self.runs;
+        self.outcomes
+            .iter()
+            .zip(&self.outcome_accs)
+            .map(|(o, acc)| match o.estimator() {
+                Estimator::Share => {
+                    let (low, high) = wilson(acc.hits, n);
+                    Estimate {
+                        estimate: acc.hits as f64 / n.max(1) as f64,
+                        low,
+                        high,
+                        n,
+                    }
+                }
+                Estimator::Mean => {
+                    let scale = match o.measure {
+                        Measure::Spend => engine.max_spend(o.territory),
+                        _ => 1.0,
+                    };
+                    let e = mean_interval(n, acc.sum as f64 / FIXED, acc.sum_sq as f64 / FIXED);
+                    Estimate {
+                        estimate: e.estimate * scale,
+                        low: e.low * scale,
+                        high: e.high * scale,
+                        n,
+                    }
+                }
+                Estimator::Median => {
+                    let Measure::Entry(k) = o.measure else {
+                        unreachable!("only entry() has a median estimator")
+                    };
+                    let acc = &self.territories[o.territory];
+                    median_interval(&acc.entries[k * acc.months..(k + 1) * acc.months]).unwrap_or(
+                        Estimate {
+                            estimate: f64::NAN,
+                            low: f64::NAN,
+                            high: f64::NAN,
+                            n: 0,
+                        },
+                    )
+                }
+            })
+            .collect()
     }
 
     /// Records the state of every run of a block at month `t`, each counted `weight` times.
     /// Each histogram row is touched once for the whole block, while it is in cache.
     pub fn observe(&mut self, engine: &Engine, t: u32, b: &Block, weight: u32) {
+        if !self.outcomes.is_empty() {
+            self.observe_outcomes(t, b, weight);
+        }
         let t = t as usize;
         for (ti, acc) in self.territories.iter_mut().enumerate() {
             let groups = engine.groups_of(ti);
@@ -145,6 +279,9 @@ impl Accumulator {
     /// Records the end of every run of a block, each counted `weight` times.
     pub fn finish_block(&mut self, engine: &Engine, b: &Block, weight: u32) {
         self.runs += b.lanes() as u64 * u64::from(weight);
+        if !self.outcomes.is_empty() {
+            self.finish_outcomes(engine, b, weight);
+        }
         for (ti, acc) in self.territories.iter_mut().enumerate() {
             let (phases, offset) = engine.phases_of(ti);
             for k in 0..phases {
@@ -171,6 +308,11 @@ impl Accumulator {
     /// Adds another accumulator of the same engine into this one. Exact and order-free.
     pub fn merge(&mut self, other: &Accumulator) {
         self.runs += other.runs;
+        for (a, b) in self.outcome_accs.iter_mut().zip(&other.outcome_accs) {
+            a.hits += b.hits;
+            a.sum += b.sum;
+            a.sum_sq += b.sum_sq;
+        }
         for (a, b) in self.territories.iter_mut().zip(&other.territories) {
             a.counts
                 .iter_mut()
@@ -490,11 +632,22 @@ pub fn accumulate(
     count: u64,
     controls: &Controls<'_>,
 ) -> Option<Accumulator> {
+    accumulate_outcomes(model, &[], first, count, controls)
+}
+
+/// [`accumulate`], also collecting `outcomes` run by run.
+pub fn accumulate_outcomes(
+    model: &Model,
+    outcomes: &[Outcome],
+    first: u64,
+    count: u64,
+    controls: &Controls<'_>,
+) -> Option<Accumulator> {
     let engine = Engine::new(model);
     let seed = model.settings.seed;
     if !engine.is_stochastic() {
         // Every run is the same: simulate one and count it `count` times.
-        let mut acc = Accumulator::new(&engine);
+        let mut acc = Accumulator::with_outcomes(&engine, outcomes);
         let mut block = engine.new_block();
         let weight = u32::try_from(count).unwrap_or(u32::MAX);
         engine.run_block(seed, first, 1, &mut block, |t, b| {
@@ -517,7 +670,7 @@ pub fn accumulate(
     rayon::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|_| {
-                let mut acc = Accumulator::new(&engine);
+                let mut acc = Accumulator::with_outcomes(&engine, outcomes);
                 let mut block = engine.new_block();
                 loop {
                     if controls.cancel.load(Ordering::Relaxed) {

@@ -47,6 +47,7 @@ pub mod engine;
 pub mod ensemble;
 pub mod explain;
 pub mod model;
+pub mod outcome;
 pub mod output;
 pub mod scenario;
 pub mod template;
@@ -310,4 +311,176 @@ pub fn plain_summary(model: &Model, results: &Results) -> String {
         ));
     }
     out
+}
+
+/// One hypothesis, tested.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TestRow {
+    /// The hypothesis.
+    pub hypothesis: outcome::Hypothesis,
+    /// Its outcome's estimate and 95% interval.
+    pub estimate: outcome::Estimate,
+    /// Supported, rejected or inconclusive.
+    pub verdict: outcome::Verdict,
+    /// For an inconclusive verdict: runs that would likely decide it at the current effect.
+    pub runs_needed: Option<u64>,
+}
+
+/// The result of `trajectoire test`.
+#[derive(Debug, Clone)]
+pub struct TestReport {
+    /// The model as simulated.
+    pub model: Model,
+    /// One row per hypothesis: the file's first, then `--expect`'s.
+    pub rows: Vec<TestRow>,
+}
+
+impl TestReport {
+    /// Whether every hypothesis is supported.
+    pub fn all_supported(&self) -> bool {
+        self.rows
+            .iter()
+            .all(|r| r.verdict == outcome::Verdict::Supported)
+    }
+
+    /// The verdicts as a table for people.
+    pub fn table(&self) -> String {
+        let s = self.model.settings;
+        let mut out = format!(
+            "{} — {} runs, seed {}, {} substeps a month\n\n",
+            self.model.name, s.runs, s.seed, s.substeps
+        );
+        let rows: Vec<[String; 4]> = self
+            .rows
+            .iter()
+            .map(|r| {
+                let e = r.estimate;
+                let digits = match r.hypothesis.outcome.measure {
+                    outcome::Measure::Entry(_) | outcome::Measure::Spend => 0,
+                    _ => 3,
+                };
+                let label = if r.hypothesis.name == r.hypothesis.text() {
+                    r.hypothesis.text()
+                } else {
+                    format!("{} ({})", r.hypothesis.name, r.hypothesis.text())
+                };
+                let (estimate, interval) = if e.n == 0 {
+                    ("—".to_string(), "no run reached the phase".to_string())
+                } else {
+                    (
+                        format!("{:.digits$}", e.estimate),
+                        format!("{:.digits$} – {:.digits$}", e.low, e.high),
+                    )
+                };
+                let verdict = match (r.verdict, r.runs_needed) {
+                    (outcome::Verdict::Inconclusive, Some(n)) => {
+                        format!("inconclusive (about {n} runs would likely decide it)")
+                    }
+                    (v, _) => v.word().to_string(),
+                };
+                [label, estimate, interval, verdict]
+            })
+            .collect();
+        let width = |i: usize, head: &str| {
+            rows.iter()
+                .map(|r| r[i].chars().count())
+                .chain([head.len()])
+                .max()
+                .unwrap_or(0)
+        };
+        let (w0, w1, w2) = (
+            width(0, "hypothesis"),
+            width(1, "estimate"),
+            width(2, "95% interval"),
+        );
+        out.push_str(&format!(
+            "{:w0$}  {:>w1$}  {:w2$}  verdict\n",
+            "hypothesis", "estimate", "95% interval"
+        ));
+        for r in &rows {
+            out.push_str(&format!(
+                "{:w0$}  {:>w1$}  {:w2$}  {}\n",
+                r[0], r[1], r[2], r[3]
+            ));
+        }
+        let supported = self
+            .rows
+            .iter()
+            .filter(|r| r.verdict == outcome::Verdict::Supported)
+            .count();
+        out.push_str(&format!(
+            "\n{supported} of {} hypotheses supported.\n",
+            self.rows.len()
+        ));
+        out
+    }
+}
+
+/// Tests the hypotheses of a scenario file and those given as `expects` (`OUTCOME OP NUMBER`).
+/// Returns `Ok(None)` when cancelled.
+pub fn test(
+    path: &Path,
+    overrides: &Overrides,
+    expects: &[String],
+    allow_long: bool,
+    controls: &Controls<'_>,
+) -> Result<Option<TestReport>, Error> {
+    let mut model = Model::load(path)?;
+    overrides.apply(&mut model)?;
+    let default = (model.territories.len() == 1).then_some(0);
+    let mut hypotheses = model.hypotheses.clone();
+    let mut diagnostics = Vec::new();
+    for text in expects {
+        match outcome::parse_hypothesis(text, None, &model, default) {
+            Ok(h) => hypotheses.push(h),
+            Err(e) => diagnostics.push(Diagnostic {
+                location: diag::Location::Expression {
+                    argument: "--expect".into(),
+                    text: text.clone(),
+                    offset: e.offset,
+                },
+                message: e.message,
+                help: e.help,
+            }),
+        }
+    }
+    if !diagnostics.is_empty() {
+        return Err(Error::Invalid {
+            diagnostics,
+            sources: Sources::default(),
+        });
+    }
+    if hypotheses.is_empty() {
+        return Err(Error::Usage(
+            "nothing to test: add [[hypothesis]] tables to the file or --expect \"perpetuation@end >= 0.7\"".into(),
+        ));
+    }
+    if !allow_long {
+        Workload::of(&model, rayon::current_num_threads()).check(&model)?;
+    }
+    let outcomes: Vec<outcome::Outcome> = hypotheses.iter().map(|h| h.outcome.clone()).collect();
+    let Some(acc) =
+        ensemble::accumulate_outcomes(&model, &outcomes, 0, model.settings.runs, controls)
+    else {
+        return Ok(None);
+    };
+    let estimates = acc.outcome_estimates(&engine::Engine::new(&model));
+    let rows = hypotheses
+        .into_iter()
+        .zip(estimates)
+        .map(|(hypothesis, estimate)| {
+            let (verdict, runs_needed) = if estimate.n == 0 {
+                (outcome::Verdict::Inconclusive, None)
+            } else {
+                outcome::verdict(&hypothesis, &estimate)
+            };
+            TestRow {
+                hypothesis,
+                estimate,
+                verdict,
+                runs_needed,
+            }
+        })
+        .collect();
+    Ok(Some(TestReport { model, rows }))
 }

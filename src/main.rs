@@ -25,33 +25,25 @@ enum Command {
     Run {
         /// Territory or network file (.toml).
         file: PathBuf,
-        /// Number of simulated runs (overrides [simulation] runs).
-        #[arg(long)]
-        runs: Option<u64>,
-        /// Master seed (overrides [simulation] seed).
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Euler substeps per month (overrides [simulation] substeps).
-        #[arg(long)]
-        substeps: Option<u32>,
-        /// Worker threads (default: all cores).
-        #[arg(long)]
-        threads: Option<usize>,
-        /// No noise; shocks hit only when certain; random shocks never fire.
-        #[arg(long)]
-        deterministic: bool,
+        #[command(flatten)]
+        sim: Simulation,
         /// Output folder (default: output/<id>/).
         #[arg(long)]
         out: Option<PathBuf>,
         /// Write tables and summary only.
         #[arg(long)]
         no_plots: bool,
-        /// Print nothing but errors.
-        #[arg(long)]
-        quiet: bool,
-        /// Run even if the estimated time (over 10 minutes) or memory (over 8 GB) is large.
-        #[arg(long)]
-        allow_long: bool,
+    },
+    /// Test hypotheses: estimate, 95% interval and verdict for each (exit 4 unless all are
+    /// supported).
+    Test {
+        /// Territory or network file (.toml); its [[hypothesis]] tables are tested.
+        file: PathBuf,
+        /// A further hypothesis, e.g. "perpetuation@144 >= 0.7" (repeatable).
+        #[arg(long = "expect", value_name = "EXPR")]
+        expects: Vec<String>,
+        #[command(flatten)]
+        sim: Simulation,
     },
     /// Check a scenario and list every problem with its line and column.
     Check {
@@ -68,6 +60,95 @@ enum Command {
         /// Territory id (lowercase letters, digits and dashes), or a path ending in .toml.
         name: String,
     },
+}
+
+/// Options shared by the commands that simulate.
+#[derive(clap::Args)]
+struct Simulation {
+    /// Number of simulated runs (overrides [simulation] runs).
+    #[arg(long)]
+    runs: Option<u64>,
+    /// Master seed (overrides [simulation] seed).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Euler substeps per month (overrides [simulation] substeps).
+    #[arg(long)]
+    substeps: Option<u32>,
+    /// Worker threads (default: all cores). Never changes the results.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// No noise; shocks hit only when certain; random shocks never fire.
+    #[arg(long)]
+    deterministic: bool,
+    /// Print nothing but errors.
+    #[arg(long)]
+    quiet: bool,
+    /// Run even if the estimated time (over 10 minutes) or memory (over 8 GB) is large.
+    #[arg(long)]
+    allow_long: bool,
+}
+
+impl Simulation {
+    fn overrides(&self) -> Overrides {
+        Overrides {
+            runs: self.runs,
+            seed: self.seed,
+            substeps: self.substeps,
+            deterministic: self.deterministic,
+        }
+    }
+
+    /// Runs `work` on a pool of the requested threads, with a progress bar on a terminal and
+    /// Ctrl-C wired to cancellation. `None` from `work` means it was interrupted.
+    fn drive<T>(
+        &self,
+        work: impl FnOnce(&Controls<'_>) -> Result<Option<T>, Error> + Send,
+    ) -> Result<T, Error>
+    where
+        T: Send,
+    {
+        let mut pool = rayon::ThreadPoolBuilder::new();
+        if let Some(n) = self.threads {
+            if n == 0 {
+                return Err(Error::Usage("--threads must be at least 1".into()));
+            }
+            pool = pool.num_threads(n);
+        }
+        let pool = pool
+            .build()
+            .map_err(|e| Error::Usage(format!("cannot start the worker threads: {e}")))?;
+        let bar = (!self.quiet && std::io::stderr().is_terminal()).then(|| {
+            let bar = indicatif::ProgressBar::new(0);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{bar:40} {pos}/{len} runs  {elapsed} (eta {eta})",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            bar
+        });
+        let progress = |done: u64, total: u64| {
+            if let Some(b) = &bar {
+                b.set_length(total);
+                b.set_position(done);
+            }
+        };
+        // A second Ctrl-C quits at once.
+        let _ = ctrlc::set_handler(|| {
+            if CANCEL.swap(true, Ordering::SeqCst) {
+                std::process::exit(130);
+            }
+        });
+        let controls = Controls {
+            progress: &progress,
+            cancel: &CANCEL,
+        };
+        let result = pool.install(|| work(&controls));
+        if let Some(b) = &bar {
+            b.finish_and_clear();
+        }
+        result?.ok_or(Error::Interrupted)
+    }
 }
 
 /// Set by Ctrl-C; the simulation stops at the next simulated month.
@@ -89,75 +170,22 @@ fn execute(command: Command) -> Result<(), Error> {
     match command {
         Command::Run {
             file,
-            runs,
-            seed,
-            substeps,
-            threads,
-            deterministic,
+            sim,
             out,
             no_plots,
-            quiet,
-            allow_long,
         } => {
-            let overrides = Overrides {
-                runs,
-                seed,
-                substeps,
-                deterministic,
-            };
-            let mut pool = rayon::ThreadPoolBuilder::new();
-            if let Some(n) = threads {
-                if n == 0 {
-                    return Err(Error::Usage("--threads must be at least 1".into()));
-                }
-                pool = pool.num_threads(n);
-            }
-            let pool = pool
-                .build()
-                .map_err(|e| Error::Usage(format!("cannot start {threads:?} threads: {e}")))?;
-            let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
-                let bar = indicatif::ProgressBar::new(0);
-                bar.set_style(
-                    indicatif::ProgressStyle::with_template(
-                        "{bar:40} {pos}/{len} runs  {elapsed} (eta {eta})",
-                    )
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-                );
-                bar
-            });
-            let progress = |done: u64, total: u64| {
-                if let Some(b) = &bar {
-                    b.set_length(total);
-                    b.set_position(done);
-                }
-            };
-            // A second Ctrl-C quits at once.
-            let _ = ctrlc::set_handler(|| {
-                if CANCEL.swap(true, Ordering::SeqCst) {
-                    std::process::exit(130);
-                }
-            });
-            let controls = Controls {
-                progress: &progress,
-                cancel: &CANCEL,
-            };
-            let report = pool.install(|| {
+            let overrides = sim.overrides();
+            let report = sim.drive(|controls| {
                 trajectoire::run(
                     &file,
                     &overrides,
                     out.as_deref(),
                     !no_plots,
-                    allow_long,
-                    &controls,
+                    sim.allow_long,
+                    controls,
                 )
             })?;
-            if let Some(b) = &bar {
-                b.finish_and_clear();
-            }
-            let Some(report) = report else {
-                return Err(Error::Interrupted);
-            };
-            if !quiet {
+            if !sim.quiet {
                 print!(
                     "{}",
                     trajectoire::plain_summary(&report.model, &report.results)
@@ -165,6 +193,20 @@ fn execute(command: Command) -> Result<(), Error> {
                 println!("\nOutputs in {}/", report.out_dir.display());
             }
             Ok(())
+        }
+        Command::Test { file, expects, sim } => {
+            let overrides = sim.overrides();
+            let report = sim.drive(|controls| {
+                trajectoire::test(&file, &overrides, &expects, sim.allow_long, controls)
+            })?;
+            if !sim.quiet {
+                print!("{}", report.table());
+            }
+            if report.all_supported() {
+                Ok(())
+            } else {
+                Err(Error::NotSupported)
+            }
         }
         Command::Check { file } => {
             let loaded = trajectoire::scenario::load(&file)?;

@@ -310,6 +310,8 @@ pub struct Model {
     pub links: Vec<Link>,
     /// Run settings.
     pub settings: Settings,
+    /// Hypotheses written in the files (`[[hypothesis]]`), to check with `trajectoire test`.
+    pub hypotheses: Vec<crate::outcome::Hypothesis>,
 }
 
 impl Model {
@@ -338,6 +340,7 @@ impl Model {
                     territories: vec![territory],
                     links: Vec::new(),
                     settings,
+                    hypotheses: Vec::new(),
                 }
             }),
             Scenario::Network(n) => v.network(n),
@@ -351,6 +354,49 @@ impl Model {
                 None
             }
         };
+        let mut model = model;
+        if let (Some(m), true) = (&mut model, v.diags.is_empty()) {
+            let docs: Vec<(&scenario::HypothesisDoc, Option<usize>)> = match &loaded.scenario {
+                Scenario::Territory(t) => t.hypotheses.iter().map(|h| (h, Some(0))).collect(),
+                Scenario::Network(n) => n
+                    .hypotheses
+                    .iter()
+                    .map(|h| (h, None))
+                    .chain(
+                        n.territories
+                            .iter()
+                            .enumerate()
+                            .flat_map(|(i, t)| t.hypotheses.iter().map(move |h| (h, Some(i)))),
+                    )
+                    .collect(),
+                Scenario::Library(_) => Vec::new(),
+            };
+            for (doc, default) in docs {
+                let Some(expect) = &doc.expect else {
+                    v.err(
+                        doc.span,
+                        "this [[hypothesis]] has no `expect`",
+                        "add e.g. `expect = \"perpetuation@144 >= 0.7\"`",
+                    );
+                    continue;
+                };
+                let name = doc.name.as_ref().map(|n| n.value.as_str());
+                match crate::outcome::parse_hypothesis(&expect.value, name, m, default) {
+                    Ok(h) => m.hypotheses.push(h),
+                    Err(e) => {
+                        // The text starts after the opening quote.
+                        let at = expect.span.start + 1 + e.offset;
+                        let span = Span {
+                            file: expect.span.file,
+                            start: at,
+                            end: at + 1,
+                        };
+                        v.diags
+                            .push(Diagnostic::at(span, e.message).with_optional_help(e.help));
+                    }
+                }
+            }
+        }
         match model {
             Some(m) if v.diags.is_empty() => Ok(m),
             _ => Err(scenario::invalid(v.diags, loaded.sources)),
@@ -1220,6 +1266,7 @@ impl Validator {
             territories,
             links,
             settings,
+            hypotheses: Vec::new(),
         })
     }
 }

@@ -78,6 +78,8 @@ pub struct NetworkDoc {
     pub links: Vec<LinkDoc>,
     /// `[simulation]`.
     pub simulation: SimulationDoc,
+    /// `[[hypothesis]]`.
+    pub hypotheses: Vec<HypothesisDoc>,
 }
 
 /// `[[link]]` of a network.
@@ -116,6 +118,8 @@ pub struct TerritoryDoc {
     pub shocks: Vec<ShockDoc>,
     /// Levers of every included library, in include order.
     pub library: Vec<LeverDoc>,
+    /// `[[hypothesis]]`.
+    pub hypotheses: Vec<HypothesisDoc>,
 }
 
 /// `[territory]`.
@@ -291,6 +295,17 @@ impl LeverDoc {
     }
 }
 
+/// `[[hypothesis]]`: a claim to test, e.g. `expect = "perpetuation@144 >= 0.7"`.
+#[derive(Debug, Clone)]
+pub struct HypothesisDoc {
+    /// Span of the table.
+    pub span: Span,
+    /// `name`.
+    pub name: Option<Sp<String>>,
+    /// `expect`.
+    pub expect: Option<Sp<String>>,
+}
+
 /// `[[shock]]`.
 #[derive(Debug, Clone)]
 pub struct ShockDoc {
@@ -328,8 +343,10 @@ const TERRITORY_KEYS: &[&str] = &[
     "lever",
     "shock",
     "include",
+    "hypothesis",
 ];
-const NETWORK_KEYS: &[&str] = &["network", "simulation", "link"];
+const NETWORK_KEYS: &[&str] = &["network", "simulation", "link", "hypothesis"];
+const HYPOTHESIS_KEYS: &[&str] = &["name", "expect"];
 const LIBRARY_KEYS: &[&str] = &["lever", "include"];
 const HEADER_KEYS: &[&str] = &[
     "id",
@@ -677,6 +694,20 @@ impl<'d> Reader<'d> {
         }
     }
 
+    fn hypotheses(&mut self, root: &DeTable<'_>) -> Vec<HypothesisDoc> {
+        self.table_array(root, "hypothesis")
+            .into_iter()
+            .map(|(t, span)| {
+                self.check_keys(t, HYPOTHESIS_KEYS, "[[hypothesis]]");
+                HypothesisDoc {
+                    span,
+                    name: self.string(t, "name"),
+                    expect: self.string(t, "expect"),
+                }
+            })
+            .collect()
+    }
+
     fn lever(&mut self, t: &DeTable<'_>, span: Span) -> LeverDoc {
         self.check_keys(t, LEVER_KEYS, "[[lever]]");
         LeverDoc {
@@ -827,6 +858,7 @@ impl<'d> Reader<'d> {
             levers,
             shocks,
             library: Vec::new(),
+            hypotheses: self.hypotheses(root),
         }
     }
 }
@@ -1123,6 +1155,7 @@ fn load_inner(loader: &mut Loader, path: &Path, text: Option<String>) -> Option<
     let description = reader.string(net, "description");
     let paths = reader.string_list(net, "territories");
     let simulation = reader.simulation(root);
+    let hypotheses = reader.hypotheses(root);
     let links = reader
         .table_array(root, "link")
         .into_iter()
@@ -1162,5 +1195,6 @@ fn load_inner(loader: &mut Loader, path: &Path, text: Option<String>) -> Option<
         territories,
         links,
         simulation,
+        hypotheses,
     })))
 }

@@ -5,6 +5,7 @@ mod cli;
 mod common;
 mod fuzz;
 mod hostile;
+mod hypotheses;
 mod properties;
 mod reproducibility;
 mod robustness;
