@@ -49,6 +49,7 @@ pub mod explain;
 pub mod model;
 pub mod outcome;
 pub mod output;
+pub mod overrides;
 pub mod scenario;
 pub mod template;
 
@@ -69,9 +70,22 @@ pub struct Overrides {
     pub substeps: Option<u32>,
     /// `--deterministic`.
     pub deterministic: bool,
+    /// `--set PATH=VALUE`, in order.
+    pub sets: Vec<String>,
 }
 
 impl Overrides {
+    /// Loads a scenario file, applies the `--set` overrides to it, validates it (file and
+    /// overrides together) and applies the command-line settings.
+    pub fn load(&self, path: &Path) -> Result<Model, Error> {
+        let mut loaded = scenario::load(path)?;
+        overrides::apply(&mut loaded, &self.sets);
+        let mut model = Model::from_scenario(loaded)?;
+        model.overrides = self.sets.clone();
+        self.apply(&mut model)?;
+        Ok(model)
+    }
+
     /// Applies the overrides to a model, checking MODEL.md's bounds.
     pub fn apply(&self, model: &mut Model) -> Result<(), Error> {
         let mut diags = Vec::new();
@@ -221,8 +235,7 @@ pub fn run(
     allow_long: bool,
     controls: &Controls<'_>,
 ) -> Result<Option<RunReport>, Error> {
-    let mut model = Model::load(path)?;
-    overrides.apply(&mut model)?;
+    let model = overrides.load(path)?;
     if !allow_long {
         Workload::of(&model, rayon::current_num_threads()).check(&model)?;
     }
@@ -425,8 +438,7 @@ pub fn test(
     allow_long: bool,
     controls: &Controls<'_>,
 ) -> Result<Option<TestReport>, Error> {
-    let mut model = Model::load(path)?;
-    overrides.apply(&mut model)?;
+    let model = overrides.load(path)?;
     let default = (model.territories.len() == 1).then_some(0);
     let mut hypotheses = model.hypotheses.clone();
     let mut diagnostics = Vec::new();

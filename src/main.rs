@@ -86,6 +86,9 @@ struct Simulation {
     /// Run even if the estimated time (over 10 minutes) or memory (over 8 GB) is large.
     #[arg(long)]
     allow_long: bool,
+    /// What-if override PATH=VALUE, e.g. lever.participation.intensity=0.5 (repeatable).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    sets: Vec<String>,
 }
 
 impl Simulation {
@@ -95,6 +98,7 @@ impl Simulation {
             seed: self.seed,
             substeps: self.substeps,
             deterministic: self.deterministic,
+            sets: self.sets.clone(),
         }
     }
 

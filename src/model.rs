@@ -312,6 +312,8 @@ pub struct Model {
     pub settings: Settings,
     /// Hypotheses written in the files (`[[hypothesis]]`), to check with `trajectoire test`.
     pub hypotheses: Vec<crate::outcome::Hypothesis>,
+    /// `--set PATH=VALUE` overrides applied to the files, in order.
+    pub overrides: Vec<String>,
 }
 
 impl Model {
@@ -341,6 +343,7 @@ impl Model {
                     links: Vec::new(),
                     settings,
                     hypotheses: Vec::new(),
+                    overrides: Vec::new(),
                 }
             }),
             Scenario::Network(n) => v.network(n),
@@ -1267,6 +1270,7 @@ impl Validator {
             links,
             settings,
             hypotheses: Vec::new(),
+            overrides: Vec::new(),
         })
     }
 }

@@ -16,6 +16,7 @@ struct Summary<'a> {
     substeps: u32,
     horizon: u32,
     start_year: Option<i32>,
+    overrides: &'a [String],
     results: &'a Results,
     model: &'a Model,
 }
@@ -32,6 +33,7 @@ pub fn summary(model: &Model, results: &Results) -> Vec<u8> {
         substeps: model.settings.substeps,
         horizon: results.horizon,
         start_year: model.start_year(),
+        overrides: &model.overrides,
         results,
         model,
     };

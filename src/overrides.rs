@@ -1,0 +1,525 @@
+//! What-if overrides: `--set PATH=VALUE` changes one number or id of a loaded scenario by the
+//! ids the user wrote (`lever.participation.intensity=0.5`, `actor.staff.influenced_by.elected=0.1`,
+//! `malaunay.lever.participation.cost=0`, `link.loos-en-gohelle.malaunay.exchange=0`).
+//!
+//! An override is applied to the scenario mirror before validation, so it is validated exactly
+//! like the file and gives exactly the numbers that editing the file would. Each override is
+//! registered as a source text of its own (`--set lever.x.cost=5`), so a problem points at the
+//! argument's characters with a caret and a "did you mean".
+
+use std::path::PathBuf;
+
+use crate::diag::{suggestion, Diagnostic, Span};
+use crate::scenario::{
+    ActorDoc, LeverDoc, Loaded, NumMap, PhaseDoc, Scenario, ShockDoc, Sp, TerritoryDoc,
+    CONDITION_KEYS, EFFECT_KEYS,
+};
+
+/// A typed value from the command line.
+#[derive(Debug, Clone)]
+enum Value {
+    Number(f64),
+    Integer(i64),
+    Text(String),
+}
+
+struct Target<'a> {
+    value: Value,
+    span: Span,
+    /// Path segments and their byte offsets in the source text.
+    segments: Vec<(&'a str, usize)>,
+    file: usize,
+}
+
+impl Target<'_> {
+    fn at(&self, i: usize) -> Span {
+        let (seg, off) = self.segments[i.min(self.segments.len() - 1)];
+        Span::new(self.file, off..off + seg.len().max(1))
+    }
+
+    fn fail(&self, i: usize, message: impl Into<String>, candidates: &[&str]) -> Diagnostic {
+        let word = self.segments.get(i).map_or("", |s| s.0);
+        Diagnostic::at(self.at(i), message)
+            .with_optional_help(suggestion(word, candidates.iter().copied()))
+    }
+
+    fn number(&self) -> Result<Option<Sp<f64>>, Diagnostic> {
+        match self.value {
+            Value::Number(x) => Ok(Some(Sp {
+                value: x,
+                span: self.span,
+            })),
+            Value::Integer(i) => Ok(Some(Sp {
+                value: i as f64,
+                span: self.span,
+            })),
+            Value::Text(_) => Err(Diagnostic::at(self.span, "this value must be a number")),
+        }
+    }
+
+    fn integer(&self) -> Result<Option<Sp<i64>>, Diagnostic> {
+        match self.value {
+            Value::Integer(i) => Ok(Some(Sp {
+                value: i,
+                span: self.span,
+            })),
+            _ => Err(Diagnostic::at(
+                self.span,
+                "this value must be a whole number",
+            )),
+        }
+    }
+
+    fn text(&self) -> Result<Option<Sp<String>>, Diagnostic> {
+        let value = match &self.value {
+            Value::Text(t) => t.clone(),
+            Value::Integer(i) => i.to_string(),
+            Value::Number(x) => x.to_string(),
+        };
+        Ok(Some(Sp {
+            value,
+            span: self.span,
+        }))
+    }
+
+    /// Sets `map[name]` (adding the entry if it is not there).
+    fn map_entry(&self, map: &mut Option<NumMap>, i: usize) -> Result<(), Diagnostic> {
+        let Some((name, off)) = self.segments.get(i).copied() else {
+            return Err(self.fail(
+                i - 1,
+                "this table needs a name after it, e.g. `.inhabitants`",
+                &[],
+            ));
+        };
+        let value = self.number()?.expect("a number");
+        let map = map.get_or_insert_with(NumMap::default);
+        match map.entries.iter_mut().find(|(k, _)| k.value == name) {
+            Some(entry) => entry.1 = value,
+            None => map.entries.push((
+                Sp {
+                    value: name.to_string(),
+                    span: Span::new(self.file, off..off + name.len()),
+                },
+                value,
+            )),
+        }
+        Ok(())
+    }
+}
+
+fn find<'d, T>(
+    items: &'d mut [T],
+    id: impl Fn(&T) -> Option<&str>,
+    target: &Target<'_>,
+    i: usize,
+    what: &str,
+) -> Result<&'d mut T, Diagnostic> {
+    let ids: Vec<String> = items
+        .iter()
+        .filter_map(|x| id(x).map(str::to_string))
+        .collect();
+    let Some((name, _)) = target.segments.get(i) else {
+        return Err(target.fail(
+            i - 1,
+            format!(
+                "name the {what}, e.g. `{}.{}`",
+                target.segments[i - 1].0,
+                ids.first().map_or("id", String::as_str)
+            ),
+            &[],
+        ));
+    };
+    match items.iter().position(|x| id(x) == Some(name)) {
+        Some(k) => Ok(&mut items[k]),
+        None => {
+            let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+            Err(target.fail(i, format!("unknown {what} `{name}`"), &refs))
+        }
+    }
+}
+
+fn field<'a>(target: &Target<'a>, i: usize, fields: &[&str]) -> Result<&'a str, Diagnostic> {
+    match target.segments.get(i) {
+        Some((f, _)) if fields.contains(f) => Ok(f),
+        Some((f, _)) => Err(target.fail(i, format!("unknown key `{f}`"), fields)),
+        None => Err(target.fail(
+            i - 1,
+            format!("say which key, one of: {}", fields.join(", ")),
+            &[],
+        )),
+    }
+}
+
+fn actor(a: &mut ActorDoc, t: &Target<'_>, i: usize) -> Result<(), Diagnostic> {
+    let f = field(
+        t,
+        i,
+        &[
+            "label",
+            "size",
+            "weight",
+            "engagement",
+            "anchored",
+            "adoption",
+            "fatigue",
+            "erosion",
+            "volatility",
+            "influenced_by",
+        ],
+    )?;
+    match f {
+        "label" => a.label = t.text()?,
+        "size" => a.size = t.number()?,
+        "weight" => a.weight = t.number()?,
+        "engagement" => a.engagement = t.number()?,
+        "anchored" => a.anchored = t.number()?,
+        "adoption" => a.adoption = t.number()?,
+        "fatigue" => a.fatigue = t.number()?,
+        "erosion" => a.erosion = t.number()?,
+        "volatility" => a.volatility = t.number()?,
+        _ => {
+            let mut map = Some(std::mem::take(&mut a.influenced_by));
+            t.map_entry(&mut map, i + 1)?;
+            a.influenced_by = map.unwrap_or_default();
+        }
+    }
+    Ok(())
+}
+
+fn phase(p: &mut PhaseDoc, t: &Target<'_>, i: usize) -> Result<(), Diagnostic> {
+    match field(t, i, &["label", "hold", "enter", "fallback", "effect"])? {
+        "label" => p.label = t.text()?,
+        "hold" => p.hold = t.integer()?,
+        key @ ("enter" | "fallback" | "effect") => {
+            let allowed = if key == "effect" {
+                EFFECT_KEYS
+            } else {
+                CONDITION_KEYS
+            };
+            field(t, i + 1, allowed)?;
+            let map = match key {
+                "enter" => &mut p.enter,
+                "fallback" => &mut p.fallback,
+                _ => {
+                    let mut m = Some(std::mem::take(&mut p.effect));
+                    t.map_entry(&mut m, i + 1)?;
+                    p.effect = m.unwrap_or_default();
+                    return Ok(());
+                }
+            };
+            t.map_entry(map, i + 1)?;
+        }
+        _ => unreachable!("field() checked the key"),
+    }
+    Ok(())
+}
+
+fn lever(l: &mut LeverDoc, t: &Target<'_>, i: usize) -> Result<(), Diagnostic> {
+    match field(
+        t,
+        i,
+        &[
+            "label",
+            "use",
+            "from",
+            "until",
+            "after_phase",
+            "cost",
+            "ramp",
+            "intensity",
+            "reach",
+            "push",
+            "retain",
+            "anchor",
+        ],
+    )? {
+        "label" => l.label = t.text()?,
+        "use" => l.use_ = t.text()?,
+        "from" => l.from = t.integer()?,
+        "until" => l.until = t.integer()?,
+        "after_phase" => l.after_phase = t.text()?,
+        "cost" => l.cost = t.number()?,
+        "ramp" => l.ramp = t.integer()?,
+        "intensity" => l.intensity = t.number()?,
+        "reach" => l.reach = t.number()?,
+        "push" => t.map_entry(&mut l.push, i + 1)?,
+        "retain" => t.map_entry(&mut l.retain, i + 1)?,
+        _ => t.map_entry(&mut l.anchor, i + 1)?,
+    }
+    Ok(())
+}
+
+fn shock(s: &mut ShockDoc, t: &Target<'_>, i: usize) -> Result<(), Diagnostic> {
+    match field(
+        t,
+        i,
+        &[
+            "label",
+            "every",
+            "first",
+            "rate",
+            "probability",
+            "hits",
+            "pause",
+        ],
+    )? {
+        "label" => s.label = t.text()?,
+        "every" => s.every = t.integer()?,
+        "first" => s.first = t.integer()?,
+        "rate" => s.rate = t.number()?,
+        "probability" => s.probability = t.number()?,
+        "hits" => {
+            let mut m = Some(std::mem::take(&mut s.hits));
+            t.map_entry(&mut m, i + 1)?;
+            s.hits = m.unwrap_or_default();
+        }
+        _ => {
+            let Some((name, off)) = t.segments.get(i + 1).copied() else {
+                return Err(t.fail(
+                    i,
+                    "name the lever to pause, e.g. `pause.participation`",
+                    &[],
+                ));
+            };
+            let months = t.integer()?.expect("an integer");
+            match s.pause.iter_mut().find(|(k, _)| k.value == name) {
+                Some(entry) => entry.1 = months,
+                None => s.pause.push((
+                    Sp {
+                        value: name.into(),
+                        span: Span::new(t.file, off..off + name.len()),
+                    },
+                    months,
+                )),
+            }
+        }
+    }
+    Ok(())
+}
+
+const TERRITORY_TABLES: &[&str] = &[
+    "territory",
+    "simulation",
+    "scale",
+    "perpetuation",
+    "actor",
+    "phase",
+    "lever",
+    "shock",
+];
+
+fn territory(doc: &mut TerritoryDoc, t: &Target<'_>, i: usize) -> Result<(), Diagnostic> {
+    let table = field(t, i, TERRITORY_TABLES)?;
+    match table {
+        "territory" => match field(
+            t,
+            i + 1,
+            &["name", "population", "start_year", "horizon", "budget"],
+        )? {
+            "name" => doc.header.name = t.text()?,
+            "population" => doc.header.population = t.number()?,
+            "start_year" => doc.header.start_year = t.integer()?,
+            "horizon" => doc.header.horizon = t.integer()?,
+            _ => doc.header.budget = t.number()?,
+        },
+        "simulation" => simulation(&mut doc.simulation, t, i + 1)?,
+        "scale" => match field(
+            t,
+            i + 1,
+            &["potential", "innovation", "imitation", "initial"],
+        )? {
+            "potential" => doc.scale.potential = t.number()?,
+            "innovation" => doc.scale.innovation = t.number()?,
+            "imitation" => doc.scale.imitation = t.number()?,
+            _ => doc.scale.initial = t.number()?,
+        },
+        "perpetuation" => match field(t, i + 1, &["collapse", "grace", "after_phase"])? {
+            "collapse" => doc.perpetuation.collapse = t.number()?,
+            "grace" => doc.perpetuation.grace = t.integer()?,
+            _ => doc.perpetuation.after_phase = t.text()?,
+        },
+        "actor" => {
+            let a = find(
+                &mut doc.actors,
+                |a| a.id.as_ref().map(|s| s.value.as_str()),
+                t,
+                i + 1,
+                "actor group",
+            )?;
+            actor(a, t, i + 2)?;
+        }
+        "phase" => {
+            let p = find(
+                &mut doc.phases,
+                |p| p.id.as_ref().map(|s| s.value.as_str()),
+                t,
+                i + 1,
+                "phase",
+            )?;
+            phase(p, t, i + 2)?;
+        }
+        "lever" => {
+            let l = find(
+                &mut doc.levers,
+                |l| l.id.as_ref().map(|s| s.value.as_str()),
+                t,
+                i + 1,
+                "lever",
+            )?;
+            lever(l, t, i + 2)?;
+        }
+        _ => {
+            let s = find(
+                &mut doc.shocks,
+                |s| s.id.as_ref().map(|x| x.value.as_str()),
+                t,
+                i + 1,
+                "shock",
+            )?;
+            shock(s, t, i + 2)?;
+        }
+    }
+    Ok(())
+}
+
+fn simulation(
+    sim: &mut crate::scenario::SimulationDoc,
+    t: &Target<'_>,
+    i: usize,
+) -> Result<(), Diagnostic> {
+    match field(t, i, &["runs", "seed", "substeps"])? {
+        "runs" => sim.runs = t.integer()?,
+        "seed" => sim.seed = t.integer()?,
+        _ => sim.substeps = t.integer()?,
+    }
+    Ok(())
+}
+
+fn parse_value(text: &str) -> Value {
+    let clean: String = text.trim().chars().filter(|c| *c != '_').collect();
+    if let Ok(i) = clean.parse::<i64>() {
+        return Value::Integer(i);
+    }
+    match clean.parse::<f64>() {
+        Ok(x) => Value::Number(x),
+        Err(_) => Value::Text(text.trim().trim_matches('"').to_string()),
+    }
+}
+
+/// Applies `PATH=VALUE` overrides to a loaded scenario, in order. Problems are added to the
+/// scenario's reading problems, so validation reports them with everything else.
+pub fn apply(loaded: &mut Loaded, sets: &[String]) {
+    for set in sets {
+        let source = format!("--set {set}");
+        let file = loaded.sources.add(PathBuf::from("--set"), source.clone());
+        let base = "--set ".len();
+        let Some((path, value)) = set.split_once('=') else {
+            loaded.problems.push(
+                Diagnostic::at(
+                    Span::new(file, base..source.len()),
+                    "an override is PATH=VALUE",
+                )
+                .with_help("e.g. --set lever.participation.intensity=0.5"),
+            );
+            continue;
+        };
+        let mut segments = Vec::new();
+        let mut offset = base;
+        for seg in path.split('.') {
+            segments.push((seg, offset));
+            offset += seg.len() + 1;
+        }
+        let value_at = base + path.len() + 1;
+        let value_text = value.trim();
+        let value_value = parse_value(value_text);
+        if let Value::Number(x) = value_value {
+            if !x.is_finite() {
+                loaded.problems.push(Diagnostic::at(
+                    Span::new(file, value_at..source.len()),
+                    "the value must be a finite number",
+                ));
+                continue;
+            }
+        }
+        let target = Target {
+            value: value_value,
+            span: Span::new(file, value_at..source.len().max(value_at + 1)),
+            segments,
+            file,
+        };
+        if let Err(d) = apply_one(&mut loaded.scenario, &target) {
+            loaded.problems.push(d);
+        }
+    }
+}
+
+fn apply_one(scenario: &mut Scenario, t: &Target<'_>) -> Result<(), Diagnostic> {
+    match scenario {
+        Scenario::Territory(doc) => territory(doc, t, 0),
+        Scenario::Library(_) => Err(Diagnostic::at(
+            t.at(0),
+            "a lever library cannot be simulated, so it takes no override",
+        )),
+        Scenario::Network(net) => {
+            let first = t.segments[0].0;
+            if first == "simulation" {
+                return simulation(&mut net.simulation, t, 1);
+            }
+            if first == "link" {
+                let ids = [
+                    t.segments.get(1).map(|s| s.0),
+                    t.segments.get(2).map(|s| s.0),
+                ];
+                let link = net.links.iter_mut().find(|l| {
+                    l.between.as_ref().is_some_and(|b| {
+                        let names: Vec<&str> = b.value.iter().map(|x| x.value.as_str()).collect();
+                        names.len() == 2
+                            && ((Some(names[0]), Some(names[1])) == (ids[0], ids[1])
+                                || (Some(names[1]), Some(names[0])) == (ids[0], ids[1]))
+                    })
+                });
+                let Some(link) = link else {
+                    return Err(
+                        Diagnostic::at(t.at(1), "no [[link]] between these territories").with_help(
+                            "write link.TERRITORY-A.TERRITORY-B.exchange (or .spillover)",
+                        ),
+                    );
+                };
+                return match field(t, 3, &["exchange", "spillover"])? {
+                    "exchange" => {
+                        link.exchange = t.number()?;
+                        Ok(())
+                    }
+                    _ => {
+                        link.spillover = t.number()?;
+                        Ok(())
+                    }
+                };
+            }
+            let ids: Vec<String> = net
+                .territories
+                .iter()
+                .filter_map(|d| d.header.id.as_ref().map(|s| s.value.clone()))
+                .collect();
+            match ids.iter().position(|id| id == first) {
+                Some(k) => territory(&mut net.territories[k], t, 1),
+                None => {
+                    let mut candidates: Vec<&str> = ids.iter().map(String::as_str).collect();
+                    candidates.extend(["simulation", "link"]);
+                    Err(t
+                        .fail(
+                            0,
+                            format!("`{first}` is not a territory of this network"),
+                            &candidates,
+                        )
+                        .with_help(format!(
+                            "in a network, start with the territory id, e.g. `{}.lever.ID.cost`{}",
+                            ids.first().map_or("town", String::as_str),
+                            suggestion(first, candidates.iter().copied())
+                                .map_or(String::new(), |s| format!(" ({s})"))
+                        )))
+                }
+            }
+        }
+    }
+}
