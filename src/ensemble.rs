@@ -78,6 +78,67 @@ pub struct Accumulator {
     territories: Vec<TerritoryAcc>,
     outcomes: Vec<Outcome>,
     outcome_accs: Vec<OutcomeAcc>,
+    /// Per-lane outcome values of the block being observed.
+    scratch: Vec<f64>,
+}
+
+/// The largest magnitude of an outcome's per-run values, by which they are scaled into [0, 1].
+fn outcome_scale(o: &Outcome, engine: &Engine) -> f64 {
+    match o.measure {
+        Measure::Spend => engine.max_spend(o.territory).max(f64::MIN_POSITIVE),
+        Measure::Entry(_) => f64::from(engine.horizon()).max(1.0),
+        _ => 1.0,
+    }
+}
+
+/// Writes the per-lane values of outcome `o` into `out` if block `b` holds them now: at month
+/// `t = Some(T)` for outcomes at month T, at the end of the runs (`t = None`) for `reached`,
+/// `entry` (NaN where the phase was not reached) and `spend`. Shares are 1 or 0.
+pub fn outcome_values(
+    o: &Outcome,
+    engine: &Engine,
+    b: &Block,
+    t: Option<u32>,
+    out: &mut [f64],
+) -> bool {
+    let lanes = b.lanes();
+    let out = &mut out[..lanes];
+    let copy = |out: &mut [f64], v: &[f64]| out.copy_from_slice(v);
+    match (o.measure, t) {
+        (Measure::Perpetuation, Some(m)) if m == o.month => {
+            for (x, a) in out.iter_mut().zip(b.alive(o.territory)) {
+                *x = if *a { 1.0 } else { 0.0 };
+            }
+        }
+        (Measure::Engagement, Some(m)) if m == o.month => {
+            copy(out, b.engagement_index(o.territory))
+        }
+        (Measure::Stabilisation, Some(m)) if m == o.month => {
+            copy(out, b.stabilisation_index(o.territory))
+        }
+        (Measure::Scale, Some(m)) if m == o.month => copy(out, b.reach(o.territory)),
+        (Measure::GroupEngagement(g), Some(m)) if m == o.month => copy(out, b.engagement(g)),
+        (Measure::GroupAnchored(g), Some(m)) if m == o.month => copy(out, b.anchored(g)),
+        (Measure::Reached(k), None) => {
+            let (_, offset) = engine.phases_of(o.territory);
+            for (x, e) in out.iter_mut().zip(b.entry_month(offset + k)) {
+                *x = if *e >= 0 && *e <= o.month as i32 {
+                    1.0
+                } else {
+                    0.0
+                };
+            }
+        }
+        (Measure::Entry(k), None) => {
+            let (_, offset) = engine.phases_of(o.territory);
+            for (x, e) in out.iter_mut().zip(b.entry_month(offset + k)) {
+                *x = if *e >= 0 { f64::from(*e) } else { f64::NAN };
+            }
+        }
+        (Measure::Spend, None) => copy(out, b.spend(o.territory)),
+        _ => return false,
+    }
+    true
 }
 
 /// Adds values in [0, 1] (and their squares) to an outcome's fixed-point sums.
@@ -127,6 +188,7 @@ impl Accumulator {
             territories,
             outcomes: Vec::new(),
             outcome_accs: Vec::new(),
+            scratch: Vec::new(),
         }
     }
 
@@ -138,55 +200,36 @@ impl Accumulator {
         acc
     }
 
-    fn observe_outcomes(&mut self, t: u32, b: &Block, weight: u32) {
-        let w = u64::from(weight);
-        for (o, acc) in self.outcomes.iter().zip(&mut self.outcome_accs) {
-            if o.month != t {
-                continue;
+    /// Adds a block's per-lane values of outcome `i` (NaN where a run has none).
+    fn add_outcome(&mut self, engine: &Engine, i: usize, values: &[f64], weight: u32) {
+        let o = &self.outcomes[i];
+        let acc = &mut self.outcome_accs[i];
+        match o.estimator() {
+            Estimator::Share => {
+                acc.hits += values.iter().filter(|v| **v > 0.5).count() as u64 * u64::from(weight);
             }
-            let values = match o.measure {
-                Measure::Perpetuation => {
-                    acc.hits += b.alive(o.territory).iter().filter(|a| **a).count() as u64 * w;
-                    continue;
-                }
-                Measure::Engagement => b.engagement_index(o.territory),
-                Measure::Stabilisation => b.stabilisation_index(o.territory),
-                Measure::Scale => b.reach(o.territory),
-                Measure::GroupEngagement(g) => b.engagement(g),
-                Measure::GroupAnchored(g) => b.anchored(g),
-                Measure::Reached(_) | Measure::Entry(_) | Measure::Spend => continue,
-            };
-            add_fixed(acc, values.iter().copied(), w);
+            Estimator::Mean => {
+                let scale = outcome_scale(o, engine);
+                add_fixed(
+                    acc,
+                    values.iter().map(|v| (v / scale).clamp(0.0, 1.0)),
+                    u64::from(weight),
+                );
+            }
+            // Medians come from the entry-month histograms.
+            Estimator::Median => {}
         }
     }
 
-    fn finish_outcomes(&mut self, engine: &Engine, b: &Block, weight: u32) {
-        let w = u64::from(weight);
-        for (o, acc) in self.outcomes.iter().zip(&mut self.outcome_accs) {
-            match o.measure {
-                Measure::Reached(k) => {
-                    let (_, offset) = engine.phases_of(o.territory);
-                    let month = o.month as i32;
-                    let reached = b
-                        .entry_month(offset + k)
-                        .iter()
-                        .filter(|m| **m >= 0 && **m <= month);
-                    acc.hits += reached.count() as u64 * w;
-                }
-                Measure::Spend => {
-                    let max = engine.max_spend(o.territory);
-                    let scaled = b.spend(o.territory).iter().map(|s| {
-                        if max > 0.0 {
-                            (s / max).clamp(0.0, 1.0)
-                        } else {
-                            0.0
-                        }
-                    });
-                    add_fixed(acc, scaled, w);
-                }
-                _ => {}
+    fn observe_outcomes(&mut self, engine: &Engine, t: Option<u32>, b: &Block, weight: u32) {
+        let mut values = std::mem::take(&mut self.scratch);
+        values.resize(LANES, 0.0);
+        for i in 0..self.outcomes.len() {
+            if outcome_values(&self.outcomes[i], engine, b, t, &mut values) {
+                self.add_outcome(engine, i, &values[..b.lanes()], weight);
             }
         }
+        self.scratch = values;
     }
 
     /// Estimates and 95% intervals of the collected outcomes, in the order given.
@@ -206,10 +249,7 @@ impl Accumulator {
                     }
                 }
                 Estimator::Mean => {
-                    let scale = match o.measure {
-                        Measure::Spend => engine.max_spend(o.territory),
-                        _ => 1.0,
-                    };
+                    let scale = outcome_scale(o, engine);
                     let e = mean_interval(n, acc.sum as f64 / FIXED, acc.sum_sq as f64 / FIXED);
                     Estimate {
                         estimate: e.estimate * scale,
@@ -240,7 +280,7 @@ impl Accumulator {
     /// Each histogram row is touched once for the whole block, while it is in cache.
     pub fn observe(&mut self, engine: &Engine, t: u32, b: &Block, weight: u32) {
         if !self.outcomes.is_empty() {
-            self.observe_outcomes(t, b, weight);
+            self.observe_outcomes(engine, Some(t), b, weight);
         }
         let t = t as usize;
         for (ti, acc) in self.territories.iter_mut().enumerate() {
@@ -280,7 +320,7 @@ impl Accumulator {
     pub fn finish_block(&mut self, engine: &Engine, b: &Block, weight: u32) {
         self.runs += b.lanes() as u64 * u64::from(weight);
         if !self.outcomes.is_empty() {
-            self.finish_outcomes(engine, b, weight);
+            self.observe_outcomes(engine, None, b, weight);
         }
         for (ti, acc) in self.territories.iter_mut().enumerate() {
             let (phases, offset) = engine.phases_of(ti);
@@ -747,4 +787,150 @@ mod tests {
         let q = histogram_quantile(&counts, 0.0, 1.0, 0.3, 0.301, 0.5);
         assert!((q - 0.3005).abs() < 1e-12);
     }
+}
+
+/// Paired differences of outcomes between scenarios run on the same run indices.
+#[derive(Debug, Clone)]
+pub struct Comparison {
+    /// Each scenario's own aggregates (with its outcomes), in the order given.
+    pub scenarios: Vec<Accumulator>,
+    /// `paired[s - 1][o]`: differences scenario s − scenario 0 of outcome o, as fixed-point
+    /// sums of (d / scale + 1) / 2 ∈ [0, 1], with the number of pairs.
+    paired: Vec<Vec<(OutcomeAcc, u64)>>,
+    scales: Vec<f64>,
+}
+
+impl Comparison {
+    /// The mean paired difference (scenario s − the first) of outcome o, with its t-interval.
+    pub fn difference(&self, s: usize, o: usize) -> Estimate {
+        let (acc, n) = &self.paired[s - 1][o];
+        let u = mean_interval(*n, acc.sum as f64 / FIXED, acc.sum_sq as f64 / FIXED);
+        let scale = self.scales[o];
+        let back = |x: f64| (2.0 * x - 1.0) * scale;
+        Estimate {
+            estimate: back(u.estimate),
+            low: back(u.low),
+            high: back(u.high),
+            n: *n,
+        }
+    }
+}
+
+/// Runs every model on the same run indices and seed (the first model's settings), block by
+/// block in lockstep, aggregating each one and the paired differences of `outcomes[s]` (one
+/// list per model, the same outcomes in the same order). `None` if cancelled.
+pub fn compare(
+    models: &[Model],
+    outcomes: &[Vec<Outcome>],
+    controls: &Controls<'_>,
+) -> Option<Comparison> {
+    let engines: Vec<Engine> = models.iter().map(Engine::new).collect();
+    let settings = models[0].settings;
+    let count = settings.runs;
+    let n_out = outcomes[0].len();
+    let scales: Vec<f64> = (0..n_out)
+        .map(|o| {
+            engines
+                .iter()
+                .zip(outcomes)
+                .map(|(e, os)| outcome_scale(&os[o], e))
+                .fold(f64::MIN_POSITIVE, f64::max)
+        })
+        .collect();
+    let threads = rayon::current_num_threads().max(1) as u64;
+    let size = count.div_ceil(threads * 4).clamp(16, BLOCK);
+    let blocks = count.div_ceil(size);
+    let next = AtomicU64::new(0);
+    let done = AtomicU64::new(0);
+    let merged: Mutex<Option<Comparison>> = Mutex::new(None);
+    let workers = (threads as usize).min(blocks.max(1) as usize);
+    rayon::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|_| {
+                let mut part = Comparison {
+                    scenarios: engines
+                        .iter()
+                        .zip(outcomes)
+                        .map(|(e, o)| Accumulator::with_outcomes(e, o))
+                        .collect(),
+                    paired: vec![vec![(OutcomeAcc::default(), 0); n_out]; models.len() - 1],
+                    scales: scales.clone(),
+                };
+                let mut blocks_state: Vec<Block> = engines.iter().map(Engine::new_block).collect();
+                // values[s][o][lane]
+                let mut values = vec![vec![vec![0.0; LANES]; n_out]; models.len()];
+                loop {
+                    if controls.cancel.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let b = next.fetch_add(1, Ordering::Relaxed);
+                    if b >= blocks {
+                        break;
+                    }
+                    let lo = b * size;
+                    let lanes = (count - lo).min(size) as usize;
+                    for (s, engine) in engines.iter().enumerate() {
+                        let acc = &mut part.scenarios[s];
+                        let vals = &mut values[s];
+                        let os = &outcomes[s];
+                        engine.run_block(
+                            settings.seed,
+                            lo,
+                            lanes,
+                            &mut blocks_state[s],
+                            |t, block| {
+                                acc.observe(engine, t, block, 1);
+                                for (o, v) in os.iter().zip(vals.iter_mut()) {
+                                    outcome_values(o, engine, block, Some(t), v);
+                                }
+                                !controls.cancel.load(Ordering::Relaxed)
+                            },
+                        );
+                        acc.finish_block(engine, &blocks_state[s], 1);
+                        for (o, v) in os.iter().zip(vals.iter_mut()) {
+                            outcome_values(o, engine, &blocks_state[s], None, v);
+                        }
+                    }
+                    for s in 1..models.len() {
+                        for o in 0..n_out {
+                            let (acc, n) = &mut part.paired[s - 1][o];
+                            let pairs = values[s][o][..lanes].iter().zip(&values[0][o][..lanes]);
+                            let diffs: Vec<f64> = pairs
+                                .filter(|(x, y)| !x.is_nan() && !y.is_nan())
+                                .map(|(x, y)| (((x - y) / scales[o] + 1.0) / 2.0).clamp(0.0, 1.0))
+                                .collect();
+                            *n += diffs.len() as u64;
+                            add_fixed(acc, diffs.into_iter(), 1);
+                        }
+                    }
+                    let d = done.fetch_add(lanes as u64, Ordering::Relaxed) + lanes as u64;
+                    (controls.progress)(d, count);
+                }
+                let mut slot = merged.lock().unwrap_or_else(|e| e.into_inner());
+                match slot.as_mut() {
+                    Some(m) => {
+                        for (a, b) in m.scenarios.iter_mut().zip(&part.scenarios) {
+                            a.merge(b);
+                        }
+                        for (a, b) in m
+                            .paired
+                            .iter_mut()
+                            .flatten()
+                            .zip(part.paired.iter().flatten())
+                        {
+                            a.0.hits += b.0.hits;
+                            a.0.sum += b.0.sum;
+                            a.0.sum_sq += b.0.sum_sq;
+                            a.1 += b.1;
+                        }
+                    }
+                    None => *slot = Some(part),
+                }
+            });
+        }
+    });
+    if controls.cancel.load(Ordering::Relaxed) {
+        return None;
+    }
+    merged.into_inner().unwrap_or_else(|e| e.into_inner())
 }

@@ -42,6 +42,7 @@
 //! assert!((e - 0.1 * (1.0f64 - 0.02 / 4.0).powi(96)).abs() < 1e-12);
 //! ```
 
+pub mod compare;
 pub mod diag;
 pub mod engine;
 pub mod ensemble;

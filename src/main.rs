@@ -45,6 +45,27 @@ enum Command {
         #[command(flatten)]
         sim: Simulation,
     },
+    /// Compare scenarios on the same seed and runs: the first file is the base; every other
+    /// file and variant is compared with it (paired differences).
+    Compare {
+        /// Base scenario, then other scenarios to compare with it.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// A variant of the base: "NAME: PATH=VALUE, PATH=VALUE" (repeatable).
+        #[arg(long = "variant", value_name = "SPEC")]
+        variants: Vec<String>,
+        /// An outcome to compare, e.g. "perpetuation@144" (repeatable; default: the main ones).
+        #[arg(long = "outcome", value_name = "EXPR")]
+        outcomes: Vec<String>,
+        /// Output folder (default: output/<base id>-compare/).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Write the tables only, no overlay plots.
+        #[arg(long)]
+        no_plots: bool,
+        #[command(flatten)]
+        sim: Simulation,
+    },
     /// Check a scenario and list every problem with its line and column.
     Check {
         /// Territory or network file (.toml).
@@ -211,6 +232,38 @@ fn execute(command: Command) -> Result<(), Error> {
             } else {
                 Err(Error::NotSupported)
             }
+        }
+        Command::Compare {
+            files,
+            variants,
+            outcomes,
+            out,
+            no_plots,
+            sim,
+        } => {
+            if files.len() < 2 && variants.is_empty() {
+                return Err(Error::Usage(
+                    "compare needs a second file or a --variant \"NAME: PATH=VALUE\"".into(),
+                ));
+            }
+            let overrides = sim.overrides();
+            let report = sim.drive(|controls| {
+                trajectoire::compare::compare(
+                    &files,
+                    &variants,
+                    &outcomes,
+                    &overrides,
+                    out.as_deref(),
+                    !no_plots,
+                    sim.allow_long,
+                    controls,
+                )
+            })?;
+            if !sim.quiet {
+                print!("{}", report.table());
+                println!("\nOutputs in {}/", report.out_dir.display());
+            }
+            Ok(())
         }
         Command::Check { file } => {
             let loaded = trajectoire::scenario::load(&file)?;

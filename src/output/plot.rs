@@ -13,7 +13,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::diag::Error;
-use crate::ensemble::{Results, TerritoryResults};
+use crate::ensemble::{Results, Series, Survival, TerritoryResults};
 use crate::model::{Model, ShockTiming};
 
 const FONT: &str = "sans-serif";
@@ -116,6 +116,13 @@ fn colour(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
 }
 
+/// One named curve of a chart: a territory, or a scenario in a comparison.
+struct Curve<'a, T> {
+    label: String,
+    colour: RGBColor,
+    data: &'a T,
+}
+
 fn fan_chart<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     results: &Results,
@@ -123,22 +130,45 @@ fn fan_chart<DB: DrawingBackend>(
     fan: &Fan<'_>,
     marks: &[(u32, String)],
 ) -> DrawResult {
-    let many = results.territories.len() > 1;
+    let curves: Vec<Curve<'_, Series>> = results
+        .territories
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| {
+            t.series(fan.index).map(|s| Curve {
+                label: t.name.clone(),
+                colour: colour(i),
+                data: s,
+            })
+        })
+        .collect();
+    fan_curves(area, axis, fan.title, fan.y_label, &curves, marks)
+}
+
+/// Fan chart of one or more curves: with one, a blue fan with its bands in the legend; with
+/// several, one colour each, lighter bands and the curves' names in the legend.
+fn fan_curves<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    axis: &TimeAxis,
+    title: &str,
+    y_label: &str,
+    curves: &[Curve<'_, Series>],
+    marks: &[(u32, String)],
+) -> DrawResult {
+    let many = curves.len() > 1;
     let mut chart = ChartBuilder::on(area)
-        .caption(fan.title, (FONT, 22))
+        .caption(title, (FONT, 22))
         .margin(12)
         .x_label_area_size(42)
         .y_label_area_size(58)
         .build_cartesian_2d(axis.range(), 0f64..1f64)
         .map_err(err)?;
-    configure_mesh(&mut chart, axis, fan.y_label)?;
+    configure_mesh(&mut chart, axis, y_label)?;
     draw_marks(&mut chart, axis, marks, 0.03)?;
-    for (i, t) in results.territories.iter().enumerate() {
-        let Some(s) = t.series(fan.index) else {
-            continue;
-        };
+    for curve in curves {
+        let s = curve.data;
         let (line, band) = if many {
-            (colour(i), colour(i))
+            (curve.colour, curve.colour)
         } else {
             (NAVY, BAND)
         };
@@ -165,7 +195,7 @@ fn fan_chart<DB: DrawingBackend>(
             swatch(inner_band, "25–75% of runs", band.mix(inner));
         }
         let name = if many {
-            t.name.clone()
+            curve.label.clone()
         } else {
             "median".into()
         };
@@ -291,9 +321,35 @@ fn perpetuation_chart<DB: DrawingBackend>(
     axis: &TimeAxis,
     marks: &[(u32, String)],
 ) -> DrawResult {
-    let many = results.territories.len() > 1;
+    let curves: Vec<Curve<'_, Vec<Survival>>> = results
+        .territories
+        .iter()
+        .enumerate()
+        .map(|(i, t)| Curve {
+            label: t.name.clone(),
+            colour: colour(i),
+            data: &t.perpetuation,
+        })
+        .collect();
+    survival_curves(
+        area,
+        axis,
+        "Perpetuation — does the transition survive?",
+        &curves,
+        marks,
+    )
+}
+
+fn survival_curves<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    axis: &TimeAxis,
+    title: &str,
+    curves: &[Curve<'_, Vec<Survival>>],
+    marks: &[(u32, String)],
+) -> DrawResult {
+    let many = curves.len() > 1;
     let mut chart = ChartBuilder::on(area)
-        .caption("Perpetuation — does the transition survive?", (FONT, 22))
+        .caption(title, (FONT, 22))
         .margin(12)
         .x_label_area_size(42)
         .y_label_area_size(58)
@@ -301,14 +357,14 @@ fn perpetuation_chart<DB: DrawingBackend>(
         .map_err(err)?;
     configure_mesh(&mut chart, axis, "share of runs still alive")?;
     draw_marks(&mut chart, axis, marks, 0.45)?;
-    for (i, t) in results.territories.iter().enumerate() {
+    for curve in curves {
         let (line, band) = if many {
-            (colour(i), colour(i))
+            (curve.colour, curve.colour)
         } else {
             (RUST, PEACH)
         };
-        let low: Vec<f64> = t.perpetuation.iter().map(|p| p.low).collect();
-        let high: Vec<f64> = t.perpetuation.iter().map(|p| p.high).collect();
+        let low: Vec<f64> = curve.data.iter().map(|p| p.low).collect();
+        let high: Vec<f64> = curve.data.iter().map(|p| p.high).collect();
         let alpha = if many { 0.25 } else { 0.7 };
         let interval = band_polygon(&mut chart, axis, &low, &high, band.mix(alpha))?;
         if !many {
@@ -316,7 +372,8 @@ fn perpetuation_chart<DB: DrawingBackend>(
         }
         chart
             .draw_series(LineSeries::new(
-                t.perpetuation
+                curve
+                    .data
                     .iter()
                     .enumerate()
                     .map(|(m, p)| (axis.x(m), p.share)),
@@ -324,7 +381,7 @@ fn perpetuation_chart<DB: DrawingBackend>(
             ))
             .map_err(err)?
             .label(if many {
-                t.name.clone()
+                curve.label.clone()
             } else {
                 "share of runs still alive".into()
             })
@@ -520,6 +577,128 @@ pub fn write_all(dir: &Path, model: &Model, results: &Results) -> Result<Vec<Pat
             SVGBackend::new(&svg, dims).into_drawing_area(),
             name,
             model,
+            results,
+        )
+        .map_err(|e| Error::io(&svg, format!("could not draw the plot: {e}")))?;
+        written.push(svg);
+    }
+    Ok(written)
+}
+
+/// Base names of the comparison plots; each is written as `.png` and `.svg`.
+pub const COMPARE_PLOTS: [&str; 3] = [
+    "compare-stabilisation",
+    "compare-perpetuation",
+    "compare-scale",
+];
+
+fn draw_overlay<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    name: &str,
+    model: &Model,
+    names: &[String],
+    results: &[Results],
+) -> DrawResult {
+    root.fill(&WHITE).map_err(err)?;
+    let axis = TimeAxis {
+        start_year: model.start_year(),
+        horizon: model.horizon(),
+    };
+    let marks = shock_marks(model);
+    let cells = grid(&root, model.territories.len());
+    for (ti, (cell, territory)) in cells.iter().zip(&model.territories).enumerate() {
+        let suffix = format!(" — {}", territory.name);
+        if name == "compare-perpetuation" {
+            let curves: Vec<Curve<'_, Vec<Survival>>> = names
+                .iter()
+                .zip(results)
+                .enumerate()
+                .filter_map(|(k, (n, r))| {
+                    r.territories.get(ti).map(|t| Curve {
+                        label: n.clone(),
+                        colour: colour(k),
+                        data: &t.perpetuation,
+                    })
+                })
+                .collect();
+            survival_curves(
+                cell,
+                &axis,
+                &format!("Perpetuation{suffix}"),
+                &curves,
+                &marks,
+            )?;
+        } else {
+            let (index, title, y_label) = if name == "compare-scale" {
+                ("scale", "Change of scale", "share of potential reached")
+            } else {
+                (
+                    "stabilisation",
+                    "Stabilisation",
+                    "share of engagement anchored",
+                )
+            };
+            let curves: Vec<Curve<'_, Series>> = names
+                .iter()
+                .zip(results)
+                .enumerate()
+                .filter_map(|(k, (n, r))| {
+                    r.territories
+                        .get(ti)
+                        .and_then(|t| t.series(index))
+                        .map(|s| Curve {
+                            label: n.clone(),
+                            colour: colour(k),
+                            data: s,
+                        })
+                })
+                .collect();
+            fan_curves(
+                cell,
+                &axis,
+                &format!("{title}{suffix} (median, 5–95%)"),
+                y_label,
+                &curves,
+                &marks,
+            )?;
+        }
+    }
+    root.present().map_err(err)
+}
+
+/// Writes the comparison overlays (each scenario's median and 5–95% band, one colour each)
+/// as PNG and SVG into `dir`.
+pub fn write_overlays(
+    dir: &Path,
+    model: &Model,
+    names: &[String],
+    results: &[Results],
+) -> Result<Vec<PathBuf>, Error> {
+    register_fonts();
+    let mut written = Vec::new();
+    let n = model.territories.len();
+    let dims = if n > 1 {
+        (1600, 520 * n.div_ceil(2) as u32)
+    } else {
+        (1000, 620)
+    };
+    for name in COMPARE_PLOTS {
+        let png = dir.join(format!("{name}.png"));
+        draw_overlay(
+            BitMapBackend::new(&png, dims).into_drawing_area(),
+            name,
+            model,
+            names,
+            results,
+        )
+        .map_err(|e| Error::io(&png, format!("could not draw the plot: {e}")))?;
+        written.push(png);
+        let svg = dir.join(format!("{name}.svg"));
+        draw_overlay(
+            SVGBackend::new(&svg, dims).into_drawing_area(),
+            name,
+            model,
+            names,
             results,
         )
         .map_err(|e| Error::io(&svg, format!("could not draw the plot: {e}")))?;
