@@ -443,25 +443,23 @@ pub fn verdict(h: &Hypothesis, e: &Estimate) -> (Verdict, Option<u64>) {
     (Verdict::Inconclusive, needed)
 }
 
-/// Two-sided 97.5% quantile of Student's t with `df` degrees of freedom (Hill 1970's
-/// expansion; error under 1e-4 for df ≥ 3, exact in the limit).
+/// The 97.5% quantile of Student's t with `df` degrees of freedom: exact table values for
+/// df ≤ 4, else the Cornish–Fisher expansion to fourth order (error under 3 × 10⁻⁴ at df = 5,
+/// under 10⁻⁵ from df = 10).
 pub fn t_quantile(df: f64) -> f64 {
+    const SMALL: [f64; 4] = [12.706_204_736, 4.302_652_730, 3.182_446_305, 2.776_445_105];
     if df < 1.0 {
         return f64::INFINITY;
     }
-    if df < 3.0 {
-        // Exact: df = 1 (Cauchy) and df = 2.
-        return if df < 2.0 {
-            12.706_204_736
-        } else {
-            4.302_652_730
-        };
+    if df < 5.0 {
+        return SMALL[(df as usize).clamp(1, 4) - 1];
     }
     let z = Z95;
-    let (z3, z5, z7) = (z.powi(3), z.powi(5), z.powi(7));
+    let (z3, z5, z7, z9) = (z.powi(3), z.powi(5), z.powi(7), z.powi(9));
     z + (z3 + z) / (4.0 * df)
-        + (5.0 * z5 + 16.0 * z3 + 3.0 * z) / (96.0 * df * df)
+        + (5.0 * z5 + 16.0 * z3 + 3.0 * z) / (96.0 * df.powi(2))
         + (3.0 * z7 + 19.0 * z5 + 17.0 * z3 - 15.0 * z) / (384.0 * df.powi(3))
+        + (79.0 * z9 + 776.0 * z7 + 1482.0 * z5 - 1920.0 * z3 - 945.0 * z) / (92160.0 * df.powi(4))
 }
 
 /// Mean and t-interval from n, Σx and Σx².
