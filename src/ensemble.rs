@@ -416,6 +416,18 @@ fn histogram_quantile(counts: &[u64], lo: f64, hi: f64, min: f64, max: f64, q: f
     max
 }
 
+/// The value of rank `rank` (0-based) among integer values given by their counts.
+pub fn order_statistic(counts: &[u64], rank: u64) -> f64 {
+    let mut seen = 0;
+    for (value, &c) in counts.iter().enumerate() {
+        seen += c;
+        if seen > rank {
+            return value as f64;
+        }
+    }
+    counts.len().saturating_sub(1) as f64
+}
+
 /// Exact quantile (linear interpolation between order statistics, "type 7") of integer values
 /// given by their counts.
 pub fn integer_quantile(counts: &[u64], q: f64) -> Option<f64> {
@@ -426,18 +438,12 @@ pub fn integer_quantile(counts: &[u64], q: f64) -> Option<f64> {
     let position = q * (total - 1) as f64;
     let lower = position.floor() as u64;
     let fraction = position - lower as f64;
-    let nth = |rank: u64| -> f64 {
-        let mut seen = 0;
-        for (value, &c) in counts.iter().enumerate() {
-            seen += c;
-            if seen > rank {
-                return value as f64;
-            }
-        }
-        (counts.len() - 1) as f64
+    let a = order_statistic(counts, lower);
+    let b = if fraction > 0.0 {
+        order_statistic(counts, lower + 1)
+    } else {
+        a
     };
-    let a = nth(lower);
-    let b = if fraction > 0.0 { nth(lower + 1) } else { a };
     Some(a + fraction * (b - a))
 }
 
@@ -698,20 +704,52 @@ pub fn accumulate_outcomes(
         (controls.progress)(count, count);
         return Some(acc);
     }
-    // At least four blocks per thread so that every core has work even for small ensembles;
-    // the partition never changes the results (every aggregate is exact and order-free).
+    let first_run = first;
+    for_blocks(
+        count,
+        controls,
+        || {
+            (
+                Accumulator::with_outcomes(&engine, outcomes),
+                engine.new_block(),
+            )
+        },
+        |(acc, block), lo, lanes| {
+            engine.run_block(seed, first_run + lo, lanes, block, |t, b| {
+                acc.observe(&engine, t, b, 1);
+                // Checked every simulated month, so Ctrl-C stops well within a second.
+                !controls.cancel.load(Ordering::Relaxed)
+            });
+            acc.finish_block(&engine, block, 1);
+        },
+        |(a, _), (b, _)| a.merge(&b),
+    )
+    .map(|(acc, _)| acc)
+}
+
+/// Runs `count` runs in blocks on the current rayon pool: each worker makes its own part with
+/// `new_part`, steps blocks `(first run, lanes)` into it with `step`, and the parts are merged
+/// with `merge`. At least four blocks per thread, so every core has work even for small
+/// ensembles; the partition never changes the results (every aggregate is exact and
+/// order-free). Reports progress; `None` if cancelled.
+fn for_blocks<P: Send>(
+    count: u64,
+    controls: &Controls<'_>,
+    new_part: impl Fn() -> P + Sync,
+    step: impl Fn(&mut P, u64, usize) + Sync,
+    merge: impl Fn(&mut P, P) + Sync,
+) -> Option<P> {
     let threads = rayon::current_num_threads().max(1) as u64;
     let size = count.div_ceil(threads * 4).clamp(16, BLOCK);
     let blocks = count.div_ceil(size);
     let next = AtomicU64::new(0);
     let done = AtomicU64::new(0);
-    let merged: Mutex<Option<Accumulator>> = Mutex::new(None);
+    let merged: Mutex<Option<P>> = Mutex::new(None);
     let workers = (threads as usize).min(blocks.max(1) as usize);
     rayon::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|_| {
-                let mut acc = Accumulator::with_outcomes(&engine, outcomes);
-                let mut block = engine.new_block();
+                let mut part = new_part();
                 loop {
                     if controls.cancel.load(Ordering::Relaxed) {
                         break;
@@ -720,21 +758,19 @@ pub fn accumulate_outcomes(
                     if b >= blocks {
                         break;
                     }
-                    let lo = first + b * size;
-                    let lanes = (first + count - lo).min(size);
-                    engine.run_block(seed, lo, lanes as usize, &mut block, |t, b| {
-                        acc.observe(&engine, t, b, 1);
-                        // Checked every simulated month, so Ctrl-C stops well within a second.
-                        !controls.cancel.load(Ordering::Relaxed)
-                    });
-                    acc.finish_block(&engine, &block, 1);
+                    let lo = b * size;
+                    let lanes = (count - lo).min(size);
+                    step(&mut part, lo, lanes as usize);
                     let d = done.fetch_add(lanes, Ordering::Relaxed) + lanes;
                     (controls.progress)(d, count);
                 }
                 let mut slot = merged.lock().unwrap_or_else(|e| e.into_inner());
-                match slot.as_mut() {
-                    Some(m) => m.merge(&acc),
-                    None => *slot = Some(acc),
+                match slot.take() {
+                    Some(mut m) => {
+                        merge(&mut m, part);
+                        *slot = Some(m);
+                    }
+                    None => *slot = Some(part),
                 }
             });
         }
@@ -837,100 +873,81 @@ pub fn compare(
                 .fold(f64::MIN_POSITIVE, f64::max)
         })
         .collect();
-    let threads = rayon::current_num_threads().max(1) as u64;
-    let size = count.div_ceil(threads * 4).clamp(16, BLOCK);
-    let blocks = count.div_ceil(size);
-    let next = AtomicU64::new(0);
-    let done = AtomicU64::new(0);
-    let merged: Mutex<Option<Comparison>> = Mutex::new(None);
-    let workers = (threads as usize).min(blocks.max(1) as usize);
-    rayon::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|_| {
-                let mut part = Comparison {
-                    scenarios: engines
-                        .iter()
-                        .zip(outcomes)
-                        .map(|(e, o)| Accumulator::with_outcomes(e, o))
-                        .collect(),
-                    paired: vec![vec![(OutcomeAcc::default(), 0); n_out]; models.len() - 1],
-                    scales: scales.clone(),
-                };
-                let mut blocks_state: Vec<Block> = engines.iter().map(Engine::new_block).collect();
-                // values[s][o][lane]
-                let mut values = vec![vec![vec![0.0; LANES]; n_out]; models.len()];
-                loop {
-                    if controls.cancel.load(Ordering::Relaxed) {
-                        break;
-                    }
-                    let b = next.fetch_add(1, Ordering::Relaxed);
-                    if b >= blocks {
-                        break;
-                    }
-                    let lo = b * size;
-                    let lanes = (count - lo).min(size) as usize;
-                    for (s, engine) in engines.iter().enumerate() {
-                        let acc = &mut part.scenarios[s];
-                        let vals = &mut values[s];
-                        let os = &outcomes[s];
-                        engine.run_block(
-                            settings.seed,
-                            lo,
-                            lanes,
-                            &mut blocks_state[s],
-                            |t, block| {
-                                acc.observe(engine, t, block, 1);
-                                for (o, v) in os.iter().zip(vals.iter_mut()) {
-                                    outcome_values(o, engine, block, Some(t), v);
-                                }
-                                !controls.cancel.load(Ordering::Relaxed)
-                            },
-                        );
-                        acc.finish_block(engine, &blocks_state[s], 1);
-                        for (o, v) in os.iter().zip(vals.iter_mut()) {
-                            outcome_values(o, engine, &blocks_state[s], None, v);
-                        }
-                    }
-                    for s in 1..models.len() {
-                        for o in 0..n_out {
-                            let (acc, n) = &mut part.paired[s - 1][o];
-                            let pairs = values[s][o][..lanes].iter().zip(&values[0][o][..lanes]);
-                            let diffs: Vec<f64> = pairs
-                                .filter(|(x, y)| !x.is_nan() && !y.is_nan())
-                                .map(|(x, y)| (((x - y) / scales[o] + 1.0) / 2.0).clamp(0.0, 1.0))
-                                .collect();
-                            *n += diffs.len() as u64;
-                            add_fixed(acc, diffs.into_iter(), 1);
-                        }
-                    }
-                    let d = done.fetch_add(lanes as u64, Ordering::Relaxed) + lanes as u64;
-                    (controls.progress)(d, count);
-                }
-                let mut slot = merged.lock().unwrap_or_else(|e| e.into_inner());
-                match slot.as_mut() {
-                    Some(m) => {
-                        for (a, b) in m.scenarios.iter_mut().zip(&part.scenarios) {
-                            a.merge(b);
-                        }
-                        for (a, b) in m
-                            .paired
-                            .iter_mut()
-                            .flatten()
-                            .zip(part.paired.iter().flatten())
-                        {
-                            a.0.hits += b.0.hits;
-                            a.0.sum += b.0.sum;
-                            a.0.sum_sq += b.0.sum_sq;
-                            a.1 += b.1;
-                        }
-                    }
-                    None => *slot = Some(part),
-                }
-            });
-        }
-    });
-    if controls.cancel.load(Ordering::Relaxed) {
-        return None;
+    struct Part {
+        cmp: Comparison,
+        blocks: Vec<Block>,
+        /// values[s][o][lane]
+        values: Vec<Vec<Vec<f64>>>,
+        diffs: Vec<f64>,
     }
-    merged.into_inner().unwrap_or_else(|e| e.into_inner())
+    let part = for_blocks(
+        count,
+        controls,
+        || Part {
+            cmp: Comparison {
+                scenarios: engines
+                    .iter()
+                    .zip(outcomes)
+                    .map(|(e, o)| Accumulator::with_outcomes(e, o))
+                    .collect(),
+                paired: vec![vec![(OutcomeAcc::default(), 0); n_out]; models.len() - 1],
+                scales: scales.clone(),
+            },
+            blocks: engines.iter().map(Engine::new_block).collect(),
+            values: vec![vec![vec![0.0; LANES]; n_out]; models.len()],
+            diffs: Vec::with_capacity(LANES),
+        },
+        |part, lo, lanes| {
+            for (s, engine) in engines.iter().enumerate() {
+                let acc = &mut part.cmp.scenarios[s];
+                let vals = &mut part.values[s];
+                let os = &outcomes[s];
+                engine.run_block(settings.seed, lo, lanes, &mut part.blocks[s], |t, block| {
+                    acc.observe(engine, t, block, 1);
+                    for (o, v) in os.iter().zip(vals.iter_mut()) {
+                        outcome_values(o, engine, block, Some(t), v);
+                    }
+                    !controls.cancel.load(Ordering::Relaxed)
+                });
+                acc.finish_block(engine, &part.blocks[s], 1);
+                for (o, v) in os.iter().zip(vals.iter_mut()) {
+                    outcome_values(o, engine, &part.blocks[s], None, v);
+                }
+            }
+            for s in 1..models.len() {
+                for o in 0..n_out {
+                    let pairs = part.values[s][o][..lanes]
+                        .iter()
+                        .zip(&part.values[0][o][..lanes]);
+                    part.diffs.clear();
+                    part.diffs.extend(
+                        pairs
+                            .filter(|(x, y)| !x.is_nan() && !y.is_nan())
+                            .map(|(x, y)| (((x - y) / scales[o] + 1.0) / 2.0).clamp(0.0, 1.0)),
+                    );
+                    let (acc, n) = &mut part.cmp.paired[s - 1][o];
+                    *n += part.diffs.len() as u64;
+                    add_fixed(acc, part.diffs.iter().copied(), 1);
+                }
+            }
+        },
+        |m, part| {
+            for (a, b) in m.cmp.scenarios.iter_mut().zip(&part.cmp.scenarios) {
+                a.merge(b);
+            }
+            for (a, b) in m
+                .cmp
+                .paired
+                .iter_mut()
+                .flatten()
+                .zip(part.cmp.paired.iter().flatten())
+            {
+                a.0.hits += b.0.hits;
+                a.0.sum += b.0.sum;
+                a.0.sum_sq += b.0.sum_sq;
+                a.1 += b.1;
+            }
+        },
+    )?;
+    Some(part.cmp)
 }

@@ -499,16 +499,7 @@ pub fn median_interval(counts: &[u64]) -> Option<Estimate> {
     if n == 0 {
         return None;
     }
-    let nth = |rank: u64| -> f64 {
-        let mut seen = 0;
-        for (value, &c) in counts.iter().enumerate() {
-            seen += c;
-            if seen > rank {
-                return value as f64;
-            }
-        }
-        (counts.len() - 1) as f64
-    };
+    let nth = |rank: u64| crate::ensemble::order_statistic(counts, rank);
     let nf = n as f64;
     let half = Z95 * nf.sqrt() / 2.0;
     let lo_rank = ((nf / 2.0 - half).floor().max(1.0) as u64) - 1;

@@ -557,30 +557,61 @@ fn draw<DB: DrawingBackend>(
     root.present().map_err(err)
 }
 
+/// Something that can draw itself on any plotters backend.
+trait Painter {
+    fn paint<DB: DrawingBackend>(&self, root: DrawingArea<DB, Shift>) -> DrawResult;
+}
+
+struct Standard<'a> {
+    name: &'a str,
+    model: &'a Model,
+    results: &'a Results,
+}
+
+impl Painter for Standard<'_> {
+    fn paint<DB: DrawingBackend>(&self, root: DrawingArea<DB, Shift>) -> DrawResult {
+        draw(root, self.name, self.model, self.results)
+    }
+}
+
+/// Writes `dir/name.png` and `dir/name.svg` and records their paths.
+fn write_pair(
+    dir: &Path,
+    name: &str,
+    dims: (u32, u32),
+    painter: &impl Painter,
+    written: &mut Vec<PathBuf>,
+) -> Result<(), Error> {
+    let png = dir.join(format!("{name}.png"));
+    painter
+        .paint(BitMapBackend::new(&png, dims).into_drawing_area())
+        .map_err(|e| Error::io(&png, format!("could not draw the plot: {e}")))?;
+    written.push(png);
+    let svg = dir.join(format!("{name}.svg"));
+    painter
+        .paint(SVGBackend::new(&svg, dims).into_drawing_area())
+        .map_err(|e| Error::io(&svg, format!("could not draw the plot: {e}")))?;
+    written.push(svg);
+    Ok(())
+}
+
 /// Writes every plot as PNG and SVG into `dir`.
 pub fn write_all(dir: &Path, model: &Model, results: &Results) -> Result<Vec<PathBuf>, Error> {
     register_fonts();
     let mut written = Vec::new();
     for name in super::PLOT_NAMES {
         let dims = size(name, results.territories.len());
-        let png = dir.join(format!("{name}.png"));
-        draw(
-            BitMapBackend::new(&png, dims).into_drawing_area(),
+        write_pair(
+            dir,
             name,
-            model,
-            results,
-        )
-        .map_err(|e| Error::io(&png, format!("could not draw the plot: {e}")))?;
-        written.push(png);
-        let svg = dir.join(format!("{name}.svg"));
-        draw(
-            SVGBackend::new(&svg, dims).into_drawing_area(),
-            name,
-            model,
-            results,
-        )
-        .map_err(|e| Error::io(&svg, format!("could not draw the plot: {e}")))?;
-        written.push(svg);
+            dims,
+            &Standard {
+                name,
+                model,
+                results,
+            },
+            &mut written,
+        )?;
     }
     Ok(written)
 }
@@ -666,6 +697,19 @@ fn draw_overlay<DB: DrawingBackend>(
     root.present().map_err(err)
 }
 
+struct Overlay<'a> {
+    name: &'a str,
+    model: &'a Model,
+    names: &'a [String],
+    results: &'a [Results],
+}
+
+impl Painter for Overlay<'_> {
+    fn paint<DB: DrawingBackend>(&self, root: DrawingArea<DB, Shift>) -> DrawResult {
+        draw_overlay(root, self.name, self.model, self.names, self.results)
+    }
+}
+
 /// Writes the comparison overlays (each scenario's median and 5–95% band, one colour each)
 /// as PNG and SVG into `dir`.
 pub fn write_overlays(
@@ -683,26 +727,13 @@ pub fn write_overlays(
         (1000, 620)
     };
     for name in COMPARE_PLOTS {
-        let png = dir.join(format!("{name}.png"));
-        draw_overlay(
-            BitMapBackend::new(&png, dims).into_drawing_area(),
+        let overlay = Overlay {
             name,
             model,
             names,
             results,
-        )
-        .map_err(|e| Error::io(&png, format!("could not draw the plot: {e}")))?;
-        written.push(png);
-        let svg = dir.join(format!("{name}.svg"));
-        draw_overlay(
-            SVGBackend::new(&svg, dims).into_drawing_area(),
-            name,
-            model,
-            names,
-            results,
-        )
-        .map_err(|e| Error::io(&svg, format!("could not draw the plot: {e}")))?;
-        written.push(svg);
+        };
+        write_pair(dir, name, dims, &overlay, &mut written)?;
     }
     Ok(written)
 }
