@@ -915,7 +915,7 @@ pub fn compare(
                 }
             }
             for s in 1..models.len() {
-                for o in 0..n_out {
+                for (o, scale) in scales.iter().enumerate() {
                     let pairs = part.values[s][o][..lanes]
                         .iter()
                         .zip(&part.values[0][o][..lanes]);
@@ -923,7 +923,7 @@ pub fn compare(
                     part.diffs.extend(
                         pairs
                             .filter(|(x, y)| !x.is_nan() && !y.is_nan())
-                            .map(|(x, y)| (((x - y) / scales[o] + 1.0) / 2.0).clamp(0.0, 1.0)),
+                            .map(|(x, y)| (((x - y) / scale + 1.0) / 2.0).clamp(0.0, 1.0)),
                     );
                     let (acc, n) = &mut part.cmp.paired[s - 1][o];
                     *n += part.diffs.len() as u64;
