@@ -184,6 +184,30 @@ fn override_errors_point_at_the_argument() {
         e.contains("--set:1:13: unknown lever `citergy`") && e.contains("did you mean `citergie`"),
         "{e}"
     );
+    let dir = out("recorded");
+    Command::cargo_bin("trajectoire")
+        .unwrap()
+        .args([
+            "run",
+            "--no-plots",
+            "--quiet",
+            "--runs",
+            "10",
+            "--set",
+            "scale.imitation=0.02",
+            "--out",
+        ])
+        .arg(&dir)
+        .arg(scenarios().join("malaunay.toml"))
+        .assert()
+        .success();
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(
+        json["overrides"][0], "scale.imitation=0.02",
+        "summary.json records the overrides"
+    );
+    assert_eq!(json["model"]["territories"][0]["scale"]["imitation"], 0.02);
     let o = run(&["--set", "actor.staff.fatigue=2000"]);
     let e = String::from_utf8_lossy(&o.stderr);
     assert!(
