@@ -11,8 +11,9 @@ use std::path::PathBuf;
 
 use crate::diag::{suggestion, Diagnostic, Span};
 use crate::scenario::{
-    ActorDoc, LeverDoc, Loaded, NumMap, PhaseDoc, Scenario, ShockDoc, Sp, TerritoryDoc,
-    CONDITION_KEYS, EFFECT_KEYS,
+    ActorDoc, LeverDoc, Loaded, NumMap, PhaseDoc, Scenario, ShockDoc, Sp, TerritoryDoc, ACTOR_KEYS,
+    CONDITION_KEYS, EFFECT_KEYS, HEADER_KEYS, LEVER_KEYS, LINK_KEYS, PERPETUATION_KEYS, PHASE_KEYS,
+    SCALE_KEYS, SHOCK_KEYS, SIMULATION_KEYS,
 };
 
 /// A typed value from the command line.
@@ -138,6 +139,15 @@ fn find<'d, T>(
     }
 }
 
+fn not_overridable(t: &Target<'_>, i: usize, key: &str) -> Diagnostic {
+    Diagnostic::at(t.at(i), format!("`{key}` cannot be changed with --set"))
+}
+
+/// A table's keys without its leading `id`, which an override cannot change.
+fn skip_id<'k>(keys: &'k [&'k str]) -> &'k [&'k str] {
+    keys.strip_prefix(&["id"]).unwrap_or(keys)
+}
+
 fn field<'a>(target: &Target<'a>, i: usize, fields: &[&str]) -> Result<&'a str, Diagnostic> {
     match target.segments.get(i) {
         Some((f, _)) if fields.contains(f) => Ok(f),
@@ -151,22 +161,7 @@ fn field<'a>(target: &Target<'a>, i: usize, fields: &[&str]) -> Result<&'a str, 
 }
 
 fn actor(a: &mut ActorDoc, t: &Target<'_>, i: usize) -> Result<(), Diagnostic> {
-    let f = field(
-        t,
-        i,
-        &[
-            "label",
-            "size",
-            "weight",
-            "engagement",
-            "anchored",
-            "adoption",
-            "fatigue",
-            "erosion",
-            "volatility",
-            "influenced_by",
-        ],
-    )?;
+    let f = field(t, i, skip_id(ACTOR_KEYS))?;
     match f {
         "label" => a.label = t.text()?,
         "size" => a.size = t.number()?,
@@ -177,18 +172,20 @@ fn actor(a: &mut ActorDoc, t: &Target<'_>, i: usize) -> Result<(), Diagnostic> {
         "fatigue" => a.fatigue = t.number()?,
         "erosion" => a.erosion = t.number()?,
         "volatility" => a.volatility = t.number()?,
-        _ => {
+        "influenced_by" => {
             let mut map = Some(std::mem::take(&mut a.influenced_by));
             t.map_entry(&mut map, i + 1)?;
             a.influenced_by = map.unwrap_or_default();
         }
+        other => return Err(not_overridable(t, i, other)),
     }
     Ok(())
 }
 
 fn phase(p: &mut PhaseDoc, t: &Target<'_>, i: usize) -> Result<(), Diagnostic> {
-    match field(t, i, &["label", "hold", "enter", "fallback", "effect"])? {
+    match field(t, i, skip_id(PHASE_KEYS))? {
         "label" => p.label = t.text()?,
+        "description" => p.description = t.text()?,
         "hold" => p.hold = t.integer()?,
         key @ ("enter" | "fallback" | "effect") => {
             let allowed = if key == "effect" {
@@ -209,31 +206,15 @@ fn phase(p: &mut PhaseDoc, t: &Target<'_>, i: usize) -> Result<(), Diagnostic> {
             };
             t.map_entry(map, i + 1)?;
         }
-        _ => unreachable!("field() checked the key"),
+        other => return Err(not_overridable(t, i, other)),
     }
     Ok(())
 }
 
 fn lever(l: &mut LeverDoc, t: &Target<'_>, i: usize) -> Result<(), Diagnostic> {
-    match field(
-        t,
-        i,
-        &[
-            "label",
-            "use",
-            "from",
-            "until",
-            "after_phase",
-            "cost",
-            "ramp",
-            "intensity",
-            "reach",
-            "push",
-            "retain",
-            "anchor",
-        ],
-    )? {
+    match field(t, i, skip_id(LEVER_KEYS))? {
         "label" => l.label = t.text()?,
+        "description" => l.description = t.text()?,
         "use" => l.use_ = t.text()?,
         "from" => l.from = t.integer()?,
         "until" => l.until = t.integer()?,
@@ -244,26 +225,16 @@ fn lever(l: &mut LeverDoc, t: &Target<'_>, i: usize) -> Result<(), Diagnostic> {
         "reach" => l.reach = t.number()?,
         "push" => t.map_entry(&mut l.push, i + 1)?,
         "retain" => t.map_entry(&mut l.retain, i + 1)?,
-        _ => t.map_entry(&mut l.anchor, i + 1)?,
+        "anchor" => t.map_entry(&mut l.anchor, i + 1)?,
+        other => return Err(not_overridable(t, i, other)),
     }
     Ok(())
 }
 
 fn shock(s: &mut ShockDoc, t: &Target<'_>, i: usize) -> Result<(), Diagnostic> {
-    match field(
-        t,
-        i,
-        &[
-            "label",
-            "every",
-            "first",
-            "rate",
-            "probability",
-            "hits",
-            "pause",
-        ],
-    )? {
+    match field(t, i, skip_id(SHOCK_KEYS))? {
         "label" => s.label = t.text()?,
+        "description" => s.description = t.text()?,
         "every" => s.every = t.integer()?,
         "first" => s.first = t.integer()?,
         "rate" => s.rate = t.number()?,
@@ -273,7 +244,15 @@ fn shock(s: &mut ShockDoc, t: &Target<'_>, i: usize) -> Result<(), Diagnostic> {
             t.map_entry(&mut m, i + 1)?;
             s.hits = m.unwrap_or_default();
         }
-        _ => {
+        "at" => {
+            // One month: `shock.succession.at=216`.
+            let month = t.integer()?.expect("an integer");
+            s.at = Some(Sp {
+                span: month.span,
+                value: vec![month],
+            });
+        }
+        "pause" => {
             let Some((name, off)) = t.segments.get(i + 1).copied() else {
                 return Err(t.fail(
                     i,
@@ -293,6 +272,7 @@ fn shock(s: &mut ShockDoc, t: &Target<'_>, i: usize) -> Result<(), Diagnostic> {
                 )),
             }
         }
+        other => return Err(not_overridable(t, i, other)),
     }
     Ok(())
 }
@@ -311,32 +291,28 @@ const TERRITORY_TABLES: &[&str] = &[
 fn territory(doc: &mut TerritoryDoc, t: &Target<'_>, i: usize) -> Result<(), Diagnostic> {
     let table = field(t, i, TERRITORY_TABLES)?;
     match table {
-        "territory" => match field(
-            t,
-            i + 1,
-            &["name", "population", "start_year", "horizon", "budget"],
-        )? {
+        "territory" => match field(t, i + 1, skip_id(HEADER_KEYS))? {
             "name" => doc.header.name = t.text()?,
+            "description" => doc.header.description = t.text()?,
             "population" => doc.header.population = t.number()?,
             "start_year" => doc.header.start_year = t.integer()?,
             "horizon" => doc.header.horizon = t.integer()?,
-            _ => doc.header.budget = t.number()?,
+            "budget" => doc.header.budget = t.number()?,
+            other => return Err(not_overridable(t, i + 1, other)),
         },
         "simulation" => simulation(&mut doc.simulation, t, i + 1)?,
-        "scale" => match field(
-            t,
-            i + 1,
-            &["potential", "innovation", "imitation", "initial"],
-        )? {
+        "scale" => match field(t, i + 1, SCALE_KEYS)? {
             "potential" => doc.scale.potential = t.number()?,
             "innovation" => doc.scale.innovation = t.number()?,
             "imitation" => doc.scale.imitation = t.number()?,
-            _ => doc.scale.initial = t.number()?,
+            "initial" => doc.scale.initial = t.number()?,
+            other => return Err(not_overridable(t, i + 1, other)),
         },
-        "perpetuation" => match field(t, i + 1, &["collapse", "grace", "after_phase"])? {
+        "perpetuation" => match field(t, i + 1, PERPETUATION_KEYS)? {
             "collapse" => doc.perpetuation.collapse = t.number()?,
             "grace" => doc.perpetuation.grace = t.integer()?,
-            _ => doc.perpetuation.after_phase = t.text()?,
+            "after_phase" => doc.perpetuation.after_phase = t.text()?,
+            other => return Err(not_overridable(t, i + 1, other)),
         },
         "actor" => {
             let a = find(
@@ -387,10 +363,11 @@ fn simulation(
     t: &Target<'_>,
     i: usize,
 ) -> Result<(), Diagnostic> {
-    match field(t, i, &["runs", "seed", "substeps"])? {
+    match field(t, i, SIMULATION_KEYS)? {
         "runs" => sim.runs = t.integer()?,
         "seed" => sim.seed = t.integer()?,
-        _ => sim.substeps = t.integer()?,
+        "substeps" => sim.substeps = t.integer()?,
+        other => return Err(not_overridable(t, i, other)),
     }
     Ok(())
 }
@@ -485,15 +462,16 @@ fn apply_one(scenario: &mut Scenario, t: &Target<'_>) -> Result<(), Diagnostic> 
                         ),
                     );
                 };
-                return match field(t, 3, &["exchange", "spillover"])? {
+                return match field(t, 3, &LINK_KEYS[1..])? {
                     "exchange" => {
                         link.exchange = t.number()?;
                         Ok(())
                     }
-                    _ => {
+                    "spillover" => {
                         link.spillover = t.number()?;
                         Ok(())
                     }
+                    other => Err(not_overridable(t, 3, other)),
                 };
             }
             let ids: Vec<String> = net

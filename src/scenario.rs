@@ -348,7 +348,7 @@ const TERRITORY_KEYS: &[&str] = &[
 const NETWORK_KEYS: &[&str] = &["network", "simulation", "link", "hypothesis"];
 const HYPOTHESIS_KEYS: &[&str] = &["name", "expect"];
 const LIBRARY_KEYS: &[&str] = &["lever", "include"];
-const HEADER_KEYS: &[&str] = &[
+pub(crate) const HEADER_KEYS: &[&str] = &[
     "id",
     "name",
     "description",
@@ -357,10 +357,10 @@ const HEADER_KEYS: &[&str] = &[
     "horizon",
     "budget",
 ];
-const SIMULATION_KEYS: &[&str] = &["runs", "seed", "substeps"];
-const SCALE_KEYS: &[&str] = &["potential", "innovation", "imitation", "initial"];
-const PERPETUATION_KEYS: &[&str] = &["collapse", "grace", "after_phase"];
-const ACTOR_KEYS: &[&str] = &[
+pub(crate) const SIMULATION_KEYS: &[&str] = &["runs", "seed", "substeps"];
+pub(crate) const SCALE_KEYS: &[&str] = &["potential", "innovation", "imitation", "initial"];
+pub(crate) const PERPETUATION_KEYS: &[&str] = &["collapse", "grace", "after_phase"];
+pub(crate) const ACTOR_KEYS: &[&str] = &[
     "id",
     "label",
     "size",
@@ -373,7 +373,7 @@ const ACTOR_KEYS: &[&str] = &[
     "volatility",
     "influenced_by",
 ];
-const PHASE_KEYS: &[&str] = &[
+pub(crate) const PHASE_KEYS: &[&str] = &[
     "id",
     "label",
     "description",
@@ -382,7 +382,7 @@ const PHASE_KEYS: &[&str] = &[
     "effect",
     "fallback",
 ];
-const LEVER_KEYS: &[&str] = &[
+pub(crate) const LEVER_KEYS: &[&str] = &[
     "id",
     "label",
     "description",
@@ -398,7 +398,7 @@ const LEVER_KEYS: &[&str] = &[
     "anchor",
     "reach",
 ];
-const SHOCK_KEYS: &[&str] = &[
+pub(crate) const SHOCK_KEYS: &[&str] = &[
     "id",
     "label",
     "description",
@@ -411,7 +411,7 @@ const SHOCK_KEYS: &[&str] = &[
     "pause",
 ];
 const NETWORK_TABLE_KEYS: &[&str] = &["id", "name", "description", "territories"];
-const LINK_KEYS: &[&str] = &["between", "exchange", "spillover"];
+pub(crate) const LINK_KEYS: &[&str] = &["between", "exchange", "spillover"];
 /// Indices a phase condition may test.
 pub const CONDITION_KEYS: &[&str] = &["engagement", "stabilisation", "scale"];
 /// Multipliers a phase effect may set.
