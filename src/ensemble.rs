@@ -395,6 +395,48 @@ impl Accumulator {
 /// Quantile `q` of a histogram over [lo, hi] with `counts.len()` bins, interpolated linearly
 /// inside the bin and clamped to the observed [min, max].
 fn histogram_quantile(counts: &[u64], lo: f64, hi: f64, min: f64, max: f64, q: f64) -> f64 {
+    histogram_quantiles(counts, lo, hi, min, max, &[q])[0]
+}
+
+/// [`histogram_quantile`] at several increasing levels in one pass over the bins.
+fn histogram_quantiles<T: Copy + Into<u64>, const N: usize>(
+    counts: &[T],
+    lo: f64,
+    hi: f64,
+    min: f64,
+    max: f64,
+    levels: &[f64; N],
+) -> [f64; N] {
+    let total: u64 = counts.iter().map(|&c| c.into()).sum();
+    if total == 0 {
+        return [0.0; N];
+    }
+    let width = (hi - lo) / counts.len() as f64;
+    let mut out = [max; N];
+    let mut k = 0;
+    let mut cumulative = 0.0;
+    for (i, &c) in counts.iter().enumerate() {
+        let c: u64 = c.into();
+        if c == 0 {
+            continue;
+        }
+        let next = cumulative + c as f64;
+        while k < N && next >= levels[k] * total as f64 {
+            let target = levels[k] * total as f64;
+            let fraction = ((target - cumulative) / c as f64).clamp(0.0, 1.0);
+            out[k] = (lo + (i as f64 + fraction) * width).clamp(min, max);
+            k += 1;
+        }
+        if k == N {
+            break;
+        }
+        cumulative = next;
+    }
+    out
+}
+
+#[cfg(test)]
+fn histogram_quantile_old(counts: &[u64], lo: f64, hi: f64, min: f64, max: f64, q: f64) -> f64 {
     let total: u64 = counts.iter().sum();
     if total == 0 {
         return 0.0;
@@ -566,27 +608,22 @@ impl Accumulator {
                     .map(|(i, index)| {
                         let mut mean = Vec::with_capacity(acc.months);
                         let mut quantiles: [Vec<f64>; 5] = Default::default();
-                        let mut counts = vec![0u64; BINS];
                         for m in 0..acc.months {
                             let cell = i * acc.months + m;
                             mean.push(
                                 (acc.sums[cell] as f64 / FIXED / runs as f64).clamp(0.0, 1.0),
                             );
-                            for (c, &x) in counts
-                                .iter_mut()
-                                .zip(&acc.counts[cell * BINS..(cell + 1) * BINS])
-                            {
-                                *c = u64::from(x);
-                            }
-                            for (q, level) in quantiles.iter_mut().zip(LEVELS) {
-                                q.push(histogram_quantile(
-                                    &counts,
-                                    0.0,
-                                    1.0,
-                                    acc.min[cell],
-                                    acc.max[cell],
-                                    level,
-                                ));
+                            let row = &acc.counts[cell * BINS..(cell + 1) * BINS];
+                            let values = histogram_quantiles(
+                                row,
+                                0.0,
+                                1.0,
+                                acc.min[cell],
+                                acc.max[cell],
+                                &LEVELS,
+                            );
+                            for (q, v) in quantiles.iter_mut().zip(values) {
+                                q.push(v);
                             }
                         }
                         Series {
@@ -729,9 +766,10 @@ pub fn accumulate_outcomes(
 
 /// Runs `count` runs in blocks on the current rayon pool: each worker makes its own part with
 /// `new_part`, steps blocks `(first run, lanes)` into it with `step`, and the parts are merged
-/// with `merge`. At least four blocks per thread, so every core has work even for small
-/// ensembles; the partition never changes the results (every aggregate is exact and
-/// order-free). Reports progress; `None` if cancelled.
+/// with `merge`. Blocks are as large as possible (each block sweeps the histograms once per
+/// month) but at least one per thread, so every core has work even for small ensembles; the
+/// partition never changes the results (every aggregate is exact and order-free). Reports
+/// progress; `None` if cancelled.
 fn for_blocks<P: Send>(
     count: u64,
     controls: &Controls<'_>,
@@ -740,7 +778,7 @@ fn for_blocks<P: Send>(
     merge: impl Fn(&mut P, P) + Sync,
 ) -> Option<P> {
     let threads = rayon::current_num_threads().max(1) as u64;
-    let size = count.div_ceil(threads * 4).clamp(16, BLOCK);
+    let size = count.div_ceil(threads).clamp(16, BLOCK);
     let blocks = count.div_ceil(size);
     let next = AtomicU64::new(0);
     let done = AtomicU64::new(0);
@@ -809,6 +847,24 @@ mod tests {
         assert_eq!(integer_quantile(&counts, 0.0), Some(1.0));
         assert_eq!(integer_quantile(&counts, 1.0), Some(4.0));
         assert_eq!(integer_quantile(&[0, 0], 0.5), None);
+    }
+
+    #[test]
+    fn one_pass_quantiles_equal_the_per_level_ones() {
+        // A deterministic pseudo-random set of histograms, sparse and dense.
+        let mut state = 12345u64;
+        for round in 0..200 {
+            let mut counts = vec![0u64; 1000];
+            let fill = if round % 2 == 0 { 5 } else { 400 };
+            for _ in 0..fill {
+                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                counts[(state >> 33) as usize % 1000] += (state >> 60) + 1;
+            }
+            let got = histogram_quantiles(&counts, 0.0, 1.0, 0.0, 1.0, &LEVELS);
+            for (g, l) in got.iter().zip(LEVELS) {
+                assert_eq!(*g, histogram_quantile_old(&counts, 0.0, 1.0, 0.0, 1.0, l));
+            }
+        }
     }
 
     #[test]
