@@ -857,7 +857,9 @@ mod tests {
             let mut counts = vec![0u64; 1000];
             let fill = if round % 2 == 0 { 5 } else { 400 };
             for _ in 0..fill {
-                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 counts[(state >> 33) as usize % 1000] += (state >> 60) + 1;
             }
             let got = histogram_quantiles(&counts, 0.0, 1.0, 0.0, 1.0, &LEVELS);
