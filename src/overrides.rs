@@ -13,7 +13,7 @@ use crate::diag::{suggestion, Diagnostic, Span};
 use crate::scenario::{
     ActorDoc, LeverDoc, Loaded, NumMap, PhaseDoc, Scenario, ShockDoc, Sp, TerritoryDoc, ACTOR_KEYS,
     CONDITION_KEYS, EFFECT_KEYS, HEADER_KEYS, LEVER_KEYS, LINK_KEYS, PERPETUATION_KEYS, PHASE_KEYS,
-    SCALE_KEYS, SHOCK_KEYS, SIMULATION_KEYS,
+    SCALE_KEYS, SHOCK_KEYS, SIMULATION_KEYS, TERRITORY_KEYS,
 };
 
 /// A typed value from the command line.
@@ -277,19 +277,8 @@ fn shock(s: &mut ShockDoc, t: &Target<'_>, i: usize) -> Result<(), Diagnostic> {
     Ok(())
 }
 
-const TERRITORY_TABLES: &[&str] = &[
-    "territory",
-    "simulation",
-    "scale",
-    "perpetuation",
-    "actor",
-    "phase",
-    "lever",
-    "shock",
-];
-
 fn territory(doc: &mut TerritoryDoc, t: &Target<'_>, i: usize) -> Result<(), Diagnostic> {
-    let table = field(t, i, TERRITORY_TABLES)?;
+    let table = field(t, i, TERRITORY_KEYS)?;
     match table {
         "territory" => match field(t, i + 1, skip_id(HEADER_KEYS))? {
             "name" => doc.header.name = t.text()?,
@@ -344,7 +333,7 @@ fn territory(doc: &mut TerritoryDoc, t: &Target<'_>, i: usize) -> Result<(), Dia
             )?;
             lever(l, t, i + 2)?;
         }
-        _ => {
+        "shock" => {
             let s = find(
                 &mut doc.shocks,
                 |s| s.id.as_ref().map(|x| x.value.as_str()),
@@ -354,6 +343,8 @@ fn territory(doc: &mut TerritoryDoc, t: &Target<'_>, i: usize) -> Result<(), Dia
             )?;
             shock(s, t, i + 2)?;
         }
+        // `include` and `hypothesis` are not values.
+        other => return Err(not_overridable(t, i, other)),
     }
     Ok(())
 }

@@ -333,7 +333,7 @@ pub struct ShockDoc {
     pub pause: Vec<(Sp<String>, Sp<i64>)>,
 }
 
-const TERRITORY_KEYS: &[&str] = &[
+pub(crate) const TERRITORY_KEYS: &[&str] = &[
     "territory",
     "simulation",
     "scale",

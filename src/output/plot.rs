@@ -174,25 +174,20 @@ fn fan_curves<DB: DrawingBackend>(
         };
         let outer = if many { 0.12 } else { 0.25 };
         let inner = if many { 0.25 } else { 0.55 };
-        let outer_band = band_polygon(
-            &mut chart,
-            axis,
-            &s.quantiles[0],
-            &s.quantiles[4],
-            band.mix(outer),
-        )?;
-        if !many {
-            swatch(outer_band, "5–95% of runs", band.mix(outer));
-        }
-        let inner_band = band_polygon(
-            &mut chart,
-            axis,
-            &s.quantiles[1],
-            &s.quantiles[3],
-            band.mix(inner),
-        )?;
-        if !many {
-            swatch(inner_band, "25–75% of runs", band.mix(inner));
+        for (lo, hi, alpha, label) in [
+            (0, 4, outer, "5–95% of runs"),
+            (1, 3, inner, "25–75% of runs"),
+        ] {
+            let area = band_polygon(
+                &mut chart,
+                axis,
+                &s.quantiles[lo],
+                &s.quantiles[hi],
+                band.mix(alpha),
+            )?;
+            if !many {
+                swatch(area, label, band.mix(alpha));
+            }
         }
         let name = if many {
             curve.label.clone()
