@@ -8,11 +8,11 @@
 //! MODEL.md's order, so its numbers do not depend on the block it is in. Stepping allocates
 //! nothing: a [`Block`] owns every buffer and is reused from block to block.
 
-use rand::{RngExt, SeedableRng};
+use rand::{Rng, RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, StandardNormal};
 
 use crate::model::{Condition, IndexKind, Model, ShockTiming};
+use crate::normal;
 
 /// The random stream of run `run` under master seed `seed`: ChaCha8 seeded from the seed, on
 /// stream `run`. It depends on (seed, run) only, so results do not depend on threads or on how
@@ -21,6 +21,13 @@ pub fn run_rng(seed: u64, run: u64) -> ChaCha8Rng {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(run);
     rng
+}
+
+/// The reserve stream of run `run`: ChaCha8 seeded from the seed, on stream 2⁶³ + `run`. It
+/// completes the rare normal draws (about 1.2%) that the ziggurat's fast path rejects, so that
+/// every draw takes exactly one word of the run's main stream (see [`crate::normal`]).
+pub fn reserve_rng(seed: u64, run: u64) -> ChaCha8Rng {
+    run_rng(seed, run ^ (1 << 63))
 }
 
 /// A lever, compiled: dense effect rows over its territory's groups.
@@ -114,8 +121,15 @@ pub struct Engine {
     /// (global peer group, exchange x).
     peer_start: Vec<usize>,
     peers: Vec<(usize, f64)>,
+    /// CSR list of influences: for group g, `inputs[input_start[g]..input_start[g + 1]]` are
+    /// (global group h, W_gh) for every W_gh ≠ 0 of g's territory, h in declared order.
+    input_start: Vec<usize>,
+    inputs: Vec<(usize, f64)>,
     horizon: u32,
     substeps: u32,
+    /// Substeps whose words are read together, one visit to each run's stream state
+    /// ([`Engine::draw_noise`]).
+    batch: u32,
     h: f64,
     deterministic: bool,
     draws: bool,
@@ -126,6 +140,17 @@ const COST: usize = 0;
 
 /// Runs stepped together in one block: the lanes of every array below.
 pub const LANES: usize = 1024;
+
+/// Rows of noise (one per group and substep) drawn per visit to the runs' streams: 16 rows of
+/// [`LANES`] words and normals are 256 KiB, which stays in the L2 cache next to the block.
+const MAX_NOISE_ROWS: usize = 16;
+
+/// Lanes updated together in registers by the Euler step.
+const CHUNK: usize = 8;
+
+/// Distance between noise rows: one cache line more than [`LANES`] words, so that the 16 words a
+/// lane writes, one per row, do not all fall in the same L1 cache set (rows 8 KiB apart would).
+const NOISE_STRIDE: usize = LANES + 8;
 
 /// The state of a block of up to [`LANES`] runs, stepped together month by month. Every array
 /// is laid out `[item][lane]` (item = group, territory, lever or phase), so the arithmetic of a
@@ -168,6 +193,27 @@ pub struct Block {
     // Per-lane scratch of the lever step: cost, four multipliers, three sums.
     scratch: [Vec<f64>; 8],
     rngs: Vec<ChaCha8Rng>,
+    reserve: Vec<ChaCha8Rng>,
+}
+
+/// max(x, low) for numbers that are not NaN, as one SIMD instruction.
+#[inline(always)]
+fn at_least(x: f64, low: f64) -> f64 {
+    if x < low {
+        low
+    } else {
+        x
+    }
+}
+
+/// min(x, high) for numbers that are not NaN, as one SIMD instruction.
+#[inline(always)]
+fn at_most(x: f64, high: f64) -> f64 {
+    if x > high {
+        high
+    } else {
+        x
+    }
 }
 
 fn row<T>(v: &[T], item: usize, lanes: usize) -> &[T] {
@@ -266,6 +312,7 @@ impl Engine {
     pub fn new(model: &Model) -> Engine {
         let substeps = model.settings.substeps.max(1);
         let h = 1.0 / f64::from(substeps);
+        let e0_len: usize = model.territories.iter().map(|t| t.groups.len()).sum();
         let deterministic = model.settings.deterministic;
         let mut territories = Vec::new();
         let mut levers = Vec::new();
@@ -393,6 +440,19 @@ impl Engine {
                 peer_start.push(peers.len());
             }
         }
+        let mut input_start = vec![0];
+        let mut inputs = Vec::new();
+        for p in &territories {
+            let n = p.groups.len();
+            for local in 0..n {
+                for (h, &w) in p.influence[local * n..(local + 1) * n].iter().enumerate() {
+                    if w != 0.0 {
+                        inputs.push((p.groups.start + h, w));
+                    }
+                }
+                input_start.push(inputs.len());
+            }
+        }
         let draws = !deterministic
             && (noise.iter().any(|&s| s > 0.0) || territories.iter().any(|t| !t.shocks.is_empty()));
         Engine {
@@ -406,8 +466,11 @@ impl Engine {
             a0,
             peer_start,
             peers,
+            input_start,
+            inputs,
             horizon: model.horizon(),
             substeps,
+            batch: (MAX_NOISE_ROWS / e0_len.max(1)).clamp(1, substeps as usize) as u32,
             h,
             deterministic,
             draws,
@@ -451,6 +514,7 @@ impl Engine {
     /// A block sized for this engine.
     pub fn new_block(&self) -> Block {
         let g = self.e0.len() * LANES;
+        let noise_rows = self.e0.len() * self.batch as usize * NOISE_STRIDE;
         let t = self.territories.len() * LANES;
         let l = self.levers.len() * LANES;
         let phases: usize = self.territories.iter().map(|p| p.phases.len()).sum();
@@ -461,7 +525,7 @@ impl Engine {
             base_push: vec![0.0; g],
             month_fatigue: vec![0.0; g],
             month_anchor: vec![0.0; g],
-            xi: vec![0.0; g],
+            xi: vec![0.0; noise_rows],
             next_e: vec![0.0; g],
             next_a: vec![0.0; g],
             reach: vec![0.0; t],
@@ -484,13 +548,21 @@ impl Engine {
             push: vec![0.0; LANES],
             scratch: std::array::from_fn(|_| vec![0.0; LANES]),
             rngs: (0..LANES as u64).map(|j| run_rng(0, j)).collect(),
+            reserve: (0..LANES as u64).map(|j| reserve_rng(0, j)).collect(),
         }
     }
 
     fn reset(&self, b: &mut Block, seed: u64, first_run: u64, lanes: usize) {
         b.lanes = lanes;
-        for (j, rng) in b.rngs.iter_mut().take(lanes).enumerate() {
+        for (j, (rng, reserve)) in b
+            .rngs
+            .iter_mut()
+            .zip(&mut b.reserve)
+            .take(lanes)
+            .enumerate()
+        {
             *rng = run_rng(seed, first_run + j as u64);
+            *reserve = reserve_rng(seed, first_run + j as u64);
         }
         for (g, (&e0, &a0)) in self.e0.iter().zip(&self.a0).enumerate() {
             b.engagement[g * LANES..(g + 1) * LANES].fill(e0);
@@ -525,7 +597,7 @@ impl Engine {
         }
         // Normalised weights sum to 1 up to rounding: keep the index in [0, 1].
         for o in out {
-            *o = o.min(1.0);
+            *o = at_most(*o, 1.0);
         }
     }
 
@@ -562,8 +634,12 @@ impl Engine {
         for m in 0..self.horizon {
             self.shocks(m, b);
             self.levers(m, b);
-            for _ in 0..self.substeps {
-                self.substep(b);
+            for s in 0..self.substeps {
+                let row = s % self.batch;
+                if self.draws && row == 0 {
+                    self.draw_noise(b, self.batch.min(self.substeps - s));
+                }
+                self.substep(b, row as usize * self.e0.len());
             }
             self.update_indices(b);
             let t = m + 1;
@@ -704,7 +780,7 @@ impl Engine {
                     *x = adoption + m_push[j] * sum_push[j];
                 }
                 for (j, x) in b.month_fatigue[range.clone()].iter_mut().enumerate() {
-                    *x = fatigue * (1.0 - m_retain[j] * sum_retain[j]).max(0.0);
+                    *x = fatigue * at_least(1.0 - m_retain[j] * sum_retain[j], 0.0);
                 }
                 for (j, x) in b.month_anchor[range].iter_mut().enumerate() {
                     *x = m_anchor[j] * sum_anchor[j];
@@ -729,18 +805,34 @@ impl Engine {
         }
     }
 
-    /// Step 3: one explicit Euler substep, every derivative from the state at its start.
-    fn substep(&self, b: &mut Block) {
-        let (h, lanes) = (self.h, b.lanes);
-        if self.draws {
-            // One normal per group, groups in global order, from each run's own stream.
-            let groups = self.e0.len();
-            for (j, rng) in b.rngs.iter_mut().take(lanes).enumerate() {
-                for g in 0..groups {
-                    b.xi[g * LANES + j] = StandardNormal.sample(rng);
+    /// The noise ξ of the next `substeps` substeps: one word of each run's main stream per
+    /// group and substep, in MODEL.md's order (substep, then groups in global order), read
+    /// lane by lane in one visit to each stream and turned into normals at once; the few draws
+    /// the ziggurat's fast path rejects are completed from the lane's reserve stream.
+    fn draw_noise(&self, b: &mut Block, substeps: u32) {
+        let lanes = b.lanes;
+        let rows = substeps as usize * self.e0.len();
+        // Little-endian bytes of consecutive words are exactly the stream's next_u64 values;
+        // one fill_bytes per lane costs less than `rows` calls to next_u64.
+        let mut bytes = [0u8; 8 * MAX_NOISE_ROWS];
+        let lane_streams = b.rngs.iter_mut().zip(&mut b.reserve).take(lanes);
+        for (j, (rng, reserve)) in lane_streams.enumerate() {
+            for first in (0..rows).step_by(MAX_NOISE_ROWS) {
+                let n = MAX_NOISE_ROWS.min(rows - first);
+                let bytes = &mut bytes[..8 * n];
+                rng.fill_bytes(bytes);
+                for (k, word) in bytes.chunks_exact(8).enumerate() {
+                    let word = u64::from_le_bytes(word.try_into().unwrap_or_default());
+                    b.xi[(first + k) * NOISE_STRIDE + j] = normal::draw(word, reserve);
                 }
             }
         }
+    }
+
+    /// Step 3: one explicit Euler substep, every derivative from the state at its start; the
+    /// noise of group g is row `noise_row + g` of the block's drawn normals.
+    fn substep(&self, b: &mut Block, noise_row: usize) {
+        let (h, lanes) = (self.h, b.lanes);
         for (ti, p) in self.territories.iter().enumerate() {
             self.weighted(
                 p,
@@ -749,59 +841,70 @@ impl Engine {
                 lanes,
             );
         }
-        for p in &self.territories {
-            let n = p.groups.len();
-            let start = p.groups.start;
-            for local in 0..n {
-                let g = start + local;
-                let lane = g * LANES..g * LANES + lanes;
-                let push = &mut b.push[..lanes];
-                push.copy_from_slice(&b.base_push[lane.clone()]);
-                for (h_local, &w) in p.influence[local * n..(local + 1) * n].iter().enumerate() {
-                    if w != 0.0 {
-                        let eh = row(&b.engagement, start + h_local, lanes);
-                        for (x, e) in push.iter_mut().zip(eh) {
-                            *x += w * e;
-                        }
+        // Group by group, CHUNK lanes at a time: the push, then the Euler update, on values
+        // held in registers (one pass over each row instead of one per term).
+        let chunked = lanes.next_multiple_of(CHUNK);
+        for g in 0..self.e0.len() {
+            let inputs = &self.inputs[self.input_start[g]..self.input_start[g + 1]];
+            let peers = &self.peers[self.peer_start[g]..self.peer_start[g + 1]];
+            let (noise, erosion) = (self.noise[g], self.erosion[g]);
+            let xi_row = (noise_row + g) * NOISE_STRIDE;
+            for c in (g * LANES..g * LANES + chunked).step_by(CHUNK) {
+                let lane = c - g * LANES;
+                let mut push = [0.0; CHUNK];
+                push.copy_from_slice(&b.base_push[c..c + CHUNK]);
+                for &(h_group, w) in inputs {
+                    let eh = &b.engagement[h_group * LANES + lane..][..CHUNK];
+                    for (x, e) in push.iter_mut().zip(eh) {
+                        *x += w * e;
                     }
                 }
-                for &(peer, x) in &self.peers[self.peer_start[g]..self.peer_start[g + 1]] {
-                    let ep = row(&b.engagement, peer, lanes);
-                    let eg = row(&b.engagement, g, lanes);
-                    for ((s, p), e) in push.iter_mut().zip(ep).zip(eg) {
-                        *s += x * (p - e).max(0.0);
+                let e = &b.engagement[c..c + CHUNK];
+                for &(peer, x) in peers {
+                    let ep = &b.engagement[peer * LANES + lane..][..CHUNK];
+                    for ((s, p), e) in push.iter_mut().zip(ep).zip(e) {
+                        *s += x * at_least(p - e, 0.0);
                     }
                 }
-                let noise = self.noise[g];
-                let erosion = self.erosion[g];
-                // Equal-length slices: no bounds checks, and the loop runs over lanes in SIMD.
-                let e = &b.engagement[lane.clone()][..lanes];
-                let a = &b.anchored[lane.clone()][..lanes];
-                let f = &b.month_fatigue[lane.clone()][..lanes];
-                let k = &b.month_anchor[lane.clone()][..lanes];
-                let xi = &b.xi[lane.clone()][..lanes];
-                let next_e = &mut b.next_e[lane.clone()][..lanes];
-                let next_a = &mut b.next_a[lane][..lanes];
-                let push = &push[..lanes];
-                for j in 0..lanes {
+                let a = &b.anchored[c..c + CHUNK];
+                let f = &b.month_fatigue[c..c + CHUNK];
+                let k = &b.month_anchor[c..c + CHUNK];
+                let xi = &b.xi[xi_row + lane..][..CHUNK];
+                let next_e = &mut b.next_e[c..c + CHUNK];
+                let next_a = &mut b.next_a[c..c + CHUNK];
+                for j in 0..CHUNK {
                     let (e, a) = (e[j], a[j]);
                     let de = (push[j] * (1.0 - e) - f[j] * (e - a)) * h + noise * xi[j];
                     let da = (k[j] * (e - a) - erosion * a) * h;
-                    let new_a = (a + da).clamp(0.0, 1.0);
+                    // Comparisons rather than f64::max/min, whose NaN handling costs three
+                    // instructions each; nothing here is NaN (the fuzzer checks it).
+                    let new_a = at_most(at_least(a + da, 0.0), 1.0);
                     next_a[j] = new_a;
-                    next_e[j] = (e + de).max(new_a).min(1.0);
+                    next_e[j] = at_most(at_least(e + de, new_a), 1.0);
                 }
             }
         }
         for (ti, p) in self.territories.iter().enumerate() {
-            for j in 0..lanes {
-                let r = b.reach[ti * LANES + j];
-                let mut pr = p.innovation + b.month_reach[ti * LANES + j];
-                for &(peer, spill) in &p.spill {
-                    pr += spill * b.reach[peer * LANES + j];
+            let span = ti * LANES..ti * LANES + lanes;
+            let pr = &mut b.push[..lanes];
+            for (x, m) in pr.iter_mut().zip(&b.month_reach[span.clone()]) {
+                *x = p.innovation + m;
+            }
+            for &(peer, spill) in &p.spill {
+                for (x, r) in pr.iter_mut().zip(row(&b.reach, peer, lanes)) {
+                    *x += spill * r;
                 }
-                let q = p.imitation * b.substep_index[ti * LANES + j];
-                b.next_r[ti * LANES + j] = (r + (pr + q * r) * (1.0 - r) * h).clamp(0.0, 1.0);
+            }
+            let reach = &b.reach[span.clone()];
+            let index = &b.substep_index[span.clone()];
+            for (((next, &r), &s), &pr) in b.next_r[span]
+                .iter_mut()
+                .zip(reach)
+                .zip(index)
+                .zip(pr.iter())
+            {
+                let q = p.imitation * s;
+                *next = at_most(at_least(r + (pr + q * r) * (1.0 - r) * h, 0.0), 1.0);
             }
         }
         std::mem::swap(&mut b.engagement, &mut b.next_e);

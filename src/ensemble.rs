@@ -45,7 +45,7 @@ struct TerritoryAcc {
     phases: usize,
     /// [index][month][bin].
     counts: Vec<u32>,
-    /// [index][month] sums of value · 2⁶⁰.
+    /// [index][month] sums of value · 2⁵² (see [`fixed`]).
     sums: Vec<u128>,
     min: Vec<f64>,
     max: Vec<f64>,
@@ -80,6 +80,8 @@ pub struct Accumulator {
     outcome_accs: Vec<OutcomeAcc>,
     /// Per-lane outcome values of the block being observed.
     scratch: Vec<f64>,
+    /// The bins of one index over a block's lanes.
+    bins: Vec<u16>,
 }
 
 /// The largest magnitude of an outcome's per-run values, by which they are scaled into [0, 1].
@@ -145,15 +147,34 @@ pub fn outcome_values(
 fn add_fixed(acc: &mut OutcomeAcc, values: impl Iterator<Item = f64>, weight: u64) {
     let (mut sum, mut sum_sq) = (0u128, 0u128);
     for x in values {
-        sum += u128::from((x * FIXED) as i64 as u64);
-        sum_sq += u128::from((x * x * FIXED) as i64 as u64);
+        sum += u128::from(fixed(x));
+        sum_sq += u128::from(fixed(x * x));
     }
     acc.sum += sum * u128::from(weight);
     acc.sum_sq += sum_sq * u128::from(weight);
 }
 
+/// 2⁵²: adding it to a number in [0, 2⁵²] leaves that number rounded to an integer in the
+/// low bits of the sum's representation.
+const MAGIC: f64 = (1u64 << 52) as f64;
+
+/// x · 2⁵² rounded to the nearest integer, for x ∈ [0, 1]: the exact fixed-point value summed
+/// for means. Plain float arithmetic and an integer subtraction (no float-to-integer
+/// conversion, which Rust saturates and x86 cannot do on packed doubles), so loops over lanes
+/// vectorise. (At x = 1 the sum is 2⁵³, whose representation is 2⁵² above 2⁵²'s: still right.)
+#[inline(always)]
+fn fixed(x: f64) -> u64 {
+    (x * FIXED + MAGIC).to_bits() - MAGIC.to_bits()
+}
+
+/// The histogram bin of x ∈ [0, 1]: ⌊1000·x⌋, and 999 for x = 1. Same float-only trick as
+/// [`fixed`]: round to nearest through 2⁵², step down when that rounded up.
+#[inline(always)]
 fn bin(x: f64) -> usize {
-    ((x * BINS as f64) as usize).min(BINS - 1)
+    let y = x * BINS as f64;
+    let nearest = (y + MAGIC) - MAGIC;
+    let floor = if nearest > y { nearest - 1.0 } else { nearest };
+    ((floor + MAGIC).to_bits() - MAGIC.to_bits()).min(BINS as u64 - 1) as usize
 }
 
 impl Accumulator {
@@ -189,6 +210,7 @@ impl Accumulator {
             outcomes: Vec::new(),
             outcome_accs: Vec::new(),
             scratch: Vec::new(),
+            bins: vec![0; LANES],
         }
     }
 
@@ -286,20 +308,26 @@ impl Accumulator {
         for (ti, acc) in self.territories.iter_mut().enumerate() {
             let groups = engine.groups_of(ti);
             let n = groups.len();
+            let bins = &mut self.bins;
             let mut put = |index: usize, values: &[f64]| {
                 let cell = index * acc.months + t;
-                let row = &mut acc.counts[cell * BINS..(cell + 1) * BINS];
+                // First the arithmetic, over lanes in SIMD: sums, extremes, bins.
                 let (mut sum, mut lo, mut hi) = (0u64, acc.min[cell], acc.max[cell]);
-                for &x in values {
-                    row[bin(x)] += weight;
-                    // x ∈ [0, 1]: exact conversion through i64 (one instruction).
-                    sum += (x * FIXED) as i64 as u64;
-                    lo = lo.min(x);
-                    hi = hi.max(x);
+                for (&x, k) in values.iter().zip(bins.iter_mut()) {
+                    // ≤ 1,024 values of at most 2⁵² each: no overflow in u64.
+                    sum += fixed(x);
+                    lo = if x < lo { x } else { lo };
+                    hi = if x > hi { x } else { hi };
+                    *k = bin(x) as u16;
                 }
                 acc.sums[cell] += u128::from(sum) * u128::from(weight);
                 acc.min[cell] = lo;
                 acc.max[cell] = hi;
+                // Then the counts: each row is touched once for the whole block.
+                let row = &mut acc.counts[cell * BINS..][..BINS];
+                for &k in &bins[..values.len()] {
+                    row[usize::from(k)] += weight;
+                }
             };
             put(0, b.engagement_index(ti));
             put(1, b.stabilisation_index(ti));
@@ -310,8 +338,20 @@ impl Accumulator {
             }
             let alive = b.alive(ti).iter().filter(|a| **a).count() as u64;
             acc.alive[t] += alive * u64::from(weight);
-            for &k in b.phase(ti) {
-                acc.in_phase[t * acc.phases + k as usize] += u64::from(weight);
+            // One counting pass per phase: incrementing a counter per lane would chain every
+            // lane's update on the previous one when most runs share a phase.
+            let phase = b.phase(ti);
+            let counts = &mut acc.in_phase[t * acc.phases..(t + 1) * acc.phases];
+            if counts.len() <= 8 {
+                for (k, count) in counts.iter_mut().enumerate() {
+                    let k = k as u32;
+                    let n = phase.iter().map(|&p| u64::from(p == k)).sum::<u64>();
+                    *count += n * u64::from(weight);
+                }
+            } else {
+                for &k in phase {
+                    counts[k as usize] += u64::from(weight);
+                }
             }
         }
     }

@@ -48,6 +48,7 @@ pub mod engine;
 pub mod ensemble;
 pub mod explain;
 pub mod model;
+pub mod normal;
 pub mod outcome;
 pub mod output;
 pub mod overrides;
