@@ -145,9 +145,6 @@ pub const LANES: usize = 1024;
 /// [`LANES`] words and normals are 256 KiB, which stays in the L2 cache next to the block.
 const MAX_NOISE_ROWS: usize = 16;
 
-/// Lanes updated together in registers by the Euler step.
-const CHUNK: usize = 8;
-
 /// Distance between noise rows: one cache line more than [`LANES`] words, so that the 16 words a
 /// lane writes, one per row, do not all fall in the same L1 cache set (rows 8 KiB apart would).
 const NOISE_STRIDE: usize = LANES + 8;
@@ -841,47 +838,42 @@ impl Engine {
                 lanes,
             );
         }
-        // Group by group, CHUNK lanes at a time: the push, then the Euler update, on values
-        // held in registers (one pass over each row instead of one per term).
-        let chunked = lanes.next_multiple_of(CHUNK);
+        // Group by group, over all lanes: the push, then the Euler update.
         for g in 0..self.e0.len() {
-            let inputs = &self.inputs[self.input_start[g]..self.input_start[g + 1]];
-            let peers = &self.peers[self.peer_start[g]..self.peer_start[g + 1]];
+            let lane = g * LANES..g * LANES + lanes;
+            let push = &mut b.push[..lanes];
+            push.copy_from_slice(&b.base_push[lane.clone()]);
+            for &(h_group, w) in &self.inputs[self.input_start[g]..self.input_start[g + 1]] {
+                for (x, e) in push.iter_mut().zip(row(&b.engagement, h_group, lanes)) {
+                    *x += w * e;
+                }
+            }
+            for &(peer, x) in &self.peers[self.peer_start[g]..self.peer_start[g + 1]] {
+                let ep = row(&b.engagement, peer, lanes);
+                let eg = row(&b.engagement, g, lanes);
+                for ((s, p), e) in push.iter_mut().zip(ep).zip(eg) {
+                    *s += x * at_least(p - e, 0.0);
+                }
+            }
             let (noise, erosion) = (self.noise[g], self.erosion[g]);
-            let xi_row = (noise_row + g) * NOISE_STRIDE;
-            for c in (g * LANES..g * LANES + chunked).step_by(CHUNK) {
-                let lane = c - g * LANES;
-                let mut push = [0.0; CHUNK];
-                push.copy_from_slice(&b.base_push[c..c + CHUNK]);
-                for &(h_group, w) in inputs {
-                    let eh = &b.engagement[h_group * LANES + lane..][..CHUNK];
-                    for (x, e) in push.iter_mut().zip(eh) {
-                        *x += w * e;
-                    }
-                }
-                let e = &b.engagement[c..c + CHUNK];
-                for &(peer, x) in peers {
-                    let ep = &b.engagement[peer * LANES + lane..][..CHUNK];
-                    for ((s, p), e) in push.iter_mut().zip(ep).zip(e) {
-                        *s += x * at_least(p - e, 0.0);
-                    }
-                }
-                let a = &b.anchored[c..c + CHUNK];
-                let f = &b.month_fatigue[c..c + CHUNK];
-                let k = &b.month_anchor[c..c + CHUNK];
-                let xi = &b.xi[xi_row + lane..][..CHUNK];
-                let next_e = &mut b.next_e[c..c + CHUNK];
-                let next_a = &mut b.next_a[c..c + CHUNK];
-                for j in 0..CHUNK {
-                    let (e, a) = (e[j], a[j]);
-                    let de = (push[j] * (1.0 - e) - f[j] * (e - a)) * h + noise * xi[j];
-                    let da = (k[j] * (e - a) - erosion * a) * h;
-                    // Comparisons rather than f64::max/min, whose NaN handling costs three
-                    // instructions each; nothing here is NaN (the fuzzer checks it).
-                    let new_a = at_most(at_least(a + da, 0.0), 1.0);
-                    next_a[j] = new_a;
-                    next_e[j] = at_most(at_least(e + de, new_a), 1.0);
-                }
+            // Equal-length slices: no bounds checks, and the loop runs over lanes in SIMD.
+            let e = &b.engagement[lane.clone()][..lanes];
+            let a = &b.anchored[lane.clone()][..lanes];
+            let f = &b.month_fatigue[lane.clone()][..lanes];
+            let k = &b.month_anchor[lane.clone()][..lanes];
+            let xi = &b.xi[(noise_row + g) * NOISE_STRIDE..][..lanes];
+            let next_e = &mut b.next_e[lane.clone()][..lanes];
+            let next_a = &mut b.next_a[lane][..lanes];
+            let push = &push[..lanes];
+            for j in 0..lanes {
+                let (e, a) = (e[j], a[j]);
+                let de = (push[j] * (1.0 - e) - f[j] * (e - a)) * h + noise * xi[j];
+                let da = (k[j] * (e - a) - erosion * a) * h;
+                // Comparisons rather than f64::max/min, whose NaN handling costs three
+                // instructions each; nothing here is NaN (the fuzzer checks it).
+                let new_a = at_most(at_least(a + da, 0.0), 1.0);
+                next_a[j] = new_a;
+                next_e[j] = at_most(at_least(e + de, new_a), 1.0);
             }
         }
         for (ti, p) in self.territories.iter().enumerate() {

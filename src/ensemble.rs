@@ -82,6 +82,9 @@ pub struct Accumulator {
     scratch: Vec<f64>,
     /// The bins of one index over a block's lanes.
     bins: Vec<u16>,
+    /// Four counters per bin for one index over a block (see `observe`); all zero between
+    /// uses.
+    tally: Vec<u32>,
 }
 
 /// The largest magnitude of an outcome's per-run values, by which they are scaled into [0, 1].
@@ -174,7 +177,13 @@ fn bin(x: f64) -> usize {
     let y = x * BINS as f64;
     let nearest = (y + MAGIC) - MAGIC;
     let floor = if nearest > y { nearest - 1.0 } else { nearest };
-    ((floor + MAGIC).to_bits() - MAGIC.to_bits()).min(BINS as u64 - 1) as usize
+    let capped = if floor > (BINS - 1) as f64 {
+        (BINS - 1) as f64
+    } else {
+        floor
+    };
+    // 2⁵²'s representation ends in 52 zero bits: the sum's low bits are the integer.
+    (capped + MAGIC).to_bits() as u16 as usize
 }
 
 impl Accumulator {
@@ -211,6 +220,7 @@ impl Accumulator {
             outcome_accs: Vec::new(),
             scratch: Vec::new(),
             bins: vec![0; LANES],
+            tally: vec![0; 4 * BINS],
         }
     }
 
@@ -308,25 +318,40 @@ impl Accumulator {
         for (ti, acc) in self.territories.iter_mut().enumerate() {
             let groups = engine.groups_of(ti);
             let n = groups.len();
-            let bins = &mut self.bins;
+            let (bins, tally) = (&mut self.bins, &mut self.tally);
             let mut put = |index: usize, values: &[f64]| {
+                if values.is_empty() {
+                    return;
+                }
                 let cell = index * acc.months + t;
-                // First the arithmetic, over lanes in SIMD: sums, extremes, bins.
-                let (mut sum, mut lo, mut hi) = (0u64, acc.min[cell], acc.max[cell]);
+                // First the arithmetic, over lanes in SIMD: the exact sum and the bins.
+                let mut sum = 0u64;
                 for (&x, k) in values.iter().zip(bins.iter_mut()) {
                     // ≤ 1,024 values of at most 2⁵² each: no overflow in u64.
                     sum += fixed(x);
-                    lo = if x < lo { x } else { lo };
-                    hi = if x > hi { x } else { hi };
                     *k = bin(x) as u16;
                 }
+                let lo = values.iter().fold(f64::INFINITY, |m, &x| m.min(x));
+                let hi = values.iter().fold(f64::NEG_INFINITY, |m, &x| m.max(x));
                 acc.sums[cell] += u128::from(sum) * u128::from(weight);
-                acc.min[cell] = lo;
-                acc.max[cell] = hi;
-                // Then the counts: each row is touched once for the whole block.
+                acc.min[cell] = acc.min[cell].min(lo);
+                acc.max[cell] = acc.max[cell].max(hi);
+                // Then the counts, in a small tally kept in L1 with four counters per bin
+                // (lane j counts in counter j mod 4): most runs of a block often share a bin,
+                // and four independent counters do not wait on each other's last update.
+                for (j, &k) in bins[..values.len()].iter().enumerate() {
+                    tally[usize::from(k) * 4 + (j & 3)] += 1;
+                }
+                // Folded into the histogram row over the block's span of bins only; each row
+                // is touched once for the whole block.
+                let (first, last) = (bin(lo), bin(hi));
                 let row = &mut acc.counts[cell * BINS..][..BINS];
-                for &k in &bins[..values.len()] {
-                    row[usize::from(k)] += weight;
+                for (count, four) in row[first..=last]
+                    .iter_mut()
+                    .zip(tally[4 * first..4 * (last + 1)].chunks_exact_mut(4))
+                {
+                    *count += (four[0] + four[1] + four[2] + four[3]) * weight;
+                    four.fill(0);
                 }
             };
             put(0, b.engagement_index(ti));
