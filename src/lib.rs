@@ -388,6 +388,11 @@ impl TestReport {
                     )
                 };
                 let verdict = match (r.verdict, r.runs_needed) {
+                    (outcome::Verdict::Inconclusive, Some(n)) if n > bounds::RUNS.1 => {
+                        "inconclusive (too close to call: more runs than can be simulated \
+                         would be needed)"
+                            .to_string()
+                    }
                     (outcome::Verdict::Inconclusive, Some(n)) => {
                         format!("inconclusive (about {n} runs would likely decide it)")
                     }
