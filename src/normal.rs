@@ -54,6 +54,9 @@ pub fn fast_row(words: &[u64], out: &mut [f64]) {
 
 /// Finishes the draw of `word` when [`fast`] rejected it, with further randomness from
 /// `reserve`: the tail beyond R for the base layer, else the wedge test, else a fresh draw.
+/// Kept out of line: inlined, it would crowd the registers of the loops over lanes.
+#[cold]
+#[inline(never)]
 pub fn complete<G: Rng>(word: u64, reserve: &mut G) -> f64 {
     let (i, u) = layer(word);
     let x = u * X[i];
