@@ -1010,7 +1010,7 @@ mod tests {
             target.add(cell, bin, n);
             truth[cell * BINS + bin] += n;
         }
-        let mut tally = vec![0u32; 4 * 3];
+        let mut tally = [0u32; 4 * 3];
         tally[0..4].copy_from_slice(&[60_000, 60_000, 60_000, 60_000]);
         tally[8..12].copy_from_slice(&[1, 2, 3, 4]);
         a.add_span(1, 998 - 1, &mut tally[..], 7);
