@@ -721,11 +721,13 @@ impl Engine {
                     if since[j] < 0 {
                         since[j] = i64::from(m);
                     }
-                    u[j] = if lever.ramp == 0 {
+                    // Past its ramp a lever is at full intensity: no division (the same
+                    // number: min(1, elapsed / ramp) is 1 exactly when elapsed ≥ ramp).
+                    let elapsed = i64::from(m) - since[j] + 1;
+                    u[j] = if elapsed >= i64::from(lever.ramp) {
                         lever.intensity
                     } else {
-                        let elapsed = (i64::from(m) - since[j] + 1) as f64;
-                        lever.intensity * (elapsed / f64::from(lever.ramp)).min(1.0)
+                        lever.intensity * (elapsed as f64 / f64::from(lever.ramp))
                     };
                     cost[j] += lever.cost;
                 }
