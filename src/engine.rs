@@ -142,11 +142,12 @@ const COST: usize = 0;
 pub const LANES: usize = 1024;
 
 /// Rows of noise (one per group and substep) drawn per visit to the runs' streams: 16 rows of
-/// [`LANES`] words and normals are 256 KiB, which stays in the L2 cache next to the block.
+/// [`LANES`] normals are 128 KiB, which stays in the L2 cache next to the block.
 const MAX_NOISE_ROWS: usize = 16;
 
-/// Distance between noise rows: one cache line more than [`LANES`] words, so that the 16 words a
-/// lane writes, one per row, do not all fall in the same L1 cache set (rows 8 KiB apart would).
+/// Distance between noise rows: one cache line more than [`LANES`] normals, so that the 16
+/// normals a lane writes, one per row, do not all fall in the same L1 cache set (rows 8 KiB
+/// apart would).
 const NOISE_STRIDE: usize = LANES + 8;
 
 /// The state of a block of up to [`LANES`] runs, stepped together month by month. Every array
