@@ -970,3 +970,57 @@ impl Engine {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    /// Every run of a block ends at the same position of its main stream: one word per shock
+    /// that draws and per group and substep, however many of its normal draws needed the
+    /// reserve stream.
+    #[test]
+    fn every_draw_takes_one_word_of_the_main_stream() {
+        let text = r#"
+            [territory]
+            id = "t"
+            population = 1000
+            horizon = 30
+            [simulation]
+            substeps = 3
+            [[actor]]
+            id = "a"
+            engagement = 0.3
+            volatility = 0.05
+            [[actor]]
+            id = "b"
+            engagement = 0.2
+            volatility = 0.02
+            [[shock]]
+            id = "election"
+            first = 4
+            every = 12
+            probability = 0.5
+            hits = { a = 0.5 }
+        "#;
+        let loaded = crate::scenario::load_text(Path::new("t.toml"), text)
+            .unwrap_or_else(|_| panic!("the test scenario loads"));
+        let model = Model::from_scenario(loaded).unwrap_or_else(|_| panic!("and validates"));
+        let engine = Engine::new(&model);
+        let mut block = engine.new_block();
+        engine.run_block(7, 100, 300, &mut block, |_, _| true);
+        // Elections due at months 4, 16 and 28 of 0..30; 30 months × 3 substeps × 2 groups.
+        let words = 3 + 30 * 3 * 2;
+        let used_reserve = block.reserve[..300]
+            .iter()
+            .filter(|r| r.get_word_pos() > 0)
+            .count();
+        assert!(
+            used_reserve > 50,
+            "{used_reserve} runs used their reserve stream"
+        );
+        for rng in &block.rngs[..300] {
+            assert_eq!(rng.get_word_pos(), 2 * words, "two 32-bit words per draw");
+        }
+    }
+}
