@@ -586,16 +586,23 @@ impl Engine {
     /// Weighted mean of a per-group array over a territory's groups, into `out` (per lane).
     fn weighted(&self, p: &TerritoryPlan, values: &[f64], out: &mut [f64], lanes: usize) {
         let out = &mut out[..lanes];
-        out.fill(0.0);
+        let Some(last) = p.groups.len().checked_sub(1) else {
+            out.fill(0.0);
+            return;
+        };
+        // One pass per group: the first writes, the others add (0 + x is x, so this is the
+        // same sum as from zero), and the last also caps the index at 1 — normalised weights
+        // sum to 1 up to rounding.
         for (k, g) in p.groups.clone().enumerate() {
             let w = p.weight[k];
-            for (o, v) in out.iter_mut().zip(&values[g * LANES..g * LANES + lanes]) {
-                *o += w * v;
+            let values = &values[g * LANES..g * LANES + lanes];
+            let pairs = out.iter_mut().zip(values);
+            match (k == 0, k == last) {
+                (true, true) => pairs.for_each(|(o, v)| *o = at_most(w * v, 1.0)),
+                (true, false) => pairs.for_each(|(o, v)| *o = w * v),
+                (false, false) => pairs.for_each(|(o, v)| *o += w * v),
+                (false, true) => pairs.for_each(|(o, v)| *o = at_most(*o + w * v, 1.0)),
             }
-        }
-        // Normalised weights sum to 1 up to rounding: keep the index in [0, 1].
-        for o in out {
-            *o = at_most(*o, 1.0);
         }
     }
 
@@ -756,22 +763,42 @@ impl Engine {
             let [_, m_push, m_retain, m_anchor, m_reach, sum_push, sum_retain, sum_anchor] =
                 &mut b.scratch;
             for (local, g) in p.groups.clone().enumerate() {
-                sum_push[..lanes].fill(0.0);
-                sum_retain[..lanes].fill(0.0);
-                sum_anchor[..lanes].fill(0.0);
+                // Σ_l u_l w_lg over the levers with w_lg ≠ 0: the first writes, the others
+                // add (the same sum as from zero); zero when no lever acts on the group.
+                let mut written = [false; 3];
                 for l in p.levers.clone() {
                     let lever = &self.levers[l];
                     let u = &b.lever_u[l * LANES..l * LANES + lanes];
-                    for (sum, w) in [
+                    for ((sum, w), written) in [
                         (&mut sum_push[..lanes], lever.push[local]),
                         (&mut sum_retain[..lanes], lever.retain[local]),
                         (&mut sum_anchor[..lanes], lever.anchor[local]),
-                    ] {
-                        if w != 0.0 {
-                            for (s, u) in sum.iter_mut().zip(u) {
-                                *s += u * w;
-                            }
+                    ]
+                    .into_iter()
+                    .zip(&mut written)
+                    {
+                        if w == 0.0 {
+                            continue;
                         }
+                        let pairs = sum.iter_mut().zip(u);
+                        if *written {
+                            pairs.for_each(|(s, u)| *s += u * w);
+                        } else {
+                            pairs.for_each(|(s, u)| *s = u * w);
+                            *written = true;
+                        }
+                    }
+                }
+                for (sum, written) in [
+                    &mut sum_push[..lanes],
+                    &mut sum_retain[..lanes],
+                    &mut sum_anchor[..lanes],
+                ]
+                .into_iter()
+                .zip(written)
+                {
+                    if !written {
+                        sum.fill(0.0);
                     }
                 }
                 let range = g * LANES..g * LANES + lanes;
