@@ -872,11 +872,21 @@ impl Engine {
         for g in 0..self.e0.len() {
             let lane = g * LANES..g * LANES + lanes;
             let push = &mut b.push[..lanes];
-            push.copy_from_slice(&b.base_push[lane.clone()]);
-            for &(h_group, w) in &self.inputs[self.input_start[g]..self.input_start[g + 1]] {
-                for (x, e) in push.iter_mut().zip(row(&b.engagement, h_group, lanes)) {
-                    *x += w * e;
+            let base = &b.base_push[lane.clone()];
+            // The first influence is added to the base push as it is copied (same sum).
+            match self.inputs[self.input_start[g]..self.input_start[g + 1]].split_first() {
+                Some((&(h_group, w), rest)) => {
+                    let eh = row(&b.engagement, h_group, lanes);
+                    for ((x, base), e) in push.iter_mut().zip(base).zip(eh) {
+                        *x = base + w * e;
+                    }
+                    for &(h_group, w) in rest {
+                        for (x, e) in push.iter_mut().zip(row(&b.engagement, h_group, lanes)) {
+                            *x += w * e;
+                        }
+                    }
                 }
+                None => push.copy_from_slice(base),
             }
             for &(peer, x) in &self.peers[self.peer_start[g]..self.peer_start[g + 1]] {
                 let ep = row(&b.engagement, peer, lanes);
