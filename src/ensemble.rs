@@ -75,6 +75,8 @@ struct Histograms {
 }
 
 impl Histograms {
+    // `vec![0; n]` would be calloc'd: see the comment below for why the zeros are written.
+    #[allow(clippy::slow_vector_initialization)]
     fn new(cells: usize) -> Histograms {
         // Zeros written rather than calloc'd pages: the first touch of a calloc'd page is a
         // read (the fold adds to it), which maps the shared zero page, and the write then
