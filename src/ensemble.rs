@@ -141,6 +141,13 @@ impl Histograms {
         }
     }
 
+    /// The counts of `cell` as they are stored, if none of them outgrew 16 bits.
+    fn low_row(&self, cell: usize) -> Option<&[u16]> {
+        self.carries[cell]
+            .is_empty()
+            .then(|| &self.low[cell * BINS..(cell + 1) * BINS])
+    }
+
     /// The full counts of `cell`.
     fn row(&self, cell: usize, out: &mut [u64; BINS]) {
         for (o, &c) in out
@@ -772,15 +779,16 @@ impl Accumulator {
                             mean.push(
                                 (acc.sums[cell] as f64 / FIXED / runs as f64).clamp(0.0, 1.0),
                             );
-                            acc.counts.row(cell, &mut row);
-                            let values = histogram_quantiles(
-                                &row,
-                                0.0,
-                                1.0,
-                                acc.min[cell],
-                                acc.max[cell],
-                                &LEVELS,
-                            );
+                            let (lo, hi) = (acc.min[cell], acc.max[cell]);
+                            let values = match acc.counts.low_row(cell) {
+                                // No count past 16 bits (every cell of a small ensemble):
+                                // read the counts where they are.
+                                Some(low) => histogram_quantiles(low, 0.0, 1.0, lo, hi, &LEVELS),
+                                None => {
+                                    acc.counts.row(cell, &mut row);
+                                    histogram_quantiles(&row, 0.0, 1.0, lo, hi, &LEVELS)
+                                }
+                            };
                             for (q, v) in quantiles.iter_mut().zip(values) {
                                 q.push(v);
                             }
