@@ -310,7 +310,6 @@ impl Engine {
     pub fn new(model: &Model) -> Engine {
         let substeps = model.settings.substeps.max(1);
         let h = 1.0 / f64::from(substeps);
-        let e0_len: usize = model.territories.iter().map(|t| t.groups.len()).sum();
         let deterministic = model.settings.deterministic;
         let mut territories = Vec::new();
         let mut levers = Vec::new();
@@ -451,6 +450,8 @@ impl Engine {
                 input_start.push(inputs.len());
             }
         }
+        // Substeps of noise drawn per visit to the runs' streams: as many as fit in the rows.
+        let batch = (MAX_NOISE_ROWS / e0.len().max(1)).clamp(1, substeps as usize) as u32;
         let draws = !deterministic
             && (noise.iter().any(|&s| s > 0.0) || territories.iter().any(|t| !t.shocks.is_empty()));
         Engine {
@@ -468,7 +469,7 @@ impl Engine {
             inputs,
             horizon: model.horizon(),
             substeps,
-            batch: (MAX_NOISE_ROWS / e0_len.max(1)).clamp(1, substeps as usize) as u32,
+            batch,
             h,
             deterministic,
             draws,
