@@ -194,6 +194,14 @@ pub struct Block {
     reserve: Vec<ChaCha8Rng>,
 }
 
+/// Word `k` of a lane's bytes read from its stream.
+#[inline(always)]
+fn word(bytes: &[u8; 8 * MAX_NOISE_ROWS], k: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&bytes[8 * k..8 * k + 8]);
+    u64::from_le_bytes(w)
+}
+
 /// max(x, low) for numbers that are not NaN, as one SIMD instruction.
 #[inline(always)]
 fn at_least(x: f64, low: f64) -> f64 {
@@ -841,17 +849,46 @@ impl Engine {
         let lanes = b.lanes;
         let rows = substeps as usize * self.e0.len();
         // Little-endian bytes of consecutive words are exactly the stream's next_u64 values;
-        // one fill_bytes per lane costs less than `rows` calls to next_u64.
-        let mut bytes = [0u8; 8 * MAX_NOISE_ROWS];
-        let lane_streams = b.rngs.iter_mut().zip(&mut b.reserve).take(lanes);
-        for (j, (rng, reserve)) in lane_streams.enumerate() {
+        // one fill_bytes per lane costs less than `rows` calls to next_u64. Lanes go by
+        // groups of `CHUNK`: each lane's words are read, then each row's words of the group
+        // are turned into normals side by side (SIMD) and stored as one piece of the row.
+        const CHUNK: usize = 8;
+        let mut bytes = [[0u8; 8 * MAX_NOISE_ROWS]; CHUNK];
+        let whole = lanes - lanes % CHUNK;
+        for first_lane in (0..whole).step_by(CHUNK) {
+            let streams = &mut b.rngs[first_lane..first_lane + CHUNK];
             for first in (0..rows).step_by(MAX_NOISE_ROWS) {
                 let n = MAX_NOISE_ROWS.min(rows - first);
-                let bytes = &mut bytes[..8 * n];
-                rng.fill_bytes(bytes);
-                for (k, word) in bytes.chunks_exact(8).enumerate() {
-                    let word = u64::from_le_bytes(word.try_into().unwrap_or_default());
-                    b.xi[(first + k) * NOISE_STRIDE + j] = normal::draw(word, reserve);
+                for (rng, bytes) in streams.iter_mut().zip(&mut bytes) {
+                    rng.fill_bytes(&mut bytes[..8 * n]);
+                }
+                for k in 0..n {
+                    let mut x = [0.0; CHUNK];
+                    let mut rejected = false;
+                    for (x, bytes) in x.iter_mut().zip(&bytes) {
+                        let (value, accepted) = normal::fast(word(bytes, k));
+                        *x = value;
+                        rejected |= !accepted;
+                    }
+                    if rejected {
+                        for (l, bytes) in bytes.iter().enumerate() {
+                            let reserve = &mut b.reserve[first_lane + l];
+                            x[l] = normal::draw(word(bytes, k), reserve);
+                        }
+                    }
+                    let at = (first + k) * NOISE_STRIDE + first_lane;
+                    b.xi[at..at + CHUNK].copy_from_slice(&x);
+                }
+            }
+        }
+        let lane_streams = b.rngs.iter_mut().zip(&mut b.reserve).take(lanes);
+        for (j, (rng, reserve)) in lane_streams.enumerate().skip(whole) {
+            let bytes = &mut bytes[0];
+            for first in (0..rows).step_by(MAX_NOISE_ROWS) {
+                let n = MAX_NOISE_ROWS.min(rows - first);
+                rng.fill_bytes(&mut bytes[..8 * n]);
+                for k in 0..n {
+                    b.xi[(first + k) * NOISE_STRIDE + j] = normal::draw(word(bytes, k), reserve);
                 }
             }
         }
