@@ -7,6 +7,7 @@
 //! into shards and merged gives the same numbers. Memory depends on the horizon and the number of
 //! indices, never on the number of runs.
 
+use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
@@ -62,6 +63,15 @@ struct TerritoryAcc {
     spend_hi: f64,
 }
 
+impl TerritoryAcc {
+    /// The bins of `cell` that can hold counts: from the bin of its least value to the bin of
+    /// its greatest; `None` while it has seen no value.
+    fn span(&self, cell: usize) -> Option<Range<usize>> {
+        let (lo, hi) = (self.min[cell], self.max[cell]);
+        (lo <= hi).then(|| bin(lo)..bin(hi) + 1)
+    }
+}
+
 /// The histograms of one territory, one row of [`BINS`] counts per (index, month) cell, in
 /// 16 bits: half the memory of 32-bit counts, so half the pages to clear for every ensemble
 /// and half the cache lines swept per block. A count that outgrows 16 bits keeps its higher
@@ -111,16 +121,14 @@ impl Histograms {
         }
     }
 
-    /// Adds another territory's histograms.
-    fn merge(&mut self, other: &Histograms) {
-        for (cell, (rows, carries)) in self
-            .low
-            .chunks_exact_mut(BINS)
-            .zip(other.low.chunks_exact(BINS))
-            .zip(&other.carries)
-            .enumerate()
-        {
-            let (a, b) = rows;
+    /// Adds another territory's histograms, whose counts of each cell lie in `span(cell)`.
+    fn merge(&mut self, other: &Histograms, span: impl Fn(usize) -> Option<Range<usize>>) {
+        for (cell, carries) in other.carries.iter().enumerate() {
+            let Some(bins) = span(cell) else { continue };
+            let first = bins.start;
+            let row = cell * BINS..(cell + 1) * BINS;
+            let a = &mut self.low[row.clone()][bins.clone()];
+            let b = &other.low[row][bins];
             // Wrapping adds over the row in SIMD; a sum that wrapped is smaller than what was
             // added, and carries exactly 2¹⁶ (rare: looked for only if some sum wrapped).
             let mut wrapped = false;
@@ -131,7 +139,7 @@ impl Histograms {
             if wrapped {
                 for (bin, (&a, &b)) in a.iter().zip(b).enumerate() {
                     if a < b {
-                        carry(&mut self.carries[cell], bin, 1);
+                        carry(&mut self.carries[cell], first + bin, 1);
                     }
                 }
             }
@@ -522,7 +530,7 @@ impl Accumulator {
             a.sum_sq += b.sum_sq;
         }
         for (a, b) in self.territories.iter_mut().zip(&other.territories) {
-            a.counts.merge(&b.counts);
+            a.counts.merge(&b.counts, |cell| b.span(cell));
             a.sums.iter_mut().zip(&b.sums).for_each(|(x, y)| *x += y);
             a.min
                 .iter_mut()
@@ -572,30 +580,59 @@ fn histogram_quantiles<T: Copy + Into<u64>, const N: usize>(
     max: f64,
     levels: &[f64; N],
 ) -> [f64; N] {
+    span_quantiles(counts, 0, counts.len(), lo, hi, min, max, levels)
+}
+
+/// [`histogram_quantiles`] of a histogram of `bins` bins over [lo, hi] given only by its bins
+/// `first..first + counts.len()`, outside which every count is zero.
+#[allow(clippy::too_many_arguments)]
+fn span_quantiles<T: Copy + Into<u64>, const N: usize>(
+    counts: &[T],
+    first: usize,
+    bins: usize,
+    lo: f64,
+    hi: f64,
+    min: f64,
+    max: f64,
+    levels: &[f64; N],
+) -> [f64; N] {
     let total: u64 = counts.iter().map(|&c| c.into()).sum();
-    if total == 0 {
+    if total == 0 || N == 0 {
         return [0.0; N];
     }
-    let width = (hi - lo) / counts.len() as f64;
+    let width = (hi - lo) / bins as f64;
+    let targets = levels.map(|q| q * total as f64);
+    // The cumulative count is an integer below 2⁵³, so `cumulative ≥ target` as floats is
+    // `cumulative ≥ ⌈target⌉` as integers; and the first bin where the cumulative count
+    // reaches a threshold of at least 1 holds counts. So the scan adds integers, 16 bins at a
+    // time, and looks at single bins only in the few chunks where a threshold is crossed.
+    let threshold = |k: usize| (targets[k].ceil() as u64).max(1);
     let mut out = [max; N];
     let mut k = 0;
-    let mut cumulative = 0.0;
-    for (i, &c) in counts.iter().enumerate() {
-        let c: u64 = c.into();
-        if c == 0 {
+    let mut next_threshold = threshold(0);
+    let mut cumulative = 0u64;
+    const CHUNK: usize = 16;
+    'chunks: for (chunk_index, chunk) in counts.chunks(CHUNK).enumerate() {
+        let chunk_total: u64 = chunk.iter().map(|&c| c.into()).sum();
+        if cumulative + chunk_total < next_threshold {
+            cumulative += chunk_total;
             continue;
         }
-        let next = cumulative + c as f64;
-        while k < N && next >= levels[k] * total as f64 {
-            let target = levels[k] * total as f64;
-            let fraction = ((target - cumulative) / c as f64).clamp(0.0, 1.0);
-            out[k] = (lo + (i as f64 + fraction) * width).clamp(min, max);
-            k += 1;
+        for (j, &c) in chunk.iter().enumerate() {
+            let c: u64 = c.into();
+            let next = cumulative + c;
+            while next >= next_threshold {
+                let i = first + chunk_index * CHUNK + j;
+                let fraction = ((targets[k] - cumulative as f64) / c as f64).clamp(0.0, 1.0);
+                out[k] = (lo + (i as f64 + fraction) * width).clamp(min, max);
+                k += 1;
+                if k == N {
+                    break 'chunks;
+                }
+                next_threshold = threshold(k);
+            }
+            cumulative = next;
         }
-        if k == N {
-            break;
-        }
-        cumulative = next;
     }
     out
 }
@@ -780,13 +817,19 @@ impl Accumulator {
                                 (acc.sums[cell] as f64 / FIXED / runs as f64).clamp(0.0, 1.0),
                             );
                             let (lo, hi) = (acc.min[cell], acc.max[cell]);
+                            // Only the bins between the cell's least and greatest values
+                            // can count anything.
+                            let span = acc.span(cell).unwrap_or(0..0);
+                            let (first, q) = (span.start, &LEVELS);
                             let values = match acc.counts.low_row(cell) {
                                 // No count past 16 bits (every cell of a small ensemble):
                                 // read the counts where they are.
-                                Some(low) => histogram_quantiles(low, 0.0, 1.0, lo, hi, &LEVELS),
+                                Some(low) => {
+                                    span_quantiles(&low[span], first, BINS, 0.0, 1.0, lo, hi, q)
+                                }
                                 None => {
                                     acc.counts.row(cell, &mut row);
-                                    histogram_quantiles(&row, 0.0, 1.0, lo, hi, &LEVELS)
+                                    span_quantiles(&row[span], first, BINS, 0.0, 1.0, lo, hi, q)
                                 }
                             };
                             for (q, v) in quantiles.iter_mut().zip(values) {
@@ -1032,8 +1075,17 @@ mod tests {
         assert!(tally.iter().all(|&t| t == 0), "the tally is cleared");
         truth[BINS + 997] += 240_000 * 7;
         truth[BINS + 999] += 10 * 7;
-        a.merge(&b);
+        // Merged over each cell's span of non-zero bins only, as accumulators merge.
         let mut row = [0u64; BINS];
+        let spans: Vec<_> = (0..cells)
+            .map(|cell| {
+                b.row(cell, &mut row);
+                let first = row.iter().position(|&c| c > 0)?;
+                let last = row.iter().rposition(|&c| c > 0)?;
+                Some(first..last + 1)
+            })
+            .collect();
+        a.merge(&b, |cell| spans[cell].clone());
         for cell in 0..cells {
             a.row(cell, &mut row);
             assert_eq!(
@@ -1079,6 +1131,16 @@ mod tests {
             let got = histogram_quantiles(&counts, 0.0, 1.0, 0.0, 1.0, &LEVELS);
             for (g, l) in got.iter().zip(LEVELS) {
                 assert_eq!(*g, histogram_quantile_old(&counts, 0.0, 1.0, 0.0, 1.0, l));
+            }
+            // The same from the span of non-zero bins only, at the extreme levels too.
+            let first = counts.iter().position(|&c| c > 0).unwrap_or(0);
+            let last = counts.iter().rposition(|&c| c > 0).unwrap_or(0);
+            let levels = [0.0, 0.05, 0.5, 0.95, 1.0];
+            let span = &counts[first..=last];
+            let got = span_quantiles(span, first, 1000, 0.0, 1.0, 0.0, 1.0, &levels);
+            for (g, l) in got.iter().zip(levels) {
+                let old = histogram_quantile_old(&counts, 0.0, 1.0, 0.0, 1.0, l);
+                assert_eq!(*g, old, "round {round}, level {l}");
             }
         }
     }
