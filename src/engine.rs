@@ -30,6 +30,23 @@ pub fn reserve_rng(seed: u64, run: u64) -> ChaCha8Rng {
     run_rng(seed, run ^ (1 << 63))
 }
 
+/// A run's two streams, side by side in memory: the reserve is read rarely, and next to the
+/// main stream it is brought into cache with it instead of missing on its own.
+#[derive(Debug, Clone)]
+struct RunStreams {
+    main: ChaCha8Rng,
+    reserve: ChaCha8Rng,
+}
+
+impl RunStreams {
+    fn new(seed: u64, run: u64) -> RunStreams {
+        RunStreams {
+            main: run_rng(seed, run),
+            reserve: reserve_rng(seed, run),
+        }
+    }
+}
+
 /// A lever, compiled: dense effect rows over its territory's groups.
 #[derive(Debug, Clone)]
 struct LeverPlan {
@@ -190,8 +207,7 @@ pub struct Block {
     push: Vec<f64>,
     // Per-lane scratch of the lever step: cost, four multipliers, three sums.
     scratch: [Vec<f64>; 8],
-    rngs: Vec<ChaCha8Rng>,
-    reserve: Vec<ChaCha8Rng>,
+    streams: Vec<RunStreams>,
 }
 
 /// Word `k` of a lane's bytes read from its stream.
@@ -554,22 +570,14 @@ impl Engine {
             lever_u: vec![0.0; l],
             push: vec![0.0; LANES],
             scratch: std::array::from_fn(|_| vec![0.0; LANES]),
-            rngs: (0..LANES as u64).map(|j| run_rng(0, j)).collect(),
-            reserve: (0..LANES as u64).map(|j| reserve_rng(0, j)).collect(),
+            streams: (0..LANES as u64).map(|j| RunStreams::new(0, j)).collect(),
         }
     }
 
     fn reset(&self, b: &mut Block, seed: u64, first_run: u64, lanes: usize) {
         b.lanes = lanes;
-        for (j, (rng, reserve)) in b
-            .rngs
-            .iter_mut()
-            .zip(&mut b.reserve)
-            .take(lanes)
-            .enumerate()
-        {
-            *rng = run_rng(seed, first_run + j as u64);
-            *reserve = reserve_rng(seed, first_run + j as u64);
+        for (j, streams) in b.streams.iter_mut().take(lanes).enumerate() {
+            *streams = RunStreams::new(seed, first_run + j as u64);
         }
         for (g, (&e0, &a0)) in self.e0.iter().zip(&self.a0).enumerate() {
             b.engagement[g * LANES..(g + 1) * LANES].fill(e0);
@@ -688,7 +696,7 @@ impl Engine {
                         !matches!(shock.timing, ShockTiming::Random { .. })
                             && shock.probability >= 1.0
                     } else {
-                        let u: f64 = b.rngs[j].random();
+                        let u: f64 = b.streams[j].main.random();
                         match shock.timing {
                             ShockTiming::Random { .. } => u < shock.hazard,
                             _ => u < shock.probability,
@@ -856,11 +864,11 @@ impl Engine {
         let mut bytes = [[0u8; 8 * MAX_NOISE_ROWS]; CHUNK];
         let whole = lanes - lanes % CHUNK;
         for first_lane in (0..whole).step_by(CHUNK) {
-            let streams = &mut b.rngs[first_lane..first_lane + CHUNK];
+            let streams = &mut b.streams[first_lane..first_lane + CHUNK];
             for first in (0..rows).step_by(MAX_NOISE_ROWS) {
                 let n = MAX_NOISE_ROWS.min(rows - first);
-                for (rng, bytes) in streams.iter_mut().zip(&mut bytes) {
-                    rng.fill_bytes(&mut bytes[..8 * n]);
+                for (streams, bytes) in streams.iter_mut().zip(&mut bytes) {
+                    streams.main.fill_bytes(&mut bytes[..8 * n]);
                 }
                 for k in 0..n {
                     let mut x = [0.0; CHUNK];
@@ -871,9 +879,8 @@ impl Engine {
                         rejected |= !accepted;
                     }
                     if rejected {
-                        for (l, bytes) in bytes.iter().enumerate() {
-                            let reserve = &mut b.reserve[first_lane + l];
-                            x[l] = normal::draw(word(bytes, k), reserve);
+                        for ((x, streams), bytes) in x.iter_mut().zip(&mut *streams).zip(&bytes) {
+                            *x = normal::draw(word(bytes, k), &mut streams.reserve);
                         }
                     }
                     let at = (first + k) * NOISE_STRIDE + first_lane;
@@ -881,8 +888,8 @@ impl Engine {
                 }
             }
         }
-        let lane_streams = b.rngs.iter_mut().zip(&mut b.reserve).take(lanes);
-        for (j, (rng, reserve)) in lane_streams.enumerate().skip(whole) {
+        for (j, streams) in b.streams.iter_mut().take(lanes).enumerate().skip(whole) {
+            let RunStreams { main: rng, reserve } = streams;
             let bytes = &mut bytes[0];
             for first in (0..rows).step_by(MAX_NOISE_ROWS) {
                 let n = MAX_NOISE_ROWS.min(rows - first);
@@ -1086,16 +1093,20 @@ mod tests {
         engine.run_block(7, 100, 300, &mut block, |_, _| true);
         // Elections due at months 4, 16 and 28 of 0..30; 30 months × 3 substeps × 2 groups.
         let words = 3 + 30 * 3 * 2;
-        let used_reserve = block.reserve[..300]
+        let used_reserve = block.streams[..300]
             .iter()
-            .filter(|r| r.get_word_pos() > 0)
+            .filter(|s| s.reserve.get_word_pos() > 0)
             .count();
         assert!(
             used_reserve > 50,
             "{used_reserve} runs used their reserve stream"
         );
-        for rng in &block.rngs[..300] {
-            assert_eq!(rng.get_word_pos(), 2 * words, "two 32-bit words per draw");
+        for s in &block.streams[..300] {
+            assert_eq!(
+                s.main.get_word_pos(),
+                2 * words,
+                "two 32-bit words per draw"
+            );
         }
     }
 }
