@@ -157,6 +157,12 @@ const COST: usize = 0;
 
 /// Runs stepped together in one block: the lanes of every array below.
 pub const LANES: usize = 1024;
+/// Lanes whose words `draw_noise` turns into normals side by side.
+const NOISE_CHUNK: usize = 8;
+const _: () = assert!(
+    LANES % NOISE_CHUNK == 0,
+    "whole chunks of lanes fill a block"
+);
 
 /// Rows of noise (one per group and substep) drawn per visit to the runs' streams: 16 rows of
 /// [`LANES`] normals are 128 KiB, which stays in the L2 cache next to the block.
@@ -860,10 +866,12 @@ impl Engine {
         // one fill_bytes per lane costs less than `rows` calls to next_u64. Lanes go by
         // groups of `CHUNK`: each lane's words are read, then each row's words of the group
         // are turned into normals side by side (SIMD) and stored as one piece of the row.
-        const CHUNK: usize = 8;
+        // The last group may reach past the block's lanes into spare lanes of the block (there
+        // are LANES of them, a multiple of CHUNK): their streams are reset before they hold a
+        // run, and their normals are never read.
+        const CHUNK: usize = NOISE_CHUNK;
         let mut bytes = [[0u8; 8 * MAX_NOISE_ROWS]; CHUNK];
-        let whole = lanes - lanes % CHUNK;
-        for first_lane in (0..whole).step_by(CHUNK) {
+        for first_lane in (0..lanes).step_by(CHUNK) {
             let streams = &mut b.streams[first_lane..first_lane + CHUNK];
             for first in (0..rows).step_by(MAX_NOISE_ROWS) {
                 let n = MAX_NOISE_ROWS.min(rows - first);
@@ -885,17 +893,6 @@ impl Engine {
                     }
                     let at = (first + k) * NOISE_STRIDE + first_lane;
                     b.xi[at..at + CHUNK].copy_from_slice(&x);
-                }
-            }
-        }
-        for (j, streams) in b.streams.iter_mut().take(lanes).enumerate().skip(whole) {
-            let RunStreams { main: rng, reserve } = streams;
-            let bytes = &mut bytes[0];
-            for first in (0..rows).step_by(MAX_NOISE_ROWS) {
-                let n = MAX_NOISE_ROWS.min(rows - first);
-                rng.fill_bytes(&mut bytes[..8 * n]);
-                for k in 0..n {
-                    b.xi[(first + k) * NOISE_STRIDE + j] = normal::draw(word(bytes, k), reserve);
                 }
             }
         }
