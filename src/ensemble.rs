@@ -110,14 +110,43 @@ impl Histograms {
         }
     }
 
-    /// Adds a block's four-way tally of bins `first..` of `cell` (four counters per bin),
-    /// each counted `weight` times, and clears the tally.
-    #[inline]
-    fn add_span(&mut self, cell: usize, first: usize, tally: &mut [u32], weight: u32) {
-        for (k, four) in tally.chunks_exact_mut(4).enumerate() {
-            let n = u64::from(four[0] + four[1] + four[2] + four[3]) * u64::from(weight);
-            four.fill(0);
-            self.add(cell, first + k, n);
+    /// Adds a block's tally of the bins `span` of `cell`, each counted `weight` times, and
+    /// clears the tally there.
+    fn add_tally(&mut self, cell: usize, span: Range<usize>, tally: &mut Tally, weight: u32) {
+        let row = &mut self.low[cell * BINS..(cell + 1) * BINS][span.clone()];
+        let [c0, c1, c2, c3] = &mut *tally.counts;
+        let (c0, c1, c2, c3) = (
+            &mut c0[span.clone()],
+            &mut c1[span.clone()],
+            &mut c2[span.clone()],
+            &mut c3[span.clone()],
+        );
+        if weight == 1 {
+            // A block's count in a bin is at most LANES < 2¹⁶, so it is added in 16 bits with
+            // wrapping, over the span in SIMD; a sum that wrapped is smaller than what was
+            // added and carries exactly 2¹⁶ (rare: looked for only if some sum wrapped).
+            let total = |k: usize| (c0[k] + c1[k] + c2[k] + c3[k]) as u16;
+            let mut wrapped = false;
+            for (k, low) in row.iter_mut().enumerate() {
+                let n = total(k);
+                *low = low.wrapping_add(n);
+                wrapped |= *low < n;
+            }
+            if wrapped {
+                for (k, &low) in row.iter().enumerate() {
+                    if low < total(k) {
+                        carry(&mut self.carries[cell], span.start + k, 1);
+                    }
+                }
+            }
+        } else {
+            for k in 0..row.len() {
+                let n = u64::from(c0[k] + c1[k] + c2[k] + c3[k]) * u64::from(weight);
+                self.add(cell, span.start + k, n);
+            }
+        }
+        for c in [c0, c1, c2, c3] {
+            c.fill(0);
         }
     }
 
@@ -179,6 +208,47 @@ fn carry(carries: &mut Vec<(u16, u64)>, bin: usize, high: u64) {
     }
 }
 
+/// Counters as long as a histogram row, rounded up to a power of two so that a bin's index
+/// (a `u16` below [`BINS`]) masked to it needs no bounds check.
+const TALLY: usize = BINS.next_power_of_two();
+
+/// The counts of one index over a block's lanes, per bin, before they go into a histogram
+/// row: small enough to stay in L1. Four counters per bin, lane j counting in counter j mod 4:
+/// consecutive lanes often share a bin, and four independent counters do not wait on each
+/// other's last update. All zero between uses.
+#[derive(Debug, Clone)]
+struct Tally {
+    counts: Box<[[u32; TALLY]; 4]>,
+}
+
+// A block's count in one bin must fit the 16-bit fast path of `Histograms::add_tally`.
+const _: () = assert!(LANES < 1 << 16);
+
+impl Tally {
+    fn new() -> Tally {
+        Tally {
+            counts: Box::new([[0; TALLY]; 4]),
+        }
+    }
+
+    /// Counts each lane's bin.
+    #[inline]
+    fn count(&mut self, bins: &[u16]) {
+        let [c0, c1, c2, c3] = &mut *self.counts;
+        let mut four = bins.chunks_exact(4);
+        for b in &mut four {
+            let k = |i: usize| usize::from(b[i]) & (TALLY - 1);
+            c0[k(0)] += 1;
+            c1[k(1)] += 1;
+            c2[k(2)] += 1;
+            c3[k(3)] += 1;
+        }
+        for &b in four.remainder() {
+            c0[usize::from(b) & (TALLY - 1)] += 1;
+        }
+    }
+}
+
 /// Per-run outcome aggregates: successes for shares; Σx and Σx² in 2⁻⁵² fixed point for means
 /// (values scaled into [0, 1]), so they merge exactly.
 #[derive(Debug, Clone, Default)]
@@ -199,9 +269,8 @@ pub struct Accumulator {
     scratch: Vec<f64>,
     /// The bins of one index over a block's lanes.
     bins: Vec<u16>,
-    /// Four counters per bin for one index over a block (see `observe`); all zero between
-    /// uses.
-    tally: Vec<u32>,
+    /// One index's counts over a block, before they go into its histogram row.
+    tally: Tally,
 }
 
 /// The largest magnitude of an outcome's per-run values, by which they are scaled into [0, 1].
@@ -337,7 +406,7 @@ impl Accumulator {
             outcome_accs: Vec::new(),
             scratch: Vec::new(),
             bins: vec![0; LANES],
-            tally: vec![0; 4 * BINS],
+            tally: Tally::new(),
         }
     }
 
@@ -453,17 +522,11 @@ impl Accumulator {
                 acc.sums[cell] += u128::from(sum) * u128::from(weight);
                 acc.min[cell] = acc.min[cell].min(lo);
                 acc.max[cell] = acc.max[cell].max(hi);
-                // Then the counts, in a small tally kept in L1 with four counters per bin
-                // (lane j counts in counter j mod 4): most runs of a block often share a bin,
-                // and four independent counters do not wait on each other's last update.
-                for (j, &k) in bins[..values.len()].iter().enumerate() {
-                    tally[usize::from(k) * 4 + (j & 3)] += 1;
-                }
-                // Folded into the histogram row over the block's span of bins only; each row
-                // is touched once for the whole block.
-                let (first, last) = (bin(lo), bin(hi));
+                // Then the counts, in a tally kept in L1, folded into the histogram row over
+                // the block's span of bins only: each row is touched once for the whole block.
+                tally.count(&bins[..values.len()]);
                 acc.counts
-                    .add_span(cell, first, &mut tally[4 * first..4 * (last + 1)], weight);
+                    .add_tally(cell, bin(lo)..bin(hi) + 1, tally, weight);
             };
             put(0, b.engagement_index(ti));
             put(1, b.stabilisation_index(ti));
@@ -1068,13 +1131,28 @@ mod tests {
             target.add(cell, bin, n);
             truth[cell * BINS + bin] += n;
         }
-        let mut tally = [0u32; 4 * 3];
-        tally[0..4].copy_from_slice(&[60_000, 60_000, 60_000, 60_000]);
-        tally[8..12].copy_from_slice(&[1, 2, 3, 4]);
-        a.add_span(1, 998 - 1, &mut tally[..], 7);
-        assert!(tally.iter().all(|&t| t == 0), "the tally is cleared");
+        // Tallies counted 7 times, and once (the 16-bit path, with its carries).
+        let mut tally = Tally::new();
+        for (k, c) in tally.counts.iter_mut().enumerate() {
+            c[997] = 60_000;
+            c[999] = k as u32 + 1;
+        }
+        a.add_tally(1, 997..1000, &mut tally, 7);
+        assert!(tally.counts.iter().flatten().all(|&t| t == 0), "cleared");
         truth[BINS + 997] += 240_000 * 7;
         truth[BINS + 999] += 10 * 7;
+        for round in 0..400u32 {
+            let bins: Vec<u16> = (0..LANES as u32)
+                .map(|j| [3, 500, 999][((j ^ round) % 3) as usize])
+                .collect();
+            let cell = (round % 2) as usize * 2;
+            tally.count(&bins);
+            a.add_tally(cell, 3..1000, &mut tally, 1);
+            for &k in &bins {
+                truth[cell * BINS + usize::from(k)] += 1;
+            }
+        }
+        assert!(tally.counts.iter().flatten().all(|&t| t == 0), "cleared");
         // Merged over each cell's span of non-zero bins only, as accumulators merge.
         let mut row = [0u64; BINS];
         let spans: Vec<_> = (0..cells)
