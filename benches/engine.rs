@@ -77,11 +77,16 @@ fn network(n: usize, runs: u64) -> Model {
     Model::parse(&dir.join(format!("net{n}.toml")), &net).unwrap()
 }
 
-fn simulate(model: &Model, threads: usize) {
-    let pool = rayon::ThreadPoolBuilder::new()
+/// A pool of `threads` workers, built once per benchmark: what is measured is the ensemble,
+/// not the creation of threads (the CLI builds its pool once; a sweep reuses it).
+fn pool(threads: usize) -> rayon::ThreadPool {
+    rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
-        .unwrap();
+        .unwrap()
+}
+
+fn simulate(model: &Model, pool: &rayon::ThreadPool) {
     let cancel = AtomicBool::new(false);
     let controls = Controls {
         progress: &|_, _| {},
@@ -119,41 +124,45 @@ fn ensemble_threads(c: &mut Criterion) {
         g.bench_with_input(
             BenchmarkId::new("20k-runs-threads", threads),
             &threads,
-            |b, &t| b.iter(|| simulate(&m, t)),
+            |b, &t| {
+                let pool = pool(t);
+                b.iter(|| simulate(&m, &pool))
+            },
         );
     }
     g.finish();
 }
 
 fn scaling(c: &mut Criterion) {
+    let two = pool(2);
     let mut g = c.benchmark_group("scaling");
     g.sample_size(10);
     for groups in [1, 4, 16, 64] {
         let m = model(groups, 3, 2048);
         g.throughput(Throughput::Elements(group_steps(&m)));
         g.bench_with_input(BenchmarkId::new("groups", groups), &m, |b, m| {
-            b.iter(|| simulate(m, 2))
+            b.iter(|| simulate(m, &two))
         });
     }
     for levers in [0, 8, 32] {
         let m = model(4, levers, 2048);
         g.throughput(Throughput::Elements(group_steps(&m)));
         g.bench_with_input(BenchmarkId::new("levers", levers), &m, |b, m| {
-            b.iter(|| simulate(m, 2))
+            b.iter(|| simulate(m, &two))
         });
     }
     for territories in [1, 4, 16] {
         let m = network(territories, 1024);
         g.throughput(Throughput::Elements(group_steps(&m)));
         g.bench_with_input(BenchmarkId::new("territories", territories), &m, |b, m| {
-            b.iter(|| simulate(m, 2))
+            b.iter(|| simulate(m, &two))
         });
     }
     for runs in [1_000u64, 10_000, 100_000] {
         let m = model(4, 3, runs);
         g.throughput(Throughput::Elements(group_steps(&m)));
         g.bench_with_input(BenchmarkId::new("runs", runs), &m, |b, m| {
-            b.iter(|| simulate(m, 2))
+            b.iter(|| simulate(m, &two))
         });
     }
     g.finish();

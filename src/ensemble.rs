@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::engine::{Block, Engine, LANES};
@@ -151,31 +152,40 @@ impl Histograms {
     }
 
     /// Adds another territory's histograms, whose counts of each cell lie in `span(cell)`.
-    fn merge(&mut self, other: &Histograms, span: impl Fn(usize) -> Option<Range<usize>>) {
-        for (cell, carries) in other.carries.iter().enumerate() {
-            let Some(bins) = span(cell) else { continue };
-            let first = bins.start;
-            let row = cell * BINS..(cell + 1) * BINS;
-            let a = &mut self.low[row.clone()][bins.clone()];
-            let b = &other.low[row][bins];
-            // Wrapping adds over the row in SIMD; a sum that wrapped is smaller than what was
-            // added, and carries exactly 2¹⁶ (rare: looked for only if some sum wrapped).
-            let mut wrapped = false;
-            for (a, &b) in a.iter_mut().zip(b) {
-                *a = a.wrapping_add(b);
-                wrapped |= *a < b;
-            }
-            if wrapped {
-                for (bin, (&a, &b)) in a.iter().zip(b).enumerate() {
-                    if a < b {
-                        carry(&mut self.carries[cell], first + bin, 1);
+    /// Cells are independent: they are merged in parallel, a few hundred per task.
+    fn merge(&mut self, other: &Histograms, span: impl Fn(usize) -> Option<Range<usize>> + Sync) {
+        const CELLS: usize = 256;
+        self.low
+            .par_chunks_mut(CELLS * BINS)
+            .zip(self.carries.par_chunks_mut(CELLS))
+            .enumerate()
+            .for_each(|(task, (low, mine))| {
+                for (k, mine) in mine.iter_mut().enumerate() {
+                    let cell = task * CELLS + k;
+                    let Some(bins) = span(cell) else { continue };
+                    let first = bins.start;
+                    let a = &mut low[k * BINS..(k + 1) * BINS][bins.clone()];
+                    let b = &other.low[cell * BINS..(cell + 1) * BINS][bins];
+                    // Wrapping adds over the row in SIMD; a sum that wrapped is smaller than
+                    // what was added, and carries exactly 2¹⁶ (rare: looked for only if some
+                    // sum wrapped).
+                    let mut wrapped = false;
+                    for (a, &b) in a.iter_mut().zip(b) {
+                        *a = a.wrapping_add(b);
+                        wrapped |= *a < b;
+                    }
+                    if wrapped {
+                        for (bin, (&a, &b)) in a.iter().zip(b).enumerate() {
+                            if a < b {
+                                carry(mine, first + bin, 1);
+                            }
+                        }
+                    }
+                    for &(bin, high) in &other.carries[cell] {
+                        carry(mine, usize::from(bin), high);
                     }
                 }
-            }
-            for &(bin, high) in carries {
-                carry(&mut self.carries[cell], usize::from(bin), high);
-            }
-        }
+            });
     }
 
     /// The counts of `cell` as they are stored, if none of them outgrew 16 bits.
@@ -867,8 +877,9 @@ impl Accumulator {
                 ];
                 names.extend(t.groups.iter().map(|g| format!("engagement:{}", g.id)));
                 names.extend(t.groups.iter().map(|g| format!("anchored:{}", g.id)));
+                // One index per task: the quantiles of every month are most of the time here.
                 let series = names
-                    .into_iter()
+                    .into_par_iter()
                     .enumerate()
                     .map(|(i, index)| {
                         let mut mean = Vec::with_capacity(acc.months);
