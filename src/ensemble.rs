@@ -123,32 +123,33 @@ impl Histograms {
             &mut c3[span.clone()],
         );
         if weight == 1 {
-            // A block's count in a bin is at most LANES < 2¹⁶, so it is added in 16 bits with
-            // wrapping, over the span in SIMD; a sum that wrapped is smaller than what was
-            // added and carries exactly 2¹⁶ (rare: looked for only if some sum wrapped).
-            let total = |k: usize| (c0[k] + c1[k] + c2[k] + c3[k]) as u16;
+            // One pass over the span in SIMD: a block's count in a bin is at most LANES < 2¹⁶,
+            // so it is added in 16 bits with wrapping, and kept in the first counter row (the
+            // others are cleared). A sum that wrapped is smaller than what was added and
+            // carries exactly 2¹⁶ (rare: looked for only if some sum wrapped).
             let mut wrapped = false;
-            for (k, low) in row.iter_mut().enumerate() {
-                let n = total(k);
-                *low = low.wrapping_add(n);
-                wrapped |= *low < n;
+            for k in 0..row.len() {
+                let n = c0[k] + c1[k] + c2[k] + c3[k];
+                (c0[k], c1[k], c2[k], c3[k]) = (n, 0, 0, 0);
+                row[k] = row[k].wrapping_add(n);
+                wrapped |= row[k] < n;
             }
             if wrapped {
-                for (k, &low) in row.iter().enumerate() {
-                    if low < total(k) {
+                for (k, (&low, &n)) in row.iter().zip(c0.iter()).enumerate() {
+                    if low < n {
                         carry(&mut self.carries[cell], span.start + k, 1);
                     }
                 }
             }
         } else {
             for k in 0..row.len() {
-                let n = u64::from(c0[k] + c1[k] + c2[k] + c3[k]) * u64::from(weight);
+                let n = [c0[k], c1[k], c2[k], c3[k]].map(u64::from).iter().sum::<u64>()
+                    * u64::from(weight);
+                (c1[k], c2[k], c3[k]) = (0, 0, 0);
                 self.add(cell, span.start + k, n);
             }
         }
-        for c in [c0, c1, c2, c3] {
-            c.fill(0);
-        }
+        c0.fill(0);
     }
 
     /// Adds another territory's histograms, whose counts of each cell lie in `span(cell)`.
@@ -228,10 +229,10 @@ const TALLY: usize = BINS.next_power_of_two();
 /// other's last update. All zero between uses.
 #[derive(Debug, Clone)]
 struct Tally {
-    counts: Box<[[u32; TALLY]; 4]>,
+    counts: Box<[[u16; TALLY]; 4]>,
 }
 
-// A block's count in one bin must fit the 16-bit fast path of `Histograms::add_tally`.
+// A block's count in one bin, the sum of its four counters, must fit 16 bits.
 const _: () = assert!(LANES < 1 << 16);
 
 impl Tally {
@@ -1145,12 +1146,12 @@ mod tests {
         // Tallies counted 7 times, and once (the 16-bit path, with its carries).
         let mut tally = Tally::new();
         for (k, c) in tally.counts.iter_mut().enumerate() {
-            c[997] = 60_000;
-            c[999] = k as u32 + 1;
+            c[997] = 16_000;
+            c[999] = k as u16 + 1;
         }
         a.add_tally(1, 997..1000, &mut tally, 7);
         assert!(tally.counts.iter().flatten().all(|&t| t == 0), "cleared");
-        truth[BINS + 997] += 240_000 * 7;
+        truth[BINS + 997] += 64_000 * 7;
         truth[BINS + 999] += 10 * 7;
         for round in 0..400u32 {
             let bins: Vec<u16> = (0..LANES as u32)
