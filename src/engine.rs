@@ -207,7 +207,7 @@ pub struct Block {
     entry_month: Vec<i32>,
     // Per lever.
     pause_end: Vec<u32>,
-    active_since: Vec<i64>,
+    active_since: Vec<i32>,
     lever_u: Vec<f64>,
     // Scratch for one group's push over lanes.
     push: Vec<f64>,
@@ -741,43 +741,56 @@ impl Engine {
                     &mut b.active_since[range.clone()],
                     &mut b.lever_u[range.clone()],
                 );
-                for (j, pause_end) in b.pause_end[range].iter().enumerate() {
-                    let active =
-                        scheduled && phase[j] as usize >= lever.after_phase && m >= *pause_end;
-                    if !active {
-                        since[j] = -1;
-                        u[j] = 0.0;
-                        continue;
-                    }
-                    if since[j] < 0 {
-                        since[j] = i64::from(m);
-                    }
+                // Branch-free over lanes, so it runs in SIMD: every lane computes the
+                // intensity it would have if active, and inactive lanes keep none of it. Months
+                // fit i32 (horizon ≤ 1,200).
+                let (month, ramp) = (m as i32, lever.ramp as i32);
+                let after = u32::try_from(lever.after_phase).unwrap_or(u32::MAX);
+                let (full, per_month, lever_cost) =
+                    (lever.intensity, f64::from(ramp), lever.cost);
+                let lanes_of = since
+                    .iter_mut()
+                    .zip(u.iter_mut())
+                    .zip(cost.iter_mut())
+                    .zip(phase)
+                    .zip(&b.pause_end[range]);
+                for ((((since, u), cost), &phase), &pause_end) in lanes_of {
+                    let active = scheduled & (phase >= after) & (m >= pause_end);
+                    let start = if *since < 0 { month } else { *since };
                     // Past its ramp a lever is at full intensity: no division (the same
                     // number: min(1, elapsed / ramp) is 1 exactly when elapsed ≥ ramp).
-                    let elapsed = i64::from(m) - since[j] + 1;
-                    u[j] = if elapsed >= i64::from(lever.ramp) {
-                        lever.intensity
-                    } else {
-                        lever.intensity * (elapsed as f64 / f64::from(lever.ramp))
-                    };
-                    cost[j] += lever.cost;
+                    let elapsed = month - start + 1;
+                    let ramping = full * (f64::from(elapsed) / per_month);
+                    let intensity = if elapsed >= ramp { full } else { ramping };
+                    *since = if active { start } else { -1 };
+                    *u = if active { intensity } else { 0.0 };
+                    // Costs are ≥ 0 and start at +0: adding +0 changes nothing.
+                    *cost += if active { lever_cost } else { 0.0 };
                 }
             }
-            // Budget rationing and the phase's multipliers, per lane.
+            // Budget rationing, branch-free over lanes (SIMD): the scale goes in m_reach until
+            // the phase's multipliers are applied.
             let [cost, m_push, m_retain, m_anchor, m_reach, ..] = &mut b.scratch;
+            let spend = &mut b.spend[ti * LANES..ti * LANES + lanes];
+            let rationed = spend.iter_mut().zip(&mut m_reach[..lanes]).zip(&cost[..lanes]);
+            match p.budget {
+                Some(budget) => {
+                    for ((spend, scale), &cost) in rationed {
+                        let over = cost > budget;
+                        *spend += if over { budget } else { cost };
+                        *scale = if over { budget / cost } else { 1.0 };
+                    }
+                }
+                None => {
+                    for ((spend, scale), &cost) in rationed {
+                        *spend += cost;
+                        *scale = 1.0;
+                    }
+                }
+            }
             for j in 0..lanes {
-                let spend = &mut b.spend[ti * LANES + j];
-                let scale = match p.budget {
-                    Some(budget) if cost[j] > budget => {
-                        *spend += budget;
-                        budget / cost[j]
-                    }
-                    _ => {
-                        *spend += cost[j];
-                        1.0
-                    }
-                };
                 let effect = &p.phases[phase[j] as usize];
+                let scale = m_reach[j];
                 m_push[j] = effect.push * scale;
                 m_retain[j] = effect.retain * scale;
                 m_anchor[j] = effect.anchor * scale;
