@@ -4,7 +4,7 @@
 //! "ensemble". Figures and where the time goes: benches/README.md.
 
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
@@ -12,48 +12,8 @@ use trajectoire::engine::Engine;
 use trajectoire::ensemble::{self, Accumulator, Controls};
 use trajectoire::model::Model;
 
-const HORIZON: u32 = 240;
-const SUBSTEPS: u32 = 4;
-
-/// A territory with `groups` groups (ring influence), `levers` levers and one election.
-fn territory(id: &str, groups: usize, levers: usize, runs: u64) -> String {
-    let mut t = format!(
-        "[territory]\nid = \"{id}\"\npopulation = 6000\nstart_year = 2008\nhorizon = {HORIZON}\nbudget = 15000\n\
-         [simulation]\nruns = {runs}\nseed = 1\nsubsteps = {SUBSTEPS}\n\
-         [scale]\ninnovation = 0.0005\nimitation = 0.04\n[perpetuation]\ncollapse = 0.1\n"
-    );
-    for g in 0..groups {
-        let next = (g + 1) % groups;
-        t.push_str(&format!(
-            "[[actor]]\nid = \"g{g}\"\nengagement = 0.2\nanchored = 0.02\nadoption = 0.003\nfatigue = 0.02\n\
-             erosion = 0.002\nvolatility = 0.03\ninfluenced_by = {{ g{next} = 0.01 }}\n"
-        ));
-    }
-    t.push_str("[[phase]]\nid = \"a\"\n[[phase]]\nid = \"b\"\nenter = { engagement = 0.25 }\nhold = 3\nfallback = { engagement = 0.15 }\n");
-    for l in 0..levers {
-        let g = l % groups;
-        t.push_str(&format!(
-            "[[lever]]\nid = \"l{l}\"\nfrom = {}\ncost = 3000\nramp = 6\npush = {{ g{g} = 0.01 }}\nretain = {{ g{g} = 0.3 }}\nanchor = {{ g{g} = 0.005 }}\nreach = 0.001\n",
-            l * 3
-        ));
-    }
-    t.push_str("[[shock]]\nid = \"election\"\nevery = 72\nfirst = 75\nprobability = 0.5\nhits = { g0 = 0.6 }\n");
-    t
-}
-
-fn bench_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-scenarios");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn model(groups: usize, levers: usize, runs: u64) -> Model {
-    Model::parse(
-        &bench_dir().join("t.toml"),
-        &territory("t", groups, levers, runs),
-    )
-    .unwrap()
-}
+mod common;
+use common::{bench_dir, group_steps, model, territory};
 
 /// A network of `n` territories of 4 groups and 3 levers, each linked to the next.
 fn network(n: usize, runs: u64) -> Model {
@@ -93,11 +53,6 @@ fn simulate(model: &Model, pool: &rayon::ThreadPool) {
         cancel: &cancel,
     };
     pool.install(|| black_box(ensemble::simulate(model, &controls)));
-}
-
-fn group_steps(m: &Model) -> u64 {
-    let groups: usize = m.territories.iter().map(|t| t.groups.len()).sum();
-    m.settings.runs * u64::from(m.horizon()) * u64::from(m.settings.substeps) * groups as u64
 }
 
 /// One block of 1024 runs stepped over 240 months, no aggregation.
