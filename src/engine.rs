@@ -746,8 +746,7 @@ impl Engine {
                 // fit i32 (horizon ≤ 1,200).
                 let (month, ramp) = (m as i32, lever.ramp as i32);
                 let after = u32::try_from(lever.after_phase).unwrap_or(u32::MAX);
-                let (full, per_month, lever_cost) =
-                    (lever.intensity, f64::from(ramp), lever.cost);
+                let (full, per_month, lever_cost) = (lever.intensity, f64::from(ramp), lever.cost);
                 let lanes_of = since
                     .iter_mut()
                     .zip(u.iter_mut())
@@ -772,7 +771,10 @@ impl Engine {
             // the phase's multipliers are applied.
             let [cost, m_push, m_retain, m_anchor, m_reach, ..] = &mut b.scratch;
             let spend = &mut b.spend[ti * LANES..ti * LANES + lanes];
-            let rationed = spend.iter_mut().zip(&mut m_reach[..lanes]).zip(&cost[..lanes]);
+            let rationed = spend
+                .iter_mut()
+                .zip(&mut m_reach[..lanes])
+                .zip(&cost[..lanes]);
             match p.budget {
                 Some(budget) => {
                     for ((spend, scale), &cost) in rationed {

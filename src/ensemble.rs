@@ -143,7 +143,10 @@ impl Histograms {
             }
         } else {
             for k in 0..row.len() {
-                let n = [c0[k], c1[k], c2[k], c3[k]].map(u64::from).iter().sum::<u64>()
+                let n = [c0[k], c1[k], c2[k], c3[k]]
+                    .map(u64::from)
+                    .iter()
+                    .sum::<u64>()
                     * u64::from(weight);
                 (c1[k], c2[k], c3[k]) = (0, 0, 0);
                 self.add(cell, span.start + k, n);
