@@ -13,7 +13,7 @@ use trajectoire::ensemble::{self, Accumulator, Controls};
 use trajectoire::model::Model;
 
 mod common;
-use common::{bench_dir, group_steps, model, territory};
+use common::{bench_dir, group_steps, model, pool, simulate, territory};
 
 /// A network of `n` territories of 4 groups and 3 levers, each linked to the next.
 fn network(n: usize, runs: u64) -> Model {
@@ -35,24 +35,6 @@ fn network(n: usize, runs: u64) -> Model {
         ));
     }
     Model::parse(&dir.join(format!("net{n}.toml")), &net).unwrap()
-}
-
-/// A pool of `threads` workers, built once per benchmark: what is measured is the ensemble,
-/// not the creation of threads (the CLI builds its pool once; a sweep reuses it).
-fn pool(threads: usize) -> rayon::ThreadPool {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .unwrap()
-}
-
-fn simulate(model: &Model, pool: &rayon::ThreadPool) {
-    let cancel = AtomicBool::new(false);
-    let controls = Controls {
-        progress: &|_, _| {},
-        cancel: &cancel,
-    };
-    pool.install(|| black_box(ensemble::simulate(model, &controls)));
 }
 
 /// One block of 1024 runs stepped over 240 months, no aggregation.

@@ -12,11 +12,7 @@
 //! 3 levers, 240 months, 4 substeps); each ensemble is `ensemble::simulate` on one pool built
 //! once (aggregation and results included), as a sweep would call it.
 
-use std::hint::black_box;
-use std::sync::atomic::AtomicBool;
 use std::time::Instant;
-
-use trajectoire::ensemble::{self, Controls};
 
 mod common;
 
@@ -38,15 +34,7 @@ fn main() {
         .into_iter()
         .filter(|&n| n <= largest)
         .collect();
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .unwrap();
-    let cancel = AtomicBool::new(false);
-    let controls = Controls {
-        progress: &|_, _| {},
-        cancel: &cancel,
-    };
+    let pool = common::pool(threads);
     let mut model = common::model(4, 3, 1_000);
     // Seconds per run of every ensemble, per size.
     let mut per_run: Vec<Vec<f64>> = vec![Vec::new(); sizes.len()];
@@ -56,7 +44,7 @@ fn main() {
             model.settings.runs = runs;
             for _ in 0..largest / runs {
                 let start = Instant::now();
-                pool.install(|| black_box(ensemble::simulate(&model, &controls)));
+                common::simulate(&model, &pool);
                 per_run[k].push(start.elapsed().as_secs_f64() / runs as f64);
             }
         }

@@ -1,7 +1,10 @@
 //! The benchmarks' workloads, shared by `engine.rs` and `flatness.rs`.
 
+use std::hint::black_box;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 
+use trajectoire::ensemble::{self, Controls};
 use trajectoire::model::Model;
 
 pub const HORIZON: u32 = 240;
@@ -52,4 +55,22 @@ pub fn model(groups: usize, levers: usize, runs: u64) -> Model {
 pub fn group_steps(m: &Model) -> u64 {
     let groups: usize = m.territories.iter().map(|t| t.groups.len()).sum();
     m.settings.runs * u64::from(m.horizon()) * u64::from(m.settings.substeps) * groups as u64
+}
+
+/// A pool of `threads` workers, built once per benchmark: what is measured is the ensemble,
+/// not the creation of threads (the CLI builds its pool once; a sweep reuses it).
+pub fn pool(threads: usize) -> rayon::ThreadPool {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap()
+}
+
+pub fn simulate(model: &Model, pool: &rayon::ThreadPool) {
+    let cancel = AtomicBool::new(false);
+    let controls = Controls {
+        progress: &|_, _| {},
+        cancel: &cancel,
+    };
+    pool.install(|| black_box(ensemble::simulate(model, &controls)));
 }
