@@ -313,6 +313,62 @@ pub struct Snapshot {
 }
 
 impl Block {
+    /// Moves the runs in lanes `keep..` of this block into lanes `0..` of `to` (a block of the
+    /// same engine), and keeps the first `keep`: both blocks then step on from the month this
+    /// one reached exactly as if they had always held those runs, each run with its own state
+    /// and random streams. Everything a run carries from month to month moves; the noise,
+    /// drawn afresh every month, does not. Lets an idle worker take over half of a busy
+    /// worker's runs (see `ensemble`).
+    pub fn split_off(&mut self, keep: usize, to: &mut Block) {
+        let (lanes, keep) = (self.lanes, keep.min(self.lanes));
+        fn lanes_of<T: Copy>(from: &[T], to: &mut [T], moved: std::ops::Range<usize>) {
+            for (from, to) in from.chunks_exact(LANES).zip(to.chunks_exact_mut(LANES)) {
+                to[..moved.len()].copy_from_slice(&from[moved.clone()]);
+            }
+        }
+        let moved = keep..lanes;
+        macro_rules! move_lanes {
+            ($($field:ident),*) => {
+                $(lanes_of(&self.$field, &mut to.$field, moved.clone());)*
+            };
+        }
+        move_lanes!(
+            engagement,
+            anchored,
+            base_push,
+            month_fatigue,
+            month_anchor,
+            next_e,
+            next_a,
+            reach,
+            engagement_index,
+            stabilisation_index,
+            substep_index,
+            month_reach,
+            next_r,
+            spend,
+            phase,
+            alive,
+            watched,
+            below,
+            up,
+            down,
+            entry_month,
+            pause_end,
+            active_since,
+            lever_u,
+            push
+        );
+        for (from, to) in self.scratch.iter().zip(&mut to.scratch) {
+            lanes_of(from, to, moved.clone());
+        }
+        to.streams[..moved.len()].clone_from_slice(&self.streams[moved.clone()]);
+        to.lanes = moved.len();
+        self.lanes = keep;
+    }
+}
+
+impl Block {
     /// Copies lane `j` out.
     pub fn snapshot(&self, j: usize) -> Snapshot {
         let groups = self.engagement.len() / LANES;
@@ -540,13 +596,36 @@ impl Engine {
         monthly * f64::from(self.horizon)
     }
 
+    /// The lengths of a block's arrays for this engine: per group, noise, per territory, per
+    /// lever, per (territory, phase).
+    fn block_shape(&self) -> [usize; 5] {
+        let phases: usize = self.territories.iter().map(|p| p.phases.len()).sum();
+        [
+            self.e0.len() * LANES,
+            self.e0.len() * self.batch as usize * NOISE_STRIDE,
+            self.territories.len() * LANES,
+            self.levers.len() * LANES,
+            phases * LANES,
+        ]
+    }
+
+    /// Whether `b` has the shape of this engine's blocks, so that it can step its runs:
+    /// [`Engine::run_block`] sets every value a run reads, so a block made by another engine of
+    /// the same shape serves as well as a new one.
+    pub fn fits(&self, b: &Block) -> bool {
+        let lengths = [
+            b.engagement.len(),
+            b.xi.len(),
+            b.reach.len(),
+            b.active_since.len(),
+            b.entry_month.len(),
+        ];
+        lengths == self.block_shape()
+    }
+
     /// A block sized for this engine.
     pub fn new_block(&self) -> Block {
-        let g = self.e0.len() * LANES;
-        let noise_rows = self.e0.len() * self.batch as usize * NOISE_STRIDE;
-        let t = self.territories.len() * LANES;
-        let l = self.levers.len() * LANES;
-        let phases: usize = self.territories.iter().map(|p| p.phases.len()).sum();
+        let [g, noise_rows, t, l, phases] = self.block_shape();
         Block {
             lanes: 0,
             engagement: vec![0.0; g],
@@ -570,7 +649,7 @@ impl Engine {
             below: vec![0; t],
             up: vec![0; t],
             down: vec![0; t],
-            entry_month: vec![-1; phases * LANES],
+            entry_month: vec![-1; phases],
             pause_end: vec![0; l],
             active_since: vec![-1; l],
             lever_u: vec![0.0; l],
@@ -654,29 +733,38 @@ impl Engine {
         b: &mut Block,
         mut observe: impl FnMut(u32, &Block) -> bool,
     ) {
-        let lanes = lanes.clamp(1, LANES);
-        self.reset(b, seed, first_run, lanes);
+        self.start_block(seed, first_run, lanes, b);
         if !observe(0, b) {
             return;
         }
         for m in 0..self.horizon {
-            self.shocks(m, b);
-            self.levers(m, b);
-            for s in 0..self.substeps {
-                let row = s % self.batch;
-                if self.draws && row == 0 {
-                    self.draw_noise(b, self.batch.min(self.substeps - s));
-                }
-                self.substep(b, row as usize * self.e0.len());
-            }
-            self.update_indices(b);
-            let t = m + 1;
-            self.perpetuation(b);
-            self.phases(t, b);
-            if !observe(t, b) {
+            self.step_month(m, b);
+            if !observe(m + 1, b) {
                 return;
             }
         }
+    }
+
+    /// Sets block `b` at month 0 of runs `first_run .. first_run + lanes` (at least 1, at most
+    /// [`LANES`]) of master seed `seed`; [`Engine::step_month`] then steps it.
+    pub fn start_block(&self, seed: u64, first_run: u64, lanes: usize, b: &mut Block) {
+        self.reset(b, seed, first_run, lanes.clamp(1, LANES));
+    }
+
+    /// Steps every run of block `b` from month `m` to month `m + 1`.
+    pub fn step_month(&self, m: u32, b: &mut Block) {
+        self.shocks(m, b);
+        self.levers(m, b);
+        for s in 0..self.substeps {
+            let row = s % self.batch;
+            if self.draws && row == 0 {
+                self.draw_noise(b, self.batch.min(self.substeps - s));
+            }
+            self.substep(b, row as usize * self.e0.len());
+        }
+        self.update_indices(b);
+        self.perpetuation(b);
+        self.phases(m + 1, b);
     }
 
     /// Steps one run and returns its state at every month 0..=horizon.
@@ -1069,6 +1157,60 @@ impl Engine {
 mod tests {
     use super::*;
     use std::path::Path;
+
+    /// Runs moved to another block at any month step on exactly as they would have in their
+    /// own: every value of every run, every month after the move. On the four-town network
+    /// (budgets, spillover between towns) and on Grande-Synthe (lever pauses, phases held and
+    /// fallen back from, collapse watched after a phase, with grace).
+    #[test]
+    fn runs_split_off_step_on_exactly_as_before() {
+        for file in ["villes-pairs.toml", "grande-synthe.toml"] {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("scenarios")
+                .join(file);
+            let engine = Engine::new(&crate::model::Model::load(&path).unwrap());
+            let (seed, first, lanes, keep) = (5, 100, 40, 17);
+            let phases: usize = engine.territories.iter().map(|p| p.phases.len()).sum();
+            let state = |b: &Block, j: usize| {
+                let entries: Vec<i32> = (0..phases).map(|k| b.entry_month(k)[j]).collect();
+                (b.snapshot(j), entries)
+            };
+            let mut whole = engine.new_block();
+            let mut expected = Vec::new();
+            engine.run_block(seed, first, lanes, &mut whole, |_, b| {
+                expected.push((0..lanes).map(|j| state(b, j)).collect::<Vec<_>>());
+                true
+            });
+            let horizon = engine.horizon();
+            // The runs move into a block that held other runs to the end: nothing of theirs
+            // may remain.
+            let mut used = engine.new_block();
+            engine.run_block(seed + 1, 0, LANES, &mut used, |_, _| true);
+            for month in (0..horizon).step_by(6) {
+                let (mut a, mut b) = (engine.new_block(), used.clone());
+                engine.start_block(seed, first, lanes, &mut a);
+                for m in 0..month {
+                    engine.step_month(m, &mut a);
+                }
+                a.split_off(keep, &mut b);
+                assert_eq!((a.lanes(), b.lanes()), (keep, lanes - keep));
+                for m in month..horizon {
+                    engine.step_month(m, &mut a);
+                    engine.step_month(m, &mut b);
+                    let t = m as usize + 1;
+                    for (j, expected) in expected[t].iter().enumerate() {
+                        let got = if j < keep {
+                            state(&a, j)
+                        } else {
+                            state(&b, j - keep)
+                        };
+                        let at = format!("{file}: split at {month}, month {t}, run {j}");
+                        assert_eq!(&got, expected, "{at}");
+                    }
+                }
+            }
+        }
+    }
 
     /// Every run of a block ends at the same position of its main stream: one word per shock
     /// that draws and per group and substep, however many of its normal draws needed the

@@ -484,6 +484,7 @@ pub fn test(
         return Ok(None);
     };
     let estimates = acc.outcome_estimates(&engine::Engine::new(&model));
+    acc.recycle();
     let rows = hypotheses
         .into_iter()
         .zip(estimates)

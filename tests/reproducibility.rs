@@ -1,9 +1,9 @@
 //! Reproducibility: same (scenario, seed, runs) → byte-identical outputs at any thread count and
 //! any split into shards; another seed changes them; common random numbers across scenarios.
 
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use trajectoire::ensemble::{accumulate, Controls, Results};
+use trajectoire::ensemble::{self, accumulate, Controls, Results};
 use trajectoire::model::Model;
 use trajectoire::output::{json, tables};
 
@@ -57,9 +57,46 @@ fn shards_merge_exactly_into_the_whole() {
     };
     let whole = accumulate(&m, 0, 200, &controls).unwrap();
     let mut merged = accumulate(&m, 0, 73, &controls).unwrap();
-    merged.merge(&accumulate(&m, 73, 127, &controls).unwrap());
+    merged.merge(accumulate(&m, 73, 127, &controls).unwrap());
     assert_eq!(merged.runs(), 200);
     assert!(bytes(&m, whole.results(&m, 0.0)) == bytes(&m, merged.results(&m, 0.0)));
+}
+
+/// Finished ensembles leave their accumulators and blocks for later ones: whatever they held
+/// (a larger ensemble, another model of the same shape, a cancelled ensemble) never shows in
+/// the results of the next.
+#[test]
+fn memory_kept_from_earlier_ensembles_never_changes_results() {
+    let m = network(300, 7);
+    ensemble::release_spares();
+    let fresh = bytes(&m, simulate(&m, 2));
+    // Another shape, then the same shape with more runs and another seed.
+    let other = model(CRN);
+    simulate(&other, 2);
+    simulate(&network(1_000, 8), 2);
+    assert!(
+        bytes(&m, simulate(&m, 2)) == fresh,
+        "after a larger ensemble"
+    );
+    // An ensemble cancelled once its first block is done.
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
+    let cancel = AtomicBool::new(false);
+    let controls = Controls {
+        progress: &|_, _| cancel.store(true, Ordering::Relaxed),
+        cancel: &cancel,
+    };
+    let big = network(5_000, 9);
+    assert!(pool
+        .install(|| ensemble::simulate(&big, &controls))
+        .is_none());
+    assert!(
+        bytes(&m, simulate(&m, 2)) == fresh,
+        "after a cancelled ensemble"
+    );
+    assert!(bytes(&m, simulate(&m, 1)) == fresh, "on one thread");
 }
 
 const CRN: &str = r#"
