@@ -1338,8 +1338,8 @@ impl Stall {
 
 /// Fewest runs, counted in runs × months left, worth taking over from another worker: less,
 /// and the copy and the fixed costs of a second block for the months left would eat the gain.
-/// About 16 runs' whole horizon.
-const TAKE_OVER_MIN: u64 = 16;
+/// About 8 runs' whole horizon.
+const TAKE_OVER_MIN: u64 = 8;
 
 /// Moves half of the runs of the busiest other worker's block into worker `w`'s block, if there
 /// are enough to be worth it, and returns the month they have reached. Blocks are as large as
