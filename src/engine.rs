@@ -751,7 +751,9 @@ impl Engine {
         self.reset(b, seed, first_run, lanes.clamp(1, LANES));
     }
 
-    /// Steps every run of block `b` from month `m` to month `m + 1`.
+    /// Steps every run of block `b` from month `m` to month `m + 1`. (Its stages are kept out
+    /// of line: the profile then shows each one, and the code is the one benches/README.md
+    /// measured when they were called from one loop.)
     pub fn step_month(&self, m: u32, b: &mut Block) {
         self.shocks(m, b);
         self.levers(m, b);
@@ -815,6 +817,7 @@ impl Engine {
 
     /// Step 2: lever intensities, budget, spend, and this month's rates. Each quantity is
     /// computed for all lanes at once, so the sums over levers run over contiguous lanes.
+    #[inline(never)]
     fn levers(&self, m: u32, b: &mut Block) {
         let lanes = b.lanes;
         for (ti, p) in self.territories.iter().enumerate() {
@@ -962,6 +965,7 @@ impl Engine {
     /// group and substep, in MODEL.md's order (substep, then groups in global order), read
     /// lane by lane in one visit to each stream and turned into normals at once; the few draws
     /// the ziggurat's fast path rejects are completed from the lane's reserve stream.
+    #[inline(never)]
     fn draw_noise(&self, b: &mut Block, substeps: u32) {
         let lanes = b.lanes;
         let rows = substeps as usize * self.e0.len();
@@ -1003,6 +1007,7 @@ impl Engine {
 
     /// Step 3: one explicit Euler substep, every derivative from the state at its start; the
     /// noise of group g is row `noise_row + g` of the block's drawn normals.
+    #[inline(never)]
     fn substep(&self, b: &mut Block, noise_row: usize) {
         let (h, lanes) = (self.h, b.lanes);
         for (ti, p) in self.territories.iter().enumerate() {
@@ -1110,6 +1115,7 @@ impl Engine {
     }
 
     /// Step 6: phase transitions.
+    #[inline(never)]
     fn phases(&self, t: u32, b: &mut Block) {
         for (ti, p) in self.territories.iter().enumerate() {
             for j in 0..b.lanes {

@@ -1,11 +1,14 @@
 //! Stage 4 — the ensemble: many runs in parallel, aggregated while they run.
 //!
 //! Each rayon worker pulls blocks of run indices, steps each block together with its own
-//! [`Block`] and adds what it sees to its own [`Accumulator`]. Every aggregate is an integer (histogram counts with
-//! 1,000 bins over [0, 1], sums in 2⁻⁵² fixed point) or a min/max, so merging accumulators is
-//! exact and order-free: the results are byte-identical at any thread count, and a run set split
-//! into shards and merged gives the same numbers. Memory depends on the horizon and the number of
-//! indices, never on the number of runs.
+//! [`Block`] and adds what it sees to its own [`Accumulator`]; a worker left without blocks
+//! takes over half of the runs of the busiest other worker's block, at the month they have
+//! reached. Every aggregate is an integer (histogram counts with 1,000 bins over [0, 1], sums
+//! in 2⁻⁵² fixed point) or a min/max, so merging accumulators is exact and order-free: the
+//! results are byte-identical at any thread count and whichever worker steps which run, and a
+//! run set split into shards and merged gives the same numbers. Memory depends on the horizon
+//! and the number of indices, never on the number of runs; accumulators and blocks are kept
+//! from one ensemble to the next.
 
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -1247,6 +1250,9 @@ fn next_block(next: &AtomicU64, count: u64, size: u64) -> Option<(u64, u64)> {
 }
 
 /// A worker's block and the month it has reached, where an idle worker can take runs from it.
+/// Aligned to its own cache lines: each worker writes its stall every month, and would
+/// otherwise slow down its neighbour's.
+#[repr(align(128))]
 struct Stall {
     stepping: Mutex<Stepping>,
     /// Workers waiting to take runs from this block: while there are any, its own worker does
