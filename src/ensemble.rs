@@ -1363,29 +1363,32 @@ fn take_over(stalls: &[Stall], w: usize, horizon: u32) -> Option<u32> {
     if victim.left.load(Ordering::Relaxed) < 2 * TAKE_OVER_MIN * u64::from(horizon) {
         return None;
     }
-    victim.wanted.fetch_add(1, Ordering::AcqRel);
-    let taken = {
-        let mut theirs = victim.lock();
-        let lanes = theirs.block.lanes();
-        let months = u64::from(horizon - theirs.month.min(horizon));
-        let moved = lanes / 2;
-        if theirs.active && moved as u64 * months >= TAKE_OVER_MIN * u64::from(horizon) {
-            let mut mine = stalls[w].lock();
-            theirs.block.split_off(lanes - moved, &mut mine.block);
-            (mine.month, mine.active) = (theirs.month, true);
-            victim
-                .left
-                .store((lanes - moved) as u64 * months, Ordering::Relaxed);
-            stalls[w]
-                .left
-                .store(moved as u64 * months, Ordering::Relaxed);
-            Some(theirs.month)
-        } else {
-            None
+    /// Counts a worker waiting on a stall, for as long as it lives (even through a panic: the
+    /// stall's own worker waits until no one does).
+    struct Waiting<'a>(&'a AtomicUsize);
+    impl Drop for Waiting<'_> {
+        fn drop(&mut self) {
+            self.0.fetch_sub(1, Ordering::AcqRel);
         }
-    };
-    victim.wanted.fetch_sub(1, Ordering::AcqRel);
-    taken
+    }
+    victim.wanted.fetch_add(1, Ordering::AcqRel);
+    let _waiting = Waiting(&victim.wanted);
+    let mut theirs = victim.lock();
+    let lanes = theirs.block.lanes();
+    let months = u64::from(horizon - theirs.month.min(horizon));
+    let moved = lanes / 2;
+    if !theirs.active || (moved as u64) * months < TAKE_OVER_MIN * u64::from(horizon) {
+        return None;
+    }
+    let mut mine = stalls[w].lock();
+    theirs.block.split_off(lanes - moved, &mut mine.block);
+    (mine.month, mine.active) = (theirs.month, true);
+    let kept = (lanes - moved) as u64 * months;
+    victim.left.store(kept, Ordering::Relaxed);
+    stalls[w]
+        .left
+        .store(moved as u64 * months, Ordering::Relaxed);
+    Some(theirs.month)
 }
 
 /// Runs `work(worker)` for workers `0..workers` on the current rayon pool and merges what they
