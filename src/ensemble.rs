@@ -1268,6 +1268,29 @@ struct Stepping {
     month: u32,
     /// Whether the block holds runs still to step.
     active: bool,
+    /// Since when, and from which month, the block has held its present runs.
+    since: (Instant, u32),
+    /// Runs × months stepped per second over the worker's last finished stretch; 0 before.
+    pace: f64,
+}
+
+impl Stepping {
+    /// Holds its present runs from now on, at the month they have reached.
+    fn restart(&mut self) {
+        self.since = (Instant::now(), self.month);
+    }
+
+    /// Runs × months stepped per second since the block has held its present runs, once it
+    /// has stepped enough months for that to mean something; 0 before.
+    fn current_pace(&self) -> f64 {
+        let (start, month) = self.since;
+        let months = self.month - month;
+        if months < 12 {
+            return 0.0;
+        }
+        let seconds = start.elapsed().as_secs_f64();
+        (self.block.lanes() as f64 * f64::from(months) / seconds).min(f64::MAX)
+    }
 }
 
 impl Stall {
@@ -1277,6 +1300,8 @@ impl Stall {
                 block,
                 month: 0,
                 active: false,
+                since: (Instant::now(), 0),
+                pace: 0.0,
             }),
             wanted: AtomicUsize::new(0),
             left: AtomicU64::new(0),
@@ -1302,6 +1327,7 @@ impl Stall {
         engine.start_block(seed, first_run, lanes, &mut mine.block);
         acc.observe(engine, 0, &mine.block, 1);
         (mine.month, mine.active) = (0, true);
+        mine.restart();
     }
 
     /// Steps the block through `months`, observing each new month into `acc`, until
@@ -1336,6 +1362,10 @@ impl Stall {
     fn finish(&self, engine: &Engine, acc: &mut Accumulator) -> u64 {
         let mut mine = self.lock();
         mine.active = false;
+        let pace = mine.current_pace();
+        if pace > 0.0 {
+            mine.pace = pace;
+        }
         self.left.store(0, Ordering::Relaxed);
         acc.finish_block(engine, &mine.block, 1);
         mine.block.lanes() as u64
@@ -1347,8 +1377,9 @@ impl Stall {
 /// About 8 runs' whole horizon.
 const TAKE_OVER_MIN: u64 = 8;
 
-/// Moves half of the runs of the busiest other worker's block into worker `w`'s block, if there
-/// are enough to be worth it, and returns the month they have reached. Blocks are as large as
+/// Moves runs of the busiest other worker's block into worker `w`'s block, if there are enough
+/// to be worth it, and returns the month they have reached: half of them, or as many as make
+/// both end together at the paces the two have shown. Blocks are as large as
 /// possible, two per ensemble of 2,000 runs or fewer on 2 threads; when one core runs slower
 /// than the other (common on shared machines) the faster worker would otherwise wait for the
 /// slower one's last block: a 1,000-run ensemble waited about 6 ms of its 23. Runs are
@@ -1374,15 +1405,31 @@ fn take_over(stalls: &[Stall], w: usize, horizon: u32) -> Option<u32> {
     victim.wanted.fetch_add(1, Ordering::AcqRel);
     let _waiting = Waiting(&victim.wanted);
     let mut theirs = victim.lock();
-    let lanes = theirs.block.lanes();
-    let months = u64::from(horizon - theirs.month.min(horizon));
-    let moved = lanes / 2;
-    if !theirs.active || (moved as u64) * months < TAKE_OVER_MIN * u64::from(horizon) {
+    // A worker taking over runs holds no runs of its own: finding it inactive here, another
+    // worker that chose it lets go without locking anything else, so two workers choosing
+    // each other cannot wait on each other.
+    if !theirs.active {
         return None;
     }
     let mut mine = stalls[w].lock();
+    let lanes = theirs.block.lanes();
+    let months = u64::from(horizon - theirs.month.min(horizon));
+    // As many runs as make both workers end together, at the paces they have shown: half if
+    // either is not known yet, never less than a quarter or more than three quarters.
+    let (my_pace, their_pace) = (mine.pace, theirs.current_pace());
+    let share = if my_pace > 0.0 && their_pace > 0.0 {
+        (my_pace / (my_pace + their_pace)).clamp(0.25, 0.75)
+    } else {
+        0.5
+    };
+    let moved = ((lanes as f64 * share) as usize).min(lanes);
+    if (moved as u64) * months < TAKE_OVER_MIN * u64::from(horizon) {
+        return None;
+    }
     theirs.block.split_off(lanes - moved, &mut mine.block);
     (mine.month, mine.active) = (theirs.month, true);
+    mine.restart();
+    theirs.restart();
     let kept = (lanes - moved) as u64 * months;
     victim.left.store(kept, Ordering::Relaxed);
     stalls[w]
