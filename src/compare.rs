@@ -167,6 +167,8 @@ pub fn compare(
         return Ok(None);
     };
     let wall = start.elapsed().as_secs_f64();
+    // One comparison per call: what the ensemble kept for later ones serves the outputs.
+    ensemble::release_spares();
     let engines: Vec<crate::engine::Engine> =
         models.iter().map(crate::engine::Engine::new).collect();
     let scenarios: Vec<Entry> = names

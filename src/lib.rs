@@ -247,6 +247,8 @@ pub fn run(
     let Some(results) = ensemble::simulate(&model, controls) else {
         return Ok(None);
     };
+    // One ensemble per run: the memory kept for later ensembles serves the outputs instead.
+    ensemble::release_spares();
     let written = output::write_all(staging.path(), &model, &results, plots)?;
     let out_dir = staging.commit()?;
     let files = written
@@ -484,7 +486,8 @@ pub fn test(
         return Ok(None);
     };
     let estimates = acc.outcome_estimates(&engine::Engine::new(&model));
-    acc.recycle();
+    drop(acc);
+    ensemble::release_spares();
     let rows = hypotheses
         .into_iter()
         .zip(estimates)
