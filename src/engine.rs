@@ -317,7 +317,7 @@ impl Block {
     /// same engine), and keeps the first `keep`: both blocks then step on from the month this
     /// one reached exactly as if they had always held those runs, each run with its own state
     /// and random streams. Everything a run carries from month to month moves; the noise,
-    /// drawn afresh every month, does not. Lets an idle worker take over half of a busy
+    /// drawn afresh every month, does not. Lets an idle worker take over part of a busy
     /// worker's runs (see `ensemble`).
     pub fn split_off(&mut self, keep: usize, to: &mut Block) {
         let (lanes, keep) = (self.lanes, keep.min(self.lanes));
@@ -625,7 +625,7 @@ impl Engine {
 
     /// A block sized for this engine.
     pub fn new_block(&self) -> Block {
-        let [g, noise_rows, t, l, phases] = self.block_shape();
+        let [g, noise_rows, t, l, phase_lanes] = self.block_shape();
         Block {
             lanes: 0,
             engagement: vec![0.0; g],
@@ -649,7 +649,7 @@ impl Engine {
             below: vec![0; t],
             up: vec![0; t],
             down: vec![0; t],
-            entry_month: vec![-1; phases],
+            entry_month: vec![-1; phase_lanes],
             pause_end: vec![0; l],
             active_since: vec![-1; l],
             lever_u: vec![0.0; l],

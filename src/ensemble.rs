@@ -2,7 +2,7 @@
 //!
 //! Each rayon worker pulls blocks of run indices, steps each block together with its own
 //! [`Block`] and adds what it sees to its own [`Accumulator`]; a worker left without blocks
-//! takes over half of the runs of the busiest other worker's block, at the month they have
+//! takes over part of the runs of the busiest other worker's block, at the month they have
 //! reached. Every aggregate is an integer (histogram counts with 1,000 bins over [0, 1], sums
 //! in 2⁻⁵² fixed point) or a min/max, so merging accumulators is exact and order-free: the
 //! results are byte-identical at any thread count and whichever worker steps which run, and a
@@ -1189,9 +1189,7 @@ pub fn accumulate_outcomes(
         (controls.progress)(count, count);
         return Some(acc);
     }
-    let threads = rayon::current_num_threads().max(1);
-    let size = block_size(count, threads as u64);
-    let workers = threads.min(count.div_ceil(size).max(1) as usize);
+    let (size, workers) = partition(count);
     let stalls: Vec<Stall> = (0..workers)
         .map(|_| Stall::new(block_for(&engine)))
         .collect();
@@ -1205,7 +1203,7 @@ pub fn accumulate_outcomes(
             let mut acc = Accumulator::with_outcomes(&engine, outcomes);
             let stall = &stalls[w];
             while !cancelled() {
-                // A block of its own, or else half of the runs of the busiest other worker.
+                // A block of its own, or else part of the runs of the busiest other worker.
                 let from = if let Some((lo, lanes)) = next_block(&next, count, size) {
                     stall.start(&engine, seed, first + lo, lanes as usize, &mut acc);
                     0
@@ -1236,10 +1234,14 @@ pub fn accumulate_outcomes(
     merged
 }
 
-/// Runs a block takes at most: as many as fit ([`BLOCK`]), but at least one block per
-/// thread, and never fewer than 16.
-fn block_size(count: u64, threads: u64) -> u64 {
-    count.div_ceil(threads).clamp(16, BLOCK)
+/// How `count` runs are handed out on the current pool: blocks of as many runs as fit
+/// ([`BLOCK`]) but at least one block per thread, never fewer than 16 runs; and as many
+/// workers as there are threads, or blocks if fewer (at least one).
+fn partition(count: u64) -> (u64, usize) {
+    let threads = rayon::current_num_threads().max(1) as u64;
+    let size = count.div_ceil(threads).clamp(16, BLOCK);
+    let workers = threads.min(count.div_ceil(size)).max(1);
+    (size, workers as usize)
 }
 
 /// Takes the next block `(first run, lanes)` of runs `0..count` in blocks of `size`, or `None`
@@ -1466,7 +1468,7 @@ fn crew<P: Send>(
 }
 
 /// Runs `count` runs in blocks on the current rayon pool: each worker makes its own part with
-/// `new_part`, steps blocks `(first run, lanes)` into it with `step` (see [`block_size`]), and
+/// `new_part`, steps blocks `(first run, lanes)` into it with `step` (see [`partition`]), and
 /// the parts are merged with `merge`. The partition never changes the results: every aggregate
 /// is exact and order-free. Reports progress; `None` if cancelled.
 fn for_blocks<P: Send>(
@@ -1476,11 +1478,9 @@ fn for_blocks<P: Send>(
     step: impl Fn(&mut P, u64, usize) + Sync,
     merge: impl Fn(&mut P, P) + Sync,
 ) -> Option<P> {
-    let threads = rayon::current_num_threads().max(1) as u64;
-    let size = block_size(count, threads);
+    let (size, workers) = partition(count);
     let next = AtomicU64::new(0);
     let done = AtomicU64::new(0);
-    let workers = threads.min(count.div_ceil(size)).max(1) as usize;
     let merged = crew(
         workers,
         |_| {
