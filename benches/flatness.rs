@@ -10,9 +10,18 @@
 //! runs once, …), so every size sees the same mix of the machine's moods; each size's figure is
 //! the median over all its ensembles of the time per run. The reference territory (4 groups,
 //! 3 levers, 240 months, 4 substeps); each ensemble is `ensemble::simulate` on one pool built
-//! once (aggregation and results included), as a sweep would call it.
+//! once (aggregation and results included).
+//!
+//! A last row measures what a sweep gets: 1,000-run ensembles in batches of 64 through
+//! `ensemble::simulate_each`, which runs them side by side, each whole on one worker; each
+//! round runs as many batches as make the same number of runs, and the figure is the median
+//! over batches of the time per run.
 
+use std::sync::atomic::AtomicBool;
 use std::time::Instant;
+
+use trajectoire::ensemble::{self, Controls};
+use trajectoire::model::Model;
 
 mod common;
 
@@ -21,6 +30,16 @@ fn env_or(name: &str, default: u64) -> u64 {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
+}
+
+/// A batch of models through `ensemble::simulate_each`, as a sweep calls it.
+fn simulate_each(models: &[Model], pool: &rayon::ThreadPool) {
+    let cancel = AtomicBool::new(false);
+    let controls = Controls {
+        progress: &|_, _| {},
+        cancel: &cancel,
+    };
+    pool.install(|| std::hint::black_box(ensemble::simulate_each(models, &controls)));
 }
 
 fn main() {
@@ -36,8 +55,10 @@ fn main() {
         .collect();
     let pool = common::pool(threads);
     let mut model = common::model(4, 3, 1_000);
-    // Seconds per run of every ensemble, per size.
-    let mut per_run: Vec<Vec<f64>> = vec![Vec::new(); sizes.len()];
+    // Seconds per run of every ensemble, per size; then of every batch.
+    let mut per_run: Vec<Vec<f64>> = vec![Vec::new(); sizes.len() + 1];
+    const BATCH: u64 = 64;
+    let batch = vec![common::model(4, 3, 1_000); BATCH as usize];
     for round in 0..rounds {
         eprintln!("round {} of {rounds}", round + 1);
         for (k, &runs) in sizes.iter().enumerate() {
@@ -47,6 +68,11 @@ fn main() {
                 common::simulate(&model, &pool);
                 per_run[k].push(start.elapsed().as_secs_f64() / runs as f64);
             }
+        }
+        for _ in 0..(largest / (BATCH * 1_000)).max(1) {
+            let start = Instant::now();
+            simulate_each(&batch, &pool);
+            per_run[sizes.len()].push(start.elapsed().as_secs_f64() / (BATCH * 1_000) as f64);
         }
     }
     model.settings.runs = 1;
@@ -58,14 +84,21 @@ fn main() {
             t[t.len() / 2]
         })
         .collect();
-    let best = medians.iter().copied().fold(f64::INFINITY, f64::min);
+    let best = medians[..sizes.len()]
+        .iter()
+        .copied()
+        .fold(f64::INFINITY, f64::min);
     println!("ensemble throughput, {threads} threads, {rounds} rounds, interleaved");
     println!("| runs | ensembles | median per 1,000 runs | group-steps/s | of the best |");
     println!("| ---: | ---: | ---: | ---: | ---: |");
-    for ((&runs, t), &median) in sizes.iter().zip(&per_run).zip(&medians) {
+    let labels = sizes
+        .iter()
+        .map(|runs| runs.to_string())
+        .chain([format!("{BATCH} × 1000 side by side")]);
+    for (k, ((runs, t), &median)) in labels.zip(&per_run).zip(&medians).enumerate() {
+        let ensembles = t.len() as u64 * if k == sizes.len() { BATCH } else { 1 };
         println!(
-            "| {runs} | {} | {:.2} ms | {:.0} M/s | {:.0}% |",
-            t.len(),
+            "| {runs} | {ensembles} | {:.2} ms | {:.0} M/s | {:.0}% |",
             median * 1e6,
             steps_per_run / median / 1e6,
             best / median * 100.0

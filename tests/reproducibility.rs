@@ -1,7 +1,7 @@
 //! Reproducibility: same (scenario, seed, runs) → byte-identical outputs at any thread count and
 //! any split into shards; another seed changes them; common random numbers across scenarios.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use trajectoire::ensemble::{self, accumulate, Controls, Results};
 use trajectoire::model::Model;
@@ -97,6 +97,69 @@ fn memory_kept_from_earlier_ensembles_never_changes_results() {
         "after a cancelled ensemble"
     );
     assert!(bytes(&m, simulate(&m, 1)) == fresh, "on one thread");
+}
+
+/// A sweep's ensembles, run by `simulate_each` (small ones whole on one worker, side by side,
+/// a large one on every worker), give each what `simulate` alone gives, in the models' order;
+/// progress counts every run of the batch once.
+#[test]
+fn a_batch_of_ensembles_gives_each_its_own_results() {
+    let mut deterministic = model(CRN);
+    deterministic.settings.deterministic = true;
+    // Enough small ensembles to run side by side on 2 threads, and one too large for that.
+    let mut models = vec![
+        network(4_200, 5),
+        deterministic,
+        network(16, 2),
+        network(1_500, 3),
+    ];
+    models.extend((0..2 * ensemble::SIDE_BY_SIDE as u64).map(|seed| {
+        let mut m = model(CRN);
+        m.settings.seed = seed;
+        m
+    }));
+    assert!(models[0].settings.runs > ensemble::WHOLE_ON_ONE);
+    let alone: Vec<_> = models.iter().map(|m| bytes(m, simulate(m, 2))).collect();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
+    let cancel = AtomicBool::new(false);
+    let (done, calls) = (AtomicU64::new(0), AtomicU64::new(0));
+    let total: u64 = models.iter().map(|m| m.settings.runs).sum();
+    let controls = Controls {
+        progress: &|d, all| {
+            assert_eq!(all, total);
+            done.fetch_max(d, Ordering::Relaxed);
+            calls.fetch_add(1, Ordering::Relaxed);
+        },
+        cancel: &cancel,
+    };
+    let batch = pool
+        .install(|| ensemble::simulate_each(&models, &controls))
+        .unwrap();
+    assert_eq!(batch.len(), models.len());
+    for (k, (m, r)) in models.iter().zip(batch).enumerate() {
+        assert_eq!(r.runs, m.settings.runs, "model {k}");
+        assert!(
+            bytes(m, r) == alone[k],
+            "model {k} differs from its own ensemble"
+        );
+    }
+    assert_eq!(
+        done.load(Ordering::Relaxed),
+        total,
+        "every run counted once"
+    );
+    assert!(calls.load(Ordering::Relaxed) >= models.len() as u64);
+    // Cancelled from the first progress report: no results.
+    let controls = Controls {
+        progress: &|_, _| cancel.store(true, Ordering::Relaxed),
+        cancel: &cancel,
+    };
+    assert!(pool
+        .install(|| ensemble::simulate_each(&models, &controls))
+        .is_none());
 }
 
 const CRN: &str = r#"
