@@ -1,6 +1,6 @@
 //! Ensemble throughput against the number of runs, measured interleaved.
 //!
-//! `cargo bench --bench flatness` (about 4 minutes on 2 cores), or with a smaller largest
+//! `cargo bench --bench flatness` (about 5 minutes on 2 cores), or with a smaller largest
 //! ensemble: `FLATNESS_MAX=100000 cargo bench --bench flatness`. `FLATNESS_THREADS` (default 2)
 //! and `FLATNESS_ROUNDS` (default 3) set the rest.
 //!
