@@ -7,10 +7,13 @@
 //! in 2⁻⁵² fixed point) or a min/max, so merging accumulators is exact and order-free: the
 //! results are byte-identical at any thread count and whichever worker steps which run, and a
 //! run set split into shards and merged gives the same numbers. Memory depends on the horizon
-//! and the number of indices, never on the number of runs; accumulators and blocks are kept
-//! from one ensemble to the next. A sweep's many small ensembles run whole, side by side, one
-//! per worker ([`simulate_each`]).
+//! and the number of indices, never on the number of runs (an ensemble of at most
+//! [`LOG_RUNS`] runs keeps its blocks' counts in a log instead of histogram rows, at most
+//! [`LOG_BYTES`] per territory and worker: see [`Log`]); accumulators and blocks are kept from
+//! one ensemble to the next. A sweep's many small ensembles run whole, side by side, one per
+//! worker ([`simulate_each`]).
 
+use std::borrow::Cow;
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
@@ -51,6 +54,11 @@ struct TerritoryAcc {
     phases: usize,
     /// [index][month][bin]: the low 16 bits of each count (see [`Histograms`]).
     counts: Histograms,
+    /// Whether any count went into `counts` since they were last cleared.
+    rows_used: bool,
+    /// Each block's counts, kept one after the other instead of added into `counts` (see
+    /// [`Log`]).
+    log: Log,
     /// [index][month] sums of value · 2⁵² (see [`fixed`]).
     sums: Vec<u128>,
     min: Vec<f64>,
@@ -69,19 +77,17 @@ struct TerritoryAcc {
 }
 
 impl TerritoryAcc {
-    /// The bins of `cell` that can hold counts: from the bin of its least value to the bin of
-    /// its greatest; `None` while it has seen no value.
-    fn span(&self, cell: usize) -> Option<Range<usize>> {
-        cell_span(&self.min, &self.max, cell)
-    }
-
     /// Empties these aggregates for another ensemble of an engine whose largest spend is
     /// `spend_max`.
     fn clear(&mut self, spend_max: f64) {
         let TerritoryAcc {
             counts, min, max, ..
         } = self;
-        counts.clear(|cell| cell_span(min, max, cell));
+        if self.rows_used {
+            counts.clear(|cell| cell_span(min, max, cell));
+            self.rows_used = false;
+        }
+        self.log.clear();
         self.sums.fill(0);
         self.min.fill(f64::INFINITY);
         self.max.fill(f64::NEG_INFINITY);
@@ -97,12 +103,15 @@ impl TerritoryAcc {
 
     /// Adds the aggregates of `other`, of the same territory, leaving its histograms at zero.
     fn absorb(&mut self, other: &mut TerritoryAcc) {
-        {
+        if other.rows_used {
             let TerritoryAcc {
                 counts, min, max, ..
             } = other;
             self.counts.absorb(counts, |cell| cell_span(min, max, cell));
+            self.rows_used = true;
+            other.rows_used = false;
         }
+        self.log.append(&mut other.log);
         let add = |a: &mut [u64], b: &[u64]| a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
         add(&mut self.alive, &other.alive);
         add(&mut self.in_phase, &other.in_phase);
@@ -129,10 +138,113 @@ impl TerritoryAcc {
     }
 }
 
+/// A small ensemble's histograms, kept as each block's counts one after the other instead of
+/// added up into histogram rows. Adding a block's counts into its rows costs every block a
+/// sweep of rows that miss the cache (about 0.8 ms: a row per index and month), and the
+/// workers' rows must then be merged; written one after the other, each block's counts over
+/// the span of bins it uses take no more room and stream through the caches, and are added up
+/// only at the end, cell by cell, in counters that stay in L1 (see [`results_of`]). The counts,
+/// and so the results, are the same.
+#[derive(Debug, Clone, Default)]
+struct Log {
+    /// Per month a block observed, its month and where its entries start in `entries`.
+    segments: Vec<(u32, usize)>,
+    /// Per segment, index by index: the block's first bin, its number of bins, and where its
+    /// counts start in `counts`.
+    entries: Vec<(u16, u16, u32)>,
+    /// The blocks' counts over their spans of bins.
+    counts: Vec<u16>,
+}
+
+impl Log {
+    /// Starts the segment of a block's observations at `month`, of `indices` indices.
+    fn start(&mut self, month: usize, indices: usize) {
+        let at = self.entries.len();
+        self.segments.push((month as u32, at));
+        self.entries.resize(at + indices, (0, 0, 0));
+    }
+
+    /// Records, for index `index` of the segment last started, a block's counts over the bins
+    /// `span`, taken from `tally` (which is left at zero there).
+    fn record(&mut self, index: usize, span: Range<usize>, tally: &mut Tally) {
+        let Some(&(_, at)) = self.segments.last() else {
+            return;
+        };
+        let start = self.counts.len();
+        let [c0, c1, c2, c3] = &mut *tally.counts;
+        self.counts.extend(
+            span.clone()
+                .map(|k| std::mem::take(&mut c0[k]) + c1[k] + c2[k] + c3[k]),
+        );
+        for c in [c1, c2, c3] {
+            c[span.clone()].fill(0);
+        }
+        self.entries[at + index] = (span.start as u16, span.len() as u16, start as u32);
+    }
+
+    /// Adds the counts of index `index` in segment `segment` to `out` (indexed by bin).
+    fn add_counts(&self, segment: usize, index: usize, out: &mut [u32]) {
+        let (first, bins, at) = self.entries[self.segments[segment].1 + index];
+        let (first, bins, at) = (usize::from(first), usize::from(bins), at as usize);
+        for (o, &n) in out[first..first + bins]
+            .iter_mut()
+            .zip(&self.counts[at..at + bins])
+        {
+            *o += u32::from(n);
+        }
+    }
+
+    /// The segments in month order: `order[starts[m]..starts[m + 1]]` are those of month m.
+    fn by_month(&self, months: usize) -> (Vec<usize>, Vec<usize>) {
+        let mut starts = vec![0; months + 1];
+        for &(m, _) in &self.segments {
+            starts[m as usize + 1] += 1;
+        }
+        for m in 0..months {
+            starts[m + 1] += starts[m];
+        }
+        let mut next = starts.clone();
+        let mut order = vec![0; self.segments.len()];
+        for (k, &(m, _)) in self.segments.iter().enumerate() {
+            order[next[m as usize]] = k;
+            next[m as usize] += 1;
+        }
+        (order, starts)
+    }
+
+    /// Moves the segments of `other` after these.
+    fn append(&mut self, other: &mut Log) {
+        let (entries, counts) = (self.entries.len(), self.counts.len() as u32);
+        self.segments
+            .extend(other.segments.drain(..).map(|(m, at)| (m, at + entries)));
+        self.entries.extend(
+            other
+                .entries
+                .drain(..)
+                .map(|(first, bins, at)| (first, bins, at + counts)),
+        );
+        self.counts.append(&mut other.counts);
+    }
+
+    fn clear(&mut self) {
+        self.segments.clear();
+        self.entries.clear();
+        self.counts.clear();
+    }
+
+    fn is_empty(&self) -> bool {
+        self.segments.is_empty()
+    }
+}
+
 /// The bins of a cell that can hold counts, from the bin of its least value `min[cell]` to
 /// the bin of its greatest `max[cell]`; `None` while it has seen no value.
 fn cell_span(min: &[f64], max: &[f64], cell: usize) -> Option<Range<usize>> {
-    let (lo, hi) = (min[cell], max[cell]);
+    span_between(min[cell], max[cell])
+}
+
+/// The bins from that of `lo` to that of `hi`; `None` if `lo > hi` (no value seen).
+fn span_between(lo: f64, hi: f64) -> Option<Range<usize>> {
     (lo <= hi).then(|| bin(lo)..bin(hi) + 1)
 }
 
@@ -282,13 +394,13 @@ impl Histograms {
             .then(|| &self.low[cell * BINS..(cell + 1) * BINS])
     }
 
-    /// The full counts of `cell`.
-    fn row(&self, cell: usize, out: &mut [u64; BINS]) {
+    /// Adds the full counts of `cell` to `out`.
+    fn add_row(&self, cell: usize, out: &mut [u64; BINS]) {
         for (o, &c) in out
             .iter_mut()
             .zip(&self.low[cell * BINS..(cell + 1) * BINS])
         {
-            *o = u64::from(c);
+            *o += u64::from(c);
         }
         for &(bin, high) in &self.carries[cell] {
             out[usize::from(bin)] += high << 16;
@@ -368,6 +480,8 @@ pub struct Accumulator {
     bins: Vec<u16>,
     /// One index's counts over a block, before they go into its histogram row.
     tally: Tally,
+    /// Whether observations go into the territories' logs rather than their histogram rows.
+    logging: bool,
 }
 
 /// Histogram indices of territory `t`: engagement, stabilisation, scale, then engagement and
@@ -558,6 +672,7 @@ impl Accumulator {
         };
         acc.outcomes = outcomes.to_vec();
         acc.outcome_accs = vec![OutcomeAcc::default(); outcomes.len()];
+        acc.logging = false;
         acc
     }
 
@@ -584,6 +699,8 @@ impl Accumulator {
                     months,
                     phases,
                     counts: Histograms::new(indices * months),
+                    rows_used: false,
+                    log: Log::default(),
                     sums: vec![0; indices * months],
                     min: vec![f64::INFINITY; indices * months],
                     max: vec![f64::NEG_INFINITY; indices * months],
@@ -606,6 +723,7 @@ impl Accumulator {
             scratch: Vec::new(),
             bins: vec![0; LANES],
             tally: Tally::new(),
+            logging: false,
         }
     }
 
@@ -695,6 +813,14 @@ impl Accumulator {
         for (ti, acc) in self.territories.iter_mut().enumerate() {
             let groups = engine.groups_of(ti);
             let n = groups.len();
+            // A log records each run once, and has a size it keeps to.
+            let logging = self.logging
+                && weight == 1
+                && b.lanes() > 0
+                && acc.log.counts.len() * 2 < LOG_BYTES;
+            if logging {
+                acc.log.start(t, 3 + 2 * n);
+            }
             let (bins, tally) = (&mut self.bins, &mut self.tally);
             let mut put = |index: usize, values: &[f64]| {
                 if values.is_empty() {
@@ -713,11 +839,17 @@ impl Accumulator {
                 acc.sums[cell] += u128::from(sum) * u128::from(weight);
                 acc.min[cell] = acc.min[cell].min(lo);
                 acc.max[cell] = acc.max[cell].max(hi);
-                // Then the counts, in a tally kept in L1, folded into the histogram row over
-                // the block's span of bins only: each row is touched once for the whole block.
+                // Then the counts, in a tally kept in L1, folded into the histogram row (or
+                // the log) over the block's span of bins only: each row is touched once for
+                // the whole block.
                 tally.count(&bins[..values.len()]);
-                acc.counts
-                    .add_tally(cell, bin(lo)..bin(hi) + 1, tally, weight);
+                let span = bin(lo)..bin(hi) + 1;
+                if logging {
+                    acc.log.record(index, span, tally);
+                } else {
+                    acc.counts.add_tally(cell, span, tally, weight);
+                    acc.rows_used = true;
+                }
             };
             put(0, b.engagement_index(ti));
             put(1, b.stabilisation_index(ti));
@@ -1028,126 +1160,206 @@ pub struct Results {
 impl Accumulator {
     /// Turns the aggregates into results.
     pub fn results(&self, model: &Model, wall_seconds: f64) -> Results {
-        let runs = self.runs.max(1);
-        let territories = self
-            .territories
-            .iter()
-            .zip(&model.territories)
-            .map(|(acc, t)| {
-                let mut names = vec![
-                    "engagement".to_string(),
-                    "stabilisation".to_string(),
-                    "scale".to_string(),
-                ];
-                names.extend(t.groups.iter().map(|g| format!("engagement:{}", g.id)));
-                names.extend(t.groups.iter().map(|g| format!("anchored:{}", g.id)));
-                // One index per task: the quantiles of every month are most of the time here.
-                let series = names
-                    .into_par_iter()
-                    .enumerate()
-                    .map(|(i, index)| {
-                        let mut mean = Vec::with_capacity(acc.months);
-                        let mut row = [0u64; BINS];
-                        let mut quantiles: [Vec<f64>; 5] = Default::default();
-                        for m in 0..acc.months {
-                            let cell = i * acc.months + m;
-                            mean.push(
-                                (acc.sums[cell] as f64 / FIXED / runs as f64).clamp(0.0, 1.0),
-                            );
-                            let (lo, hi) = (acc.min[cell], acc.max[cell]);
-                            // Only the bins between the cell's least and greatest values
-                            // can count anything.
-                            let span = acc.span(cell).unwrap_or(0..0);
-                            let (first, q) = (span.start, &LEVELS);
-                            let values = match acc.counts.low_row(cell) {
-                                // No count past 16 bits (every cell of a small ensemble):
-                                // read the counts where they are.
-                                Some(low) => {
-                                    span_quantiles(&low[span], first, BINS, 0.0, 1.0, lo, hi, q)
-                                }
-                                None => {
-                                    acc.counts.row(cell, &mut row);
-                                    span_quantiles(&row[span], first, BINS, 0.0, 1.0, lo, hi, q)
-                                }
-                            };
-                            for (q, v) in quantiles.iter_mut().zip(values) {
-                                q.push(v);
-                            }
-                        }
-                        Series {
-                            index,
-                            mean,
-                            quantiles,
-                        }
-                    })
-                    .collect();
-                let perpetuation = acc
-                    .alive
-                    .iter()
-                    .map(|&k| {
-                        let (low, high) = wilson(k, runs);
-                        Survival {
-                            share: k as f64 / runs as f64,
-                            low,
-                            high,
-                        }
-                    })
-                    .collect();
-                let phase_share = (0..acc.phases)
-                    .map(|k| {
-                        (0..acc.months)
-                            .map(|m| acc.in_phase[m * acc.phases + k] as f64 / runs as f64)
-                            .collect()
-                    })
-                    .collect();
-                let phase_entries = t
-                    .phases
-                    .iter()
-                    .enumerate()
-                    .map(|(k, p)| {
-                        let counts = &acc.entries[k * acc.months..(k + 1) * acc.months];
-                        let reached: u64 = counts.iter().sum();
-                        let quantiles = (reached > 0)
-                            .then(|| LEVELS.map(|l| integer_quantile(counts, l).unwrap_or(0.0)));
-                        PhaseEntry {
-                            phase: p.id.clone(),
-                            reached: reached as f64 / runs as f64,
-                            quantiles,
-                        }
-                    })
-                    .collect();
-                let spend = Summary {
-                    mean: acc.spend_sum as f64 / 1024.0 / runs as f64,
-                    quantiles: LEVELS.map(|l| {
-                        histogram_quantile(
-                            &acc.spend_counts,
-                            0.0,
-                            acc.spend_max.max(f64::MIN_POSITIVE),
-                            acc.spend_min.min(acc.spend_hi),
-                            acc.spend_hi.max(acc.spend_min),
-                            l,
-                        )
-                    }),
-                };
-                TerritoryResults {
-                    id: t.id.clone(),
-                    name: t.name.clone(),
-                    series,
-                    perpetuation,
-                    phases: t.phases.iter().map(|p| p.id.clone()).collect(),
-                    phase_share,
-                    phase_entries,
-                    spend,
-                }
-            })
-            .collect();
-        Results {
-            runs: self.runs,
-            horizon: model.horizon(),
-            territories,
-            wall_seconds,
+        results_of(std::slice::from_ref(self), model, wall_seconds)
+    }
+}
+
+/// Adds up, element by element, one array of aggregates from every part.
+fn summed<'a>(
+    parts: &[&'a TerritoryAcc],
+    field: impl Fn(&'a TerritoryAcc) -> &'a [u64],
+) -> Cow<'a, [u64]> {
+    match parts {
+        [one] => Cow::Borrowed(field(one)),
+        _ => {
+            let mut total = field(parts[0]).to_vec();
+            for part in &parts[1..] {
+                total.iter_mut().zip(field(part)).for_each(|(t, x)| *t += x);
+            }
+            Cow::Owned(total)
         }
     }
+}
+
+/// The results of the runs that the accumulators `parts` (of the same engine, at least one)
+/// recorded between them: those of the accumulator they would merge into, to the bit. A log
+/// (see [`Log`]) is counted here, cell by cell; histogram rows are read where they are.
+fn results_of(parts: &[Accumulator], model: &Model, wall_seconds: f64) -> Results {
+    let all_runs: u64 = parts.iter().map(|p| p.runs).sum();
+    let runs = all_runs.max(1);
+    let territories = model
+        .territories
+        .iter()
+        .enumerate()
+        .map(|(ti, t)| {
+            let accs: Vec<&TerritoryAcc> = parts.iter().map(|p| &p.territories[ti]).collect();
+            let (months, phases) = (accs[0].months, accs[0].phases);
+            let mut names = vec![
+                "engagement".to_string(),
+                "stabilisation".to_string(),
+                "scale".to_string(),
+            ];
+            names.extend(t.groups.iter().map(|g| format!("engagement:{}", g.id)));
+            names.extend(t.groups.iter().map(|g| format!("anchored:{}", g.id)));
+            let logs: Vec<_> = accs
+                .iter()
+                .map(|a| (!a.log.is_empty()).then(|| a.log.by_month(months)))
+                .collect();
+            // The quantiles of every cell are most of the time here. Cells are independent:
+            // shared out among the threads a few months at a time, each month's indices
+            // together (a log holds a month's observations of every index side by side).
+            let indices = names.len();
+            let quantiles: Vec<Vec<[f64; 5]>> = (0..months)
+                .into_par_iter()
+                .with_min_len(4)
+                .map_init(
+                    || vec![0; BINS],
+                    |counts, month| {
+                        (0..indices)
+                            .map(|i| cell_quantiles(&accs, &logs, i, month, counts))
+                            .collect()
+                    },
+                )
+                .collect();
+            let series = names
+                .into_iter()
+                .enumerate()
+                .map(|(i, index)| Series {
+                    index,
+                    mean: (i * months..(i + 1) * months)
+                        .map(|cell| {
+                            let sum: u128 = accs.iter().map(|a| a.sums[cell]).sum();
+                            (sum as f64 / FIXED / runs as f64).clamp(0.0, 1.0)
+                        })
+                        .collect(),
+                    quantiles: std::array::from_fn(|q| quantiles.iter().map(|v| v[i][q]).collect()),
+                })
+                .collect();
+            let perpetuation = summed(&accs, |a| &a.alive)
+                .iter()
+                .map(|&k| {
+                    let (low, high) = wilson(k, runs);
+                    Survival {
+                        share: k as f64 / runs as f64,
+                        low,
+                        high,
+                    }
+                })
+                .collect();
+            let in_phase = summed(&accs, |a| &a.in_phase);
+            let phase_share = (0..phases)
+                .map(|k| {
+                    (0..months)
+                        .map(|m| in_phase[m * phases + k] as f64 / runs as f64)
+                        .collect()
+                })
+                .collect();
+            let entries = summed(&accs, |a| &a.entries);
+            let phase_entries = t
+                .phases
+                .iter()
+                .enumerate()
+                .map(|(k, p)| {
+                    let counts = &entries[k * months..(k + 1) * months];
+                    let reached: u64 = counts.iter().sum();
+                    let quantiles = (reached > 0)
+                        .then(|| LEVELS.map(|l| integer_quantile(counts, l).unwrap_or(0.0)));
+                    PhaseEntry {
+                        phase: p.id.clone(),
+                        reached: reached as f64 / runs as f64,
+                        quantiles,
+                    }
+                })
+                .collect();
+            let spend_sum: u128 = accs.iter().map(|a| a.spend_sum).sum();
+            let spend_min = accs.iter().fold(f64::INFINITY, |m, a| m.min(a.spend_min));
+            let spend_hi = accs
+                .iter()
+                .fold(f64::NEG_INFINITY, |m, a| m.max(a.spend_hi));
+            let spend_counts = summed(&accs, |a| &a.spend_counts);
+            let spend = Summary {
+                mean: spend_sum as f64 / 1024.0 / runs as f64,
+                quantiles: LEVELS.map(|l| {
+                    histogram_quantile(
+                        &spend_counts,
+                        0.0,
+                        accs[0].spend_max.max(f64::MIN_POSITIVE),
+                        spend_min.min(spend_hi),
+                        spend_hi.max(spend_min),
+                        l,
+                    )
+                }),
+            };
+            TerritoryResults {
+                id: t.id.clone(),
+                name: t.name.clone(),
+                series,
+                perpetuation,
+                phases: t.phases.iter().map(|p| p.id.clone()).collect(),
+                phase_share,
+                phase_entries,
+                spend,
+            }
+        })
+        .collect();
+    Results {
+        runs: all_runs,
+        horizon: model.horizon(),
+        territories,
+        wall_seconds,
+    }
+}
+
+/// The quantiles at [`LEVELS`] of the cell of index `index` at `month`, over what the parts
+/// recorded between them: their histogram rows and their logs (`logs[p]`, part p's segments
+/// by month, if it has any). `counts` is scratch space for [`BINS`] counts.
+fn cell_quantiles(
+    parts: &[&TerritoryAcc],
+    logs: &[Option<(Vec<usize>, Vec<usize>)>],
+    index: usize,
+    month: usize,
+    counts: &mut [u32],
+) -> [f64; 5] {
+    let cell = index * parts[0].months + month;
+    let min = parts.iter().fold(f64::INFINITY, |m, a| m.min(a.min[cell]));
+    let max = parts
+        .iter()
+        .fold(f64::NEG_INFINITY, |m, a| m.max(a.max[cell]));
+    // Only the bins between the cell's least and greatest values can count anything.
+    let Some(span) = span_between(min, max) else {
+        return [0.0; 5];
+    };
+    let (first, q) = (span.start, &LEVELS);
+    let rows = parts.iter().filter(|a| a.rows_used).count();
+    if let ([part], None) = (parts, &logs[0]) {
+        // One part's rows with no count past 16 bits (every cell of a small ensemble): read
+        // the counts where they are.
+        if let Some(low) = part.counts.low_row(cell) {
+            return span_quantiles(&low[span], first, BINS, 0.0, 1.0, min, max, q);
+        }
+    }
+    // The logs' counts, added up over the cell's span (they add up to the runs logged, far
+    // below 2³²).
+    counts[span.clone()].fill(0);
+    for (part, log) in parts.iter().zip(logs) {
+        let Some((order, starts)) = log else {
+            continue;
+        };
+        for &segment in &order[starts[month]..starts[month + 1]] {
+            part.log.add_counts(segment, index, counts);
+        }
+    }
+    if rows == 0 {
+        return span_quantiles(&counts[span.clone()], first, BINS, 0.0, 1.0, min, max, q);
+    }
+    let mut all = [0u64; BINS];
+    for part in parts.iter().filter(|a| a.rows_used) {
+        part.counts.add_row(cell, &mut all);
+    }
+    for k in span.clone() {
+        all[k] += u64::from(counts[k]);
+    }
+    span_quantiles(&all[span.clone()], first, BINS, 0.0, 1.0, min, max, q)
 }
 
 /// Whether every run of this model is the same (nothing draws), so one is simulated.
@@ -1187,7 +1399,40 @@ fn accumulate_on(
     controls: &Controls<'_>,
     threads: usize,
 ) -> Option<Accumulator> {
+    let parts = accumulate_parts(model, outcomes, first, count, controls, threads, false)?;
+    merged(parts)
+}
+
+/// Merges accumulators into one; `None` if there are none.
+fn merged(mut parts: Vec<Accumulator>) -> Option<Accumulator> {
+    let mut merged = parts.pop()?;
+    for part in parts {
+        merged.merge(part);
+    }
+    Some(merged)
+}
+
+/// Most runs of an ensemble whose histograms are logged (see [`Log`]): four blocks. Larger
+/// ones spread the fixed costs of rows over more runs, and a log grows with the runs.
+const LOG_RUNS: u64 = 4 * BLOCK;
+
+/// Most bytes of a territory's log: past them (a network of many territories, many groups),
+/// a worker adds its counts into histogram rows as it goes.
+const LOG_BYTES: usize = 8 << 20;
+
+/// [`accumulate_on`], returning each worker's accumulator unmerged (at least one). With
+/// `log_if_small`, an ensemble of at most [`LOG_RUNS`] runs logs its histograms (see [`Log`]).
+fn accumulate_parts(
+    model: &Model,
+    outcomes: &[Outcome],
+    first: u64,
+    count: u64,
+    controls: &Controls<'_>,
+    threads: usize,
+    log_if_small: bool,
+) -> Option<Vec<Accumulator>> {
     let engine = Engine::new(model);
+    let logging = log_if_small && count <= LOG_RUNS;
     let seed = model.settings.seed;
     if !engine.is_stochastic() {
         // Every run is the same: simulate one and count it `count` times.
@@ -1201,7 +1446,7 @@ fn accumulate_on(
         acc.finish_block(&engine, &block, weight);
         recycle_block(block);
         (controls.progress)(count, count);
-        return Some(acc);
+        return Some(vec![acc]);
     }
     let (size, workers) = partition(count, threads);
     let stalls: Vec<Stall> = (0..workers)
@@ -1215,6 +1460,7 @@ fn accumulate_on(
         workers,
         |w| {
             let mut acc = Accumulator::with_outcomes(&engine, outcomes);
+            acc.logging = logging;
             let stall = &stalls[w];
             while !cancelled() {
                 // A block of its own, or else part of the runs of the busiest other worker.
@@ -1231,9 +1477,9 @@ fn accumulate_on(
                 let d = done.fetch_add(lanes, Ordering::Relaxed) + lanes;
                 (controls.progress)(d, count);
             }
-            acc
+            vec![acc]
         },
-        |a, b| a.merge(b),
+        |parts, more| parts.extend(more),
     );
     for stall in stalls {
         let stepping = stall
@@ -1528,9 +1774,16 @@ pub fn simulate(model: &Model, controls: &Controls<'_>) -> Option<Results> {
 /// [`simulate`] on at most `threads` workers of the current pool.
 fn simulate_on(model: &Model, controls: &Controls<'_>, threads: usize) -> Option<Results> {
     let start = Instant::now();
-    let acc = accumulate_on(model, &[], 0, model.settings.runs, controls, threads)?;
-    let results = acc.results(model, start.elapsed().as_secs_f64());
-    acc.recycle();
+    let mut parts = accumulate_parts(model, &[], 0, model.settings.runs, controls, threads, true)?;
+    // Logs are read where they are; rows are faster to read merged.
+    let logged = parts
+        .iter()
+        .any(|p| p.territories.iter().any(|t| !t.log.is_empty()));
+    if !logged {
+        parts = vec![merged(parts)?];
+    }
+    let results = results_of(&parts, model, start.elapsed().as_secs_f64());
+    parts.into_iter().for_each(Accumulator::recycle);
     Some(results)
 }
 
@@ -1651,7 +1904,8 @@ mod tests {
         let mut row = [0u64; BINS];
         let spans: Vec<_> = (0..cells)
             .map(|cell| {
-                b.row(cell, &mut row);
+                row.fill(0);
+                b.add_row(cell, &mut row);
                 let first = row.iter().position(|&c| c > 0)?;
                 let last = row.iter().rposition(|&c| c > 0)?;
                 Some(first..last + 1)
@@ -1664,7 +1918,8 @@ mod tests {
             "absorbed carries cleared"
         );
         for cell in 0..cells {
-            a.row(cell, &mut row);
+            row.fill(0);
+            a.add_row(cell, &mut row);
             assert_eq!(
                 &row[..],
                 &truth[cell * BINS..(cell + 1) * BINS],
@@ -1673,14 +1928,25 @@ mod tests {
         }
     }
 
-    /// An idle worker takes half of a busy worker's runs at the month they have reached; the
-    /// two accumulators merged hold exactly what one worker stepping every run would have.
-    #[test]
-    fn runs_taken_over_mid_block_give_the_same_results() {
+    fn grande_synthe() -> Model {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("scenarios")
             .join("grande-synthe.toml");
-        let model = Model::load(&path).unwrap();
+        Model::load(&path).unwrap()
+    }
+
+    /// An idle worker takes half of a busy worker's runs at the month they have reached; the
+    /// two accumulators, merged or read together, hold exactly what one worker stepping every
+    /// run would have: with histogram rows and with logs.
+    #[test]
+    fn runs_taken_over_mid_block_give_the_same_results() {
+        for logging in [false, true] {
+            taken_over_runs_give_the_same_results(logging);
+        }
+    }
+
+    fn taken_over_runs_give_the_same_results(logging: bool) {
+        let model = grande_synthe();
         let engine = Engine::new(&model);
         let (seed, horizon, never) = (model.settings.seed, engine.horizon(), || false);
         let stalls = [
@@ -1688,6 +1954,7 @@ mod tests {
             Stall::new(engine.new_block()),
         ];
         let (mut busy, mut idle) = (Accumulator::new(&engine), Accumulator::new(&engine));
+        (busy.logging, idle.logging) = (logging, logging);
         assert_eq!(take_over(&stalls, 1, horizon), None, "nothing started");
         stalls[0].start(&engine, seed, 0, 300, &mut busy);
         stalls[0].step(&engine, 0..50, &mut busy, &never);
@@ -1700,17 +1967,59 @@ mod tests {
         stalls[0].step(&engine, horizon - 2..horizon, &mut busy, &never);
         let ended = stalls[0].finish(&engine, &mut busy) + stalls[1].finish(&engine, &mut idle);
         assert_eq!(ended, 300);
-        busy.merge(idle);
+        let logged = |a: &Accumulator| a.territories.iter().any(|t| !t.log.is_empty());
+        assert_eq!((logged(&busy), logged(&idle)), (logging, logging));
         let cancel = AtomicBool::new(false);
         let controls = Controls {
             progress: &|_, _| {},
             cancel: &cancel,
         };
         let whole = accumulate(&model, 0, 300, &controls).unwrap();
+        let expected = format!("{:?}", whole.results(&model, 0.0));
+        let together = results_of(&[busy.clone(), idle.clone()], &model, 0.0);
+        assert_eq!(format!("{together:?}"), expected);
+        busy.merge(idle);
+        assert_eq!(format!("{:?}", busy.results(&model, 0.0)), expected);
+    }
+
+    /// Histograms logged block by block, read alone, together, merged, or with rows, give the
+    /// results of the same runs counted into rows.
+    #[test]
+    fn logged_histograms_give_the_results_of_rows() {
+        let model = grande_synthe();
+        let engine = Engine::new(&model);
+        let seed = model.settings.seed;
+        let observed = |logging: bool, blocks: &[(u64, usize)]| {
+            let mut acc = Accumulator::new(&engine);
+            acc.logging = logging;
+            let mut block = engine.new_block();
+            for &(first, lanes) in blocks {
+                engine.run_block(seed, first, lanes, &mut block, |t, b| {
+                    acc.observe(&engine, t, b, 1);
+                    true
+                });
+                acc.finish_block(&engine, &block, 1);
+            }
+            acc
+        };
+        let text = |r: Results| format!("{r:?}");
+        let rows = text(observed(false, &[(0, 300), (300, 433)]).results(&model, 0.0));
+        let one_log = observed(true, &[(0, 300), (300, 433)]);
+        assert!(one_log.territories.iter().all(|t| !t.rows_used));
+        assert_eq!(text(one_log.results(&model, 0.0)), rows);
+        let (a, b) = (observed(true, &[(0, 300)]), observed(true, &[(300, 433)]));
+        assert_eq!(text(results_of(&[a.clone(), b.clone()], &model, 0.0)), rows);
+        let mut merged = a;
+        merged.merge(b);
+        assert_eq!(text(merged.results(&model, 0.0)), rows);
+        // A log read with rows, and merged into rows.
+        let (log, mut counted) = (observed(true, &[(0, 300)]), observed(false, &[(300, 433)]));
         assert_eq!(
-            format!("{:?}", busy.results(&model, 0.0)),
-            format!("{:?}", whole.results(&model, 0.0))
+            text(results_of(&[log.clone(), counted.clone()], &model, 0.0)),
+            rows
         );
+        counted.merge(log);
+        assert_eq!(text(counted.results(&model, 0.0)), rows);
     }
 
     #[test]
