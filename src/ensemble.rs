@@ -261,24 +261,34 @@ struct Histograms {
 }
 
 impl Histograms {
-    // `vec![0; n]` would be calloc'd: see the comment below for why the zeros are written.
-    #[allow(clippy::slow_vector_initialization)]
+    /// Histograms of `cells` cells, all zero; their rows take memory only once counts go in
+    /// (an ensemble that logs its counts never needs them: see [`Log`]).
     fn new(cells: usize) -> Histograms {
-        // Zeros written rather than calloc'd pages: the first touch of a calloc'd page is a
-        // read (the fold adds to it), which maps the shared zero page, and the write then
-        // faults again; writing the zeros up front costs one fault per page instead of two.
-        let mut low = Vec::with_capacity(cells * BINS);
-        low.resize(cells * BINS, 0);
         Histograms {
-            low,
+            low: Vec::new(),
             carries: vec![Vec::new(); cells],
         }
+    }
+
+    /// The rows, made (all zero) if they have not been yet.
+    // `vec![0; n]` would be calloc'd: see the comment below for why the zeros are written.
+    #[allow(clippy::slow_vector_initialization)]
+    fn rows(&mut self) -> &mut [u16] {
+        if self.low.is_empty() {
+            // Zeros written rather than calloc'd pages: the first touch of a calloc'd page is
+            // a read (the fold adds to it), which maps the shared zero page, and the write then
+            // faults again; writing the zeros up front costs one fault per page instead of two.
+            let cells = self.carries.len();
+            self.low.reserve_exact(cells * BINS);
+            self.low.resize(cells * BINS, 0);
+        }
+        &mut self.low
     }
 
     /// Adds `n` to bin `bin` of `cell`.
     #[inline]
     fn add(&mut self, cell: usize, bin: usize, n: u64) {
-        let low = &mut self.low[cell * BINS + bin];
+        let low = &mut self.rows()[cell * BINS + bin];
         let total = u64::from(*low) + n;
         *low = total as u16;
         if total >> 16 != 0 {
@@ -289,6 +299,7 @@ impl Histograms {
     /// Adds a block's tally of the bins `span` of `cell`, each counted `weight` times, and
     /// clears the tally there.
     fn add_tally(&mut self, cell: usize, span: Range<usize>, tally: &mut Tally, weight: u32) {
+        self.rows();
         let row = &mut self.low[cell * BINS..(cell + 1) * BINS][span.clone()];
         let [c0, c1, c2, c3] = &mut *tally.counts;
         let (c0, c1, c2, c3) = (
@@ -340,6 +351,10 @@ impl Histograms {
         span: impl Fn(usize) -> Option<Range<usize>> + Sync,
     ) {
         const CELLS: usize = 256;
+        if other.low.is_empty() {
+            return;
+        }
+        self.rows();
         self.low
             .par_chunks_mut(CELLS * BINS)
             .zip(self.carries.par_chunks_mut(CELLS))
@@ -381,7 +396,9 @@ impl Histograms {
     fn clear(&mut self, span: impl Fn(usize) -> Option<Range<usize>>) {
         for (cell, carries) in self.carries.iter_mut().enumerate() {
             if let Some(bins) = span(cell) {
-                self.low[cell * BINS..(cell + 1) * BINS][bins].fill(0);
+                if let Some(row) = self.low.get_mut(cell * BINS..(cell + 1) * BINS) {
+                    row[bins].fill(0);
+                }
                 carries.clear();
             }
         }
@@ -389,17 +406,18 @@ impl Histograms {
 
     /// The counts of `cell` as they are stored, if none of them outgrew 16 bits.
     fn low_row(&self, cell: usize) -> Option<&[u16]> {
-        self.carries[cell]
-            .is_empty()
-            .then(|| &self.low[cell * BINS..(cell + 1) * BINS])
+        static ZEROS: [u16; BINS] = [0; BINS];
+        self.carries[cell].is_empty().then(|| {
+            self.low
+                .get(cell * BINS..(cell + 1) * BINS)
+                .unwrap_or(&ZEROS)
+        })
     }
 
     /// Adds the full counts of `cell` to `out`.
     fn add_row(&self, cell: usize, out: &mut [u64; BINS]) {
-        for (o, &c) in out
-            .iter_mut()
-            .zip(&self.low[cell * BINS..(cell + 1) * BINS])
-        {
+        let row = self.low.get(cell * BINS..(cell + 1) * BINS).unwrap_or(&[]);
+        for (o, &c) in out.iter_mut().zip(row) {
             *o += u64::from(c);
         }
         for &(bin, high) in &self.carries[cell] {
@@ -1799,9 +1817,9 @@ pub const SIDE_BY_SIDE: usize = 8;
 /// returns their results in the models' order, or `None` if cancelled. Each one's results are
 /// those [`simulate`] gives (but for its wall time, which is that ensemble's own).
 ///
-/// Split across workers, a 1,000-run ensemble spends about a tenth of its time in fixed costs
-/// — each worker's histograms swept for its share of the runs, the workers' histograms merged,
-/// the slower worker waited for — that an ensemble run whole on one worker does not pay. So
+/// Split across workers, a 1,000-run ensemble spends part of its time in fixed costs — a
+/// block per worker, the workers' logs (see [`Log`]) read together, the slower worker waited
+/// for — that an ensemble run whole on one worker does not pay. So
 /// ensembles of at most [`WHOLE_ON_ONE`] runs, when there are at least [`SIDE_BY_SIDE`] of
 /// them per thread, run whole, each on one worker, side by side. The others run one after
 /// another, each on every worker. Progress counts the runs of all the models.
