@@ -1405,18 +1405,6 @@ pub fn accumulate_outcomes(
     controls: &Controls<'_>,
 ) -> Option<Accumulator> {
     let threads = rayon::current_num_threads();
-    accumulate_on(model, outcomes, first, count, controls, threads)
-}
-
-/// [`accumulate_outcomes`] on at most `threads` workers of the current pool.
-fn accumulate_on(
-    model: &Model,
-    outcomes: &[Outcome],
-    first: u64,
-    count: u64,
-    controls: &Controls<'_>,
-    threads: usize,
-) -> Option<Accumulator> {
     let parts = accumulate_parts(model, outcomes, first, count, controls, threads, false)?;
     merged(parts)
 }
@@ -1438,7 +1426,8 @@ const LOG_RUNS: u64 = 4 * BLOCK;
 /// a worker adds its counts into histogram rows as it goes.
 const LOG_BYTES: usize = 8 << 20;
 
-/// [`accumulate_on`], returning each worker's accumulator unmerged (at least one). With
+/// [`accumulate_outcomes`] on at most `threads` workers of the current pool, returning each
+/// worker's accumulator unmerged (at least one). With
 /// `log_if_small`, an ensemble of at most [`LOG_RUNS`] runs logs its histograms (see [`Log`]).
 fn accumulate_parts(
     model: &Model,
