@@ -1,21 +1,24 @@
 //! Ensemble throughput against the number of runs, measured interleaved.
 //!
-//! `cargo bench --bench flatness` (about 5 minutes on 2 cores), or with a smaller largest
+//! `cargo bench --bench flatness` (about 3 minutes on 2 cores), or with a smaller largest
 //! ensemble: `FLATNESS_MAX=100000 cargo bench --bench flatness`. `FLATNESS_THREADS` (default 2)
 //! and `FLATNESS_ROUNDS` (default 3) set the rest.
 //!
 //! Why not criterion: criterion measures one size after another, and on a shared machine whose
-//! speed drifts by ±20% over minutes that compares moments, not sizes. Here every round runs
-//! each size for the same number of runs in all (1,000 runs a thousand times, then 1,000,000
-//! runs once, …), so every size sees the same mix of the machine's moods; each size's figure is
-//! the median over all its ensembles of the time per run. The reference territory (4 groups,
-//! 3 levers, 240 months, 4 substeps); each ensemble is `ensemble::simulate` on one pool built
-//! once (aggregation and results included).
+//! speed drifts by ±20% over minutes that compares moments, not sizes. Here the sizes are
+//! interleaved finely: a round is ten cycles, and each cycle runs every size up to a tenth of
+//! the largest for that many runs (100,000 runs: 1,000 runs a hundred times, 10,000 runs ten
+//! times, 100,000 runs once), the sizes in an order that rotates from cycle to cycle; each
+//! larger size runs once, halfway through the round. So every size sees the same mix of the
+//! machine's moods, a few seconds apart rather than minutes. Each size's figure is the median
+//! over all its ensembles of the time per run. The reference territory (4 groups, 3 levers,
+//! 240 months, 4 substeps); each ensemble is `ensemble::simulate` on one pool built once
+//! (aggregation and results included).
 //!
 //! A last row measures what a sweep gets: 1,000-run ensembles in batches of 64 through
 //! `ensemble::simulate_each`, which runs them side by side, each whole on one worker; each
-//! round runs as many batches as make the same number of runs, and the figure is the median
-//! over batches of the time per run.
+//! round runs as many batches as make the largest size's runs, spread over its cycles, and the
+//! figure is the median over batches of the time per run.
 
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
@@ -59,20 +62,46 @@ fn main() {
     let mut per_run: Vec<Vec<f64>> = vec![Vec::new(); sizes.len() + 1];
     const BATCH: u64 = 64;
     let batch = vec![common::model(4, 3, 1_000); BATCH as usize];
-    for round in 0..rounds {
-        eprintln!("round {} of {rounds}", round + 1);
-        for (k, &runs) in sizes.iter().enumerate() {
+    let batches = (largest / (BATCH * 1_000)).max(1);
+    // A round is `cycles` cycles of `cycle` runs of each small size (and of the batches), the
+    // sizes in a rotating order; each larger size runs once, halfway through the round.
+    let cycle = (largest / 10).max(sizes[0]);
+    let cycles = largest / cycle;
+    // Rows: the sizes, then the batches.
+    let mut run_row = |row: usize| {
+        if row < sizes.len() {
+            let runs = sizes[row];
             model.settings.runs = runs;
-            for _ in 0..largest / runs {
+            for _ in 0..(cycle / runs).max(1) {
                 let start = Instant::now();
                 common::simulate(&model, &pool);
-                per_run[k].push(start.elapsed().as_secs_f64() / runs as f64);
+                per_run[row].push(start.elapsed().as_secs_f64() / runs as f64);
             }
-        }
-        for _ in 0..(largest / (BATCH * 1_000)).max(1) {
+        } else {
             let start = Instant::now();
             simulate_each(&batch, &pool);
-            per_run[sizes.len()].push(start.elapsed().as_secs_f64() / (BATCH * 1_000) as f64);
+            per_run[row].push(start.elapsed().as_secs_f64() / (BATCH * 1_000) as f64);
+        }
+    };
+    let small: Vec<usize> = (0..sizes.len()).filter(|&k| sizes[k] <= cycle).collect();
+    for round in 0..rounds {
+        eprintln!("round {} of {rounds}", round + 1);
+        for c in 0..cycles {
+            if c == cycles / 2 {
+                (small.len()..sizes.len()).for_each(&mut run_row);
+            }
+            // The batches due in this cycle, spread evenly over the round.
+            let due = (c + 1) * batches / cycles - c * batches / cycles;
+            let order: Vec<usize> = small
+                .iter()
+                .copied()
+                .chain((0..due).map(|_| sizes.len()))
+                .collect();
+            let turn = (round * cycles + c) as usize % order.len();
+            order[turn..]
+                .iter()
+                .chain(&order[..turn])
+                .for_each(|&row| run_row(row));
         }
     }
     model.settings.runs = 1;

@@ -25,7 +25,8 @@ pub fn run_rng(seed: u64, run: u64) -> ChaCha8Rng {
 
 /// The reserve stream of run `run`: ChaCha8 seeded from the seed, on stream 2⁶³ + `run`. It
 /// completes the rare normal draws (about 1.2%) that the ziggurat's fast path rejects, so that
-/// every draw takes exactly one word of the run's main stream (see [`crate::normal`]).
+/// every normal draw takes exactly one 32-bit word of the run's main stream (see
+/// [`crate::normal`]).
 pub fn reserve_rng(seed: u64, run: u64) -> ChaCha8Rng {
     run_rng(seed, run ^ (1 << 63))
 }
@@ -216,12 +217,12 @@ pub struct Block {
     streams: Vec<RunStreams>,
 }
 
-/// Word `k` of a lane's bytes read from its stream.
+/// 32-bit word `k` of a lane's bytes read from its stream.
 #[inline(always)]
-fn word(bytes: &[u8; 8 * MAX_NOISE_ROWS], k: usize) -> u64 {
-    let mut w = [0u8; 8];
-    w.copy_from_slice(&bytes[8 * k..8 * k + 8]);
-    u64::from_le_bytes(w)
+fn word(bytes: &[u8; 4 * MAX_NOISE_ROWS], k: usize) -> u32 {
+    let mut w = [0u8; 4];
+    w.copy_from_slice(&bytes[4 * k..4 * k + 4]);
+    u32::from_le_bytes(w)
 }
 
 /// max(x, low) for numbers that are not NaN, as one SIMD instruction.
@@ -961,29 +962,29 @@ impl Engine {
         }
     }
 
-    /// The noise ξ of the next `substeps` substeps: one word of each run's main stream per
-    /// group and substep, in MODEL.md's order (substep, then groups in global order), read
+    /// The noise ξ of the next `substeps` substeps: one 32-bit word of each run's main stream
+    /// per group and substep, in MODEL.md's order (substep, then groups in global order), read
     /// lane by lane in one visit to each stream and turned into normals at once; the few draws
     /// the ziggurat's fast path rejects are completed from the lane's reserve stream.
     #[inline(never)]
     fn draw_noise(&self, b: &mut Block, substeps: u32) {
         let lanes = b.lanes;
         let rows = substeps as usize * self.e0.len();
-        // Little-endian bytes of consecutive words are exactly the stream's next_u64 values;
-        // one fill_bytes per lane costs less than `rows` calls to next_u64. Lanes go by
+        // Little-endian bytes of consecutive words are exactly the stream's next_u32 values;
+        // one fill_bytes per lane costs less than `rows` calls to next_u32. Lanes go by
         // groups of `CHUNK`: each lane's words are read, then each row's words of the group
         // are turned into normals side by side (SIMD) and stored as one piece of the row.
         // The last group may reach past the block's lanes into spare lanes of the block (there
         // are LANES of them, a multiple of CHUNK): their streams are reset before they hold a
         // run, and their normals are never read.
         const CHUNK: usize = NOISE_CHUNK;
-        let mut bytes = [[0u8; 8 * MAX_NOISE_ROWS]; CHUNK];
+        let mut bytes = [[0u8; 4 * MAX_NOISE_ROWS]; CHUNK];
         for first_lane in (0..lanes).step_by(CHUNK) {
             let streams = &mut b.streams[first_lane..first_lane + CHUNK];
             for first in (0..rows).step_by(MAX_NOISE_ROWS) {
                 let n = MAX_NOISE_ROWS.min(rows - first);
                 for (streams, bytes) in streams.iter_mut().zip(&mut bytes) {
-                    streams.main.fill_bytes(&mut bytes[..8 * n]);
+                    streams.main.fill_bytes(&mut bytes[..4 * n]);
                 }
                 for k in 0..n {
                     let mut x = [0.0; CHUNK];
@@ -1218,11 +1219,11 @@ mod tests {
         }
     }
 
-    /// Every run of a block ends at the same position of its main stream: one word per shock
-    /// that draws and per group and substep, however many of its normal draws needed the
-    /// reserve stream.
+    /// Every run of a block ends at the same position of its main stream: one 64-bit word per
+    /// shock that draws and one 32-bit word per group and substep, however many of its normal
+    /// draws needed the reserve stream.
     #[test]
-    fn every_draw_takes_one_word_of_the_main_stream() {
+    fn every_draw_takes_fixed_words_of_the_main_stream() {
         let text = r#"
             [territory]
             id = "t"
@@ -1252,7 +1253,7 @@ mod tests {
         let mut block = engine.new_block();
         engine.run_block(7, 100, 300, &mut block, |_, _| true);
         // Elections due at months 4, 16 and 28 of 0..30; 30 months × 3 substeps × 2 groups.
-        let words = 3 + 30 * 3 * 2;
+        let words = 2 * 3 + 30 * 3 * 2;
         let used_reserve = block.streams[..300]
             .iter()
             .filter(|s| s.reserve.get_word_pos() > 0)
@@ -1262,11 +1263,7 @@ mod tests {
             "{used_reserve} runs used their reserve stream"
         );
         for s in &block.streams[..300] {
-            assert_eq!(
-                s.main.get_word_pos(),
-                2 * words,
-                "two 32-bit words per draw"
-            );
+            assert_eq!(s.main.get_word_pos(), words, "32-bit words");
         }
     }
 }
