@@ -83,20 +83,17 @@ fn main() {
             per_run[row].push(start.elapsed().as_secs_f64() / (BATCH * 1_000) as f64);
         }
     };
-    let small: Vec<usize> = (0..sizes.len()).filter(|&k| sizes[k] <= cycle).collect();
+    // The sizes are increasing: the first `small` run every cycle.
+    let small = sizes.iter().filter(|&&n| n <= cycle).count();
     for round in 0..rounds {
         eprintln!("round {} of {rounds}", round + 1);
         for c in 0..cycles {
             if c == cycles / 2 {
-                (small.len()..sizes.len()).for_each(&mut run_row);
+                (small..sizes.len()).for_each(&mut run_row);
             }
             // The batches due in this cycle, spread evenly over the round.
             let due = (c + 1) * batches / cycles - c * batches / cycles;
-            let order: Vec<usize> = small
-                .iter()
-                .copied()
-                .chain((0..due).map(|_| sizes.len()))
-                .collect();
+            let order: Vec<usize> = (0..small).chain((0..due).map(|_| sizes.len())).collect();
             let turn = (round * cycles + c) as usize % order.len();
             order[turn..]
                 .iter()
