@@ -8,9 +8,10 @@
 //! MODEL.md's order, so its numbers do not depend on the block it is in. Stepping allocates
 //! nothing: a [`Block`] owns every buffer and is reused from block to block.
 
-use rand::{Rng, RngExt, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+use crate::keystream::{self, Streams, CHUNK, RESERVE};
 use crate::model::{Condition, IndexKind, Model, ShockTiming};
 use crate::normal;
 
@@ -28,24 +29,7 @@ pub fn run_rng(seed: u64, run: u64) -> ChaCha8Rng {
 /// every normal draw takes exactly one 32-bit word of the run's main stream (see
 /// [`crate::normal`]).
 pub fn reserve_rng(seed: u64, run: u64) -> ChaCha8Rng {
-    run_rng(seed, run ^ (1 << 63))
-}
-
-/// A run's two streams, side by side in memory: the reserve is read rarely, and next to the
-/// main stream it is brought into cache with it instead of missing on its own.
-#[derive(Debug, Clone)]
-struct RunStreams {
-    main: ChaCha8Rng,
-    reserve: ChaCha8Rng,
-}
-
-impl RunStreams {
-    fn new(seed: u64, run: u64) -> RunStreams {
-        RunStreams {
-            main: run_rng(seed, run),
-            reserve: reserve_rng(seed, run),
-        }
-    }
+    run_rng(seed, run ^ RESERVE)
 }
 
 /// A lever, compiled: dense effect rows over its territory's groups.
@@ -158,12 +142,7 @@ const COST: usize = 0;
 
 /// Runs stepped together in one block: the lanes of every array below.
 pub const LANES: usize = 1024;
-/// Lanes whose words `draw_noise` turns into normals side by side.
-const NOISE_CHUNK: usize = 8;
-const _: () = assert!(
-    LANES % NOISE_CHUNK == 0,
-    "whole chunks of lanes fill a block"
-);
+const _: () = assert!(LANES % CHUNK == 0, "whole chunks of lanes fill a block");
 
 /// Rows of noise (one per group and substep) drawn per visit to the runs' streams: 16 rows of
 /// [`LANES`] normals are 128 KiB, which stays in the L2 cache next to the block.
@@ -214,15 +193,8 @@ pub struct Block {
     push: Vec<f64>,
     // Per-lane scratch of the lever step: cost, four multipliers, three sums.
     scratch: [Vec<f64>; 8],
-    streams: Vec<RunStreams>,
-}
-
-/// 32-bit word `k` of a lane's bytes read from its stream.
-#[inline(always)]
-fn word(bytes: &[u8; 4 * MAX_NOISE_ROWS], k: usize) -> u32 {
-    let mut w = [0u8; 4];
-    w.copy_from_slice(&bytes[4 * k..4 * k + 4]);
-    u32::from_le_bytes(w)
+    /// Every lane's main and reserve streams.
+    streams: Streams,
 }
 
 /// max(x, low) for numbers that are not NaN, as one SIMD instruction.
@@ -363,7 +335,7 @@ impl Block {
         for (from, to) in self.scratch.iter().zip(&mut to.scratch) {
             lanes_of(from, to, moved.clone());
         }
-        to.streams[..moved.len()].clone_from_slice(&self.streams[moved.clone()]);
+        self.streams.split_off(keep, &mut to.streams);
         to.lanes = moved.len();
         self.lanes = keep;
     }
@@ -656,15 +628,13 @@ impl Engine {
             lever_u: vec![0.0; l],
             push: vec![0.0; LANES],
             scratch: std::array::from_fn(|_| vec![0.0; LANES]),
-            streams: (0..LANES as u64).map(|j| RunStreams::new(0, j)).collect(),
+            streams: Streams::new(LANES),
         }
     }
 
     fn reset(&self, b: &mut Block, seed: u64, first_run: u64, lanes: usize) {
         b.lanes = lanes;
-        for (j, streams) in b.streams.iter_mut().take(lanes).enumerate() {
-            *streams = RunStreams::new(seed, first_run + j as u64);
-        }
+        b.streams.reset(seed, first_run, lanes);
         for (g, (&e0, &a0)) in self.e0.iter().zip(&self.a0).enumerate() {
             b.engagement[g * LANES..(g + 1) * LANES].fill(e0);
             b.anchored[g * LANES..(g + 1) * LANES].fill(a0);
@@ -781,27 +751,16 @@ impl Engine {
         out
     }
 
-    /// Step 1: shocks, in declared order, territories in network order.
+    /// Step 1: shocks, in declared order, territories in network order. A shock that is due
+    /// draws one uniform number (64 bits of the main stream) in every run, hit or not.
     fn shocks(&self, m: u32, b: &mut Block) {
+        let lanes = b.lanes;
         for p in &self.territories {
             for shock in &p.shocks {
                 if !shock.due(m) {
                     continue;
                 }
-                for j in 0..b.lanes {
-                    let hit = if self.deterministic {
-                        !matches!(shock.timing, ShockTiming::Random { .. })
-                            && shock.probability >= 1.0
-                    } else {
-                        let u: f64 = b.streams[j].main.random();
-                        match shock.timing {
-                            ShockTiming::Random { .. } => u < shock.hazard,
-                            _ => u < shock.probability,
-                        }
-                    };
-                    if !hit {
-                        continue;
-                    }
+                let mut hit = |j: usize| {
                     for &(g, share) in &shock.hits {
                         let i = (p.groups.start + g) * LANES + j;
                         let a = b.anchored[i];
@@ -811,7 +770,32 @@ impl Engine {
                         let i = l * LANES + j;
                         b.pause_end[i] = b.pause_end[i].max(m.saturating_add(months));
                     }
+                };
+                let random = matches!(shock.timing, ShockTiming::Random { .. });
+                if self.deterministic {
+                    if !random && shock.probability >= 1.0 {
+                        (0..lanes).for_each(hit);
+                    }
+                    continue;
                 }
+                let chance = if random {
+                    shock.hazard
+                } else {
+                    shock.probability
+                };
+                let mut low = [0; CHUNK];
+                b.streams.read(2, |first_lane, k, words, _| {
+                    if k == 0 {
+                        low = *words;
+                        return;
+                    }
+                    for (l, (&low, &high)) in low.iter().zip(words).enumerate() {
+                        let j = first_lane + l;
+                        if j < lanes && keystream::uniform(low, high) < chance {
+                            hit(j);
+                        }
+                    }
+                });
             }
         }
     }
@@ -963,47 +947,34 @@ impl Engine {
     }
 
     /// The noise ξ of the next `substeps` substeps: one 32-bit word of each run's main stream
-    /// per group and substep, in MODEL.md's order (substep, then groups in global order), read
-    /// lane by lane in one visit to each stream and turned into normals at once; the few draws
-    /// the ziggurat's fast path rejects are completed from the lane's reserve stream.
+    /// per group and substep, in MODEL.md's order (substep, then groups in global order). The
+    /// words of a chunk of lanes come side by side ([`MainStreams::read`]) and are turned into
+    /// normals side by side (SIMD), then stored as one piece of their row; the few draws the
+    /// ziggurat's fast path rejects are completed from the lane's reserve stream. The last
+    /// chunk may reach past the block's lanes into spare lanes (there are LANES of them, a
+    /// multiple of CHUNK): their reserve streams are reset before they hold a run, and their
+    /// normals are never read.
     #[inline(never)]
     fn draw_noise(&self, b: &mut Block, substeps: u32) {
-        let lanes = b.lanes;
         let rows = substeps as usize * self.e0.len();
-        // Little-endian bytes of consecutive words are exactly the stream's next_u32 values;
-        // one fill_bytes per lane costs less than `rows` calls to next_u32. Lanes go by
-        // groups of `CHUNK`: each lane's words are read, then each row's words of the group
-        // are turned into normals side by side (SIMD) and stored as one piece of the row.
-        // The last group may reach past the block's lanes into spare lanes of the block (there
-        // are LANES of them, a multiple of CHUNK): their streams are reset before they hold a
-        // run, and their normals are never read.
-        const CHUNK: usize = NOISE_CHUNK;
-        let mut bytes = [[0u8; 4 * MAX_NOISE_ROWS]; CHUNK];
-        for first_lane in (0..lanes).step_by(CHUNK) {
-            let streams = &mut b.streams[first_lane..first_lane + CHUNK];
-            for first in (0..rows).step_by(MAX_NOISE_ROWS) {
-                let n = MAX_NOISE_ROWS.min(rows - first);
-                for (streams, bytes) in streams.iter_mut().zip(&mut bytes) {
-                    streams.main.fill_bytes(&mut bytes[..4 * n]);
-                }
-                for k in 0..n {
-                    let mut x = [0.0; CHUNK];
-                    let mut rejected = false;
-                    for (x, bytes) in x.iter_mut().zip(&bytes) {
-                        let (value, accepted) = normal::fast(word(bytes, k));
-                        *x = value;
-                        rejected |= !accepted;
+        let xi = &mut b.xi;
+        b.streams.read(rows, |first_lane, k, words, reserves| {
+            let mut x = [0.0; CHUNK];
+            let mut accepted = [true; CHUNK];
+            for ((x, accepted), &word) in x.iter_mut().zip(&mut accepted).zip(words) {
+                (*x, *accepted) = normal::fast(word);
+            }
+            if accepted.contains(&false) {
+                for (l, ((x, accepted), &word)) in x.iter_mut().zip(accepted).zip(words).enumerate()
+                {
+                    if !accepted {
+                        *x = normal::complete(word, &mut reserves.lane(first_lane + l));
                     }
-                    if rejected {
-                        for ((x, streams), bytes) in x.iter_mut().zip(&mut *streams).zip(&bytes) {
-                            *x = normal::draw(word(bytes, k), &mut streams.reserve);
-                        }
-                    }
-                    let at = (first + k) * NOISE_STRIDE + first_lane;
-                    b.xi[at..at + CHUNK].copy_from_slice(&x);
                 }
             }
-        }
+            let at = k * NOISE_STRIDE + first_lane;
+            xi[at..at + CHUNK].copy_from_slice(&x);
+        });
     }
 
     /// Step 3: one explicit Euler substep, every derivative from the state at its start; the
@@ -1254,16 +1225,13 @@ mod tests {
         engine.run_block(7, 100, 300, &mut block, |_, _| true);
         // Elections due at months 4, 16 and 28 of 0..30; 30 months × 3 substeps × 2 groups.
         let words = 2 * 3 + 30 * 3 * 2;
-        let used_reserve = block.streams[..300]
-            .iter()
-            .filter(|s| s.reserve.get_word_pos() > 0)
+        let used_reserve = (0..300)
+            .filter(|&j| block.streams.reserve_position(j) > 0)
             .count();
         assert!(
             used_reserve > 50,
             "{used_reserve} runs used their reserve stream"
         );
-        for s in &block.streams[..300] {
-            assert_eq!(s.main.get_word_pos(), words, "32-bit words");
-        }
+        assert_eq!(block.streams.position(), words, "32-bit words");
     }
 }

@@ -47,6 +47,7 @@ pub mod diag;
 pub mod engine;
 pub mod ensemble;
 pub mod explain;
+pub mod keystream;
 pub mod model;
 pub mod normal;
 pub mod outcome;
