@@ -75,10 +75,6 @@ struct PhasePlan {
     enter: Vec<Condition>,
     fallback: Vec<Condition>,
     hold: u32,
-    push: f64,
-    retain: f64,
-    anchor: f64,
-    reach: f64,
 }
 
 #[derive(Debug, Clone)]
@@ -95,6 +91,8 @@ struct TerritoryPlan {
     weight: Vec<f64>,
     shocks: Vec<ShockPlan>,
     phases: Vec<PhasePlan>,
+    /// Each phase's effect multipliers (push, retain, anchor, reach), side by side.
+    effects: Vec<[f64; 4]>,
     budget: Option<f64>,
     innovation: f64,
     imitation: f64,
@@ -438,10 +436,6 @@ impl Engine {
                     enter: p.enter.clone(),
                     fallback: p.fallback.clone(),
                     hold: p.hold,
-                    push: p.effect.push,
-                    retain: p.effect.retain,
-                    anchor: p.effect.anchor,
-                    reach: p.effect.reach,
                 })
                 .collect();
             let spill = model
@@ -461,6 +455,18 @@ impl Engine {
                 influence: t.influence.clone(),
                 weight: t.groups.iter().map(|g| g.weight / total_weight).collect(),
                 shocks,
+                effects: t
+                    .phases
+                    .iter()
+                    .map(|p| {
+                        [
+                            p.effect.push,
+                            p.effect.retain,
+                            p.effect.anchor,
+                            p.effect.reach,
+                        ]
+                    })
+                    .collect(),
                 phases,
                 budget: t.budget,
                 innovation: t.scale.innovation,
@@ -866,13 +872,20 @@ impl Engine {
                     }
                 }
             }
-            for j in 0..lanes {
-                let effect = &p.phases[phase[j] as usize];
-                let scale = m_reach[j];
-                m_push[j] = effect.push * scale;
-                m_retain[j] = effect.retain * scale;
-                m_anchor[j] = effect.anchor * scale;
-                m_reach[j] = effect.reach * scale;
+            let multipliers = phase
+                .iter()
+                .zip(&mut m_push[..lanes])
+                .zip(&mut m_retain[..lanes])
+                .zip(&mut m_anchor[..lanes])
+                .zip(&mut m_reach[..lanes]);
+            for ((((&phase, push), retain), anchor), reach) in multipliers {
+                let [effect_push, effect_retain, effect_anchor, effect_reach] =
+                    p.effects[phase as usize];
+                let scale = *reach;
+                *push = effect_push * scale;
+                *retain = effect_retain * scale;
+                *anchor = effect_anchor * scale;
+                *reach = effect_reach * scale;
             }
             let [_, m_push, m_retain, m_anchor, m_reach, sum_push, sum_retain, sum_anchor] =
                 &mut b.scratch;
@@ -917,14 +930,19 @@ impl Engine {
                 }
                 let range = g * LANES..g * LANES + lanes;
                 let (adoption, fatigue) = (self.adoption[g], self.fatigue[g]);
-                for (j, x) in b.base_push[range.clone()].iter_mut().enumerate() {
-                    *x = adoption + m_push[j] * sum_push[j];
+                let rows = b.base_push[range.clone()].iter_mut().zip(&m_push[..lanes]);
+                for (x, (m, sum)) in rows.zip(&sum_push[..lanes]).map(|((x, m), s)| (x, (m, s))) {
+                    *x = adoption + m * sum;
                 }
-                for (j, x) in b.month_fatigue[range.clone()].iter_mut().enumerate() {
-                    *x = fatigue * at_least(1.0 - m_retain[j] * sum_retain[j], 0.0);
+                let rows = b.month_fatigue[range.clone()]
+                    .iter_mut()
+                    .zip(&m_retain[..lanes]);
+                for ((x, m), sum) in rows.zip(&sum_retain[..lanes]) {
+                    *x = fatigue * at_least(1.0 - m * sum, 0.0);
                 }
-                for (j, x) in b.month_anchor[range].iter_mut().enumerate() {
-                    *x = m_anchor[j] * sum_anchor[j];
+                let rows = b.month_anchor[range].iter_mut().zip(&m_anchor[..lanes]);
+                for ((x, m), sum) in rows.zip(&sum_anchor[..lanes]) {
+                    *x = m * sum;
                 }
             }
             let reach = &mut b.month_reach[ti * LANES..ti * LANES + lanes];

@@ -32,37 +32,35 @@ pub const PLOT_NAMES: [&str; 6] = [
     "dashboard",
 ];
 
-/// Writes every output file into `dir` (which must exist) and returns their paths.
+/// Writes every output file into `dir` (which must exist) and returns their paths. The tables
+/// and the summary are formatted side by side (rayon), then written in a fixed order.
 pub fn write_all(
     dir: &Path,
     model: &Model,
     results: &Results,
     plots: bool,
 ) -> Result<Vec<PathBuf>, Error> {
+    let (tables, summary) = rayon::join(
+        || {
+            [
+                tables::trajectories(results),
+                tables::perpetuation(results),
+                tables::phases(results),
+                tables::phase_entries(results),
+            ]
+        },
+        || json::summary(model, results),
+    );
+    let files = TABLE_FILES
+        .into_iter()
+        .zip(tables)
+        .chain([("summary.json", summary)]);
     let mut written = Vec::new();
-    let write = |name: &str, bytes: Vec<u8>, written: &mut Vec<PathBuf>| {
+    for (name, bytes) in files {
         let path = dir.join(name);
         std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))?;
         written.push(path);
-        Ok::<(), Error>(())
-    };
-    write(
-        "trajectories.csv",
-        tables::trajectories(results),
-        &mut written,
-    )?;
-    write(
-        "perpetuation.csv",
-        tables::perpetuation(results),
-        &mut written,
-    )?;
-    write("phases.csv", tables::phases(results), &mut written)?;
-    write(
-        "phase-entries.csv",
-        tables::phase_entries(results),
-        &mut written,
-    )?;
-    write("summary.json", json::summary(model, results), &mut written)?;
+    }
     if plots {
         written.extend(plot::write_all(dir, model, results)?);
     }
