@@ -966,7 +966,7 @@ impl Engine {
 
     /// The noise ξ of the next `substeps` substeps: one 32-bit word of each run's main stream
     /// per group and substep, in MODEL.md's order (substep, then groups in global order). The
-    /// words of a chunk of lanes come side by side ([`MainStreams::read`]) and are turned into
+    /// words of a chunk of lanes come side by side ([`Streams::read`]) and are turned into
     /// normals side by side (SIMD), then stored as one piece of their row; the few draws the
     /// ziggurat's fast path rejects are completed from the lane's reserve stream. The last
     /// chunk may reach past the block's lanes into spare lanes (there are LANES of them, a

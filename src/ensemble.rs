@@ -7,9 +7,9 @@
 //! in 2⁻⁵² fixed point) or a min/max, so merging accumulators is exact and order-free: the
 //! results are byte-identical at any thread count and whichever worker steps which run, and a
 //! run set split into shards and merged gives the same numbers. Memory depends on the horizon
-//! and the number of indices, never on the number of runs (an ensemble of at most
-//! [`LOG_RUNS`] runs keeps its blocks' counts in a log instead of histogram rows, at most
-//! [`LOG_BYTES`] per territory and worker: see [`Log`]); accumulators and blocks are kept from
+//! and the number of indices, never on the number of runs (an ensemble of at most 4,096 runs
+//! keeps its blocks' counts in a log instead of histogram rows, at most 8 MiB per territory
+//! and worker: see `Log`); accumulators and blocks are kept from
 //! one ensemble to the next. A sweep's many small ensembles run whole, side by side, one per
 //! worker ([`simulate_each`]).
 
@@ -1807,11 +1807,11 @@ pub const SIDE_BY_SIDE: usize = 8;
 /// those [`simulate`] gives (but for its wall time, which is that ensemble's own).
 ///
 /// Split across workers, a 1,000-run ensemble spends part of its time in fixed costs — a
-/// block per worker, the workers' logs (see [`Log`]) read together, the slower worker waited
-/// for — that an ensemble run whole on one worker does not pay. So
-/// ensembles of at most [`WHOLE_ON_ONE`] runs, when there are at least [`SIDE_BY_SIDE`] of
-/// them per thread, run whole, each on one worker, side by side. The others run one after
-/// another, each on every worker. Progress counts the runs of all the models.
+/// block per worker, the workers' logs of histogram counts read together, the slower worker
+/// waited for — that an ensemble run whole on one worker does not pay. So ensembles of at
+/// most [`WHOLE_ON_ONE`] runs, when there are at least [`SIDE_BY_SIDE`] of them per thread,
+/// run whole, each on one worker, side by side. The others run one after another, each on
+/// every worker. Progress counts the runs of all the models.
 pub fn simulate_each(models: &[Model], controls: &Controls<'_>) -> Option<Vec<Results>> {
     let total: u64 = models.iter().map(|m| m.settings.runs).sum();
     let done = AtomicU64::new(0);

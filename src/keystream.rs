@@ -18,8 +18,7 @@
 
 use std::convert::Infallible;
 
-use rand::{SeedableRng, TryRng};
-use rand_chacha::ChaCha8Rng;
+use rand::TryRng;
 use wide::u32x8;
 
 /// Runs whose streams are computed together: one ChaCha8 state per SIMD lane of 8 × 32 bits.
@@ -118,9 +117,10 @@ impl TryRng for Reserve<'_> {
     }
 }
 
-/// The ChaCha8 key `ChaCha8Rng::seed_from_u64(seed)` uses.
+/// The ChaCha8 key of the runs' streams under master seed `seed` (the same for every run:
+/// [`crate::engine::run_rng`] sets only the stream).
 fn key_of(seed: u64) -> [u32; 8] {
-    let bytes = ChaCha8Rng::seed_from_u64(seed).get_seed();
+    let bytes = crate::engine::run_rng(seed, 0).get_seed();
     std::array::from_fn(|i| u32::from_le_bytes([0, 1, 2, 3].map(|b| bytes[4 * i + b])))
 }
 
@@ -375,6 +375,7 @@ pub fn uniform(low: u32, high: u32) -> f64 {
 mod tests {
     use super::*;
     use rand::{Rng, RngExt};
+    use rand_chacha::ChaCha8Rng;
 
     /// Every word, read in pieces of any length that start and stop anywhere in ChaCha's
     /// blocks, is the word the run's own `ChaCha8Rng` gives at that position; also after the
