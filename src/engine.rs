@@ -11,7 +11,7 @@
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::keystream::{self, Streams, CHUNK, RESERVE};
+use crate::keystream::{self, Streams, Words, CHUNK};
 use crate::model::{Condition, IndexKind, Model, ShockTiming};
 use crate::normal;
 
@@ -22,14 +22,6 @@ pub fn run_rng(seed: u64, run: u64) -> ChaCha8Rng {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(run);
     rng
-}
-
-/// The reserve stream of run `run`: ChaCha8 seeded from the seed, on stream 2⁶³ + `run`. It
-/// completes the rare normal draws (about 1.2%) that the ziggurat's fast path rejects, so that
-/// every normal draw takes exactly one 32-bit word of the run's main stream (see
-/// [`crate::normal`]).
-pub fn reserve_rng(seed: u64, run: u64) -> ChaCha8Rng {
-    run_rng(seed, run ^ RESERVE)
 }
 
 /// A lever, compiled: dense effect rows over its territory's groups.
@@ -191,7 +183,7 @@ pub struct Block {
     push: Vec<f64>,
     // Per-lane scratch of the lever step: cost, four multipliers, three sums.
     scratch: [Vec<f64>; 8],
-    /// Every lane's main and reserve streams.
+    /// Every lane's random stream.
     streams: Streams,
 }
 
@@ -515,8 +507,14 @@ impl Engine {
                 input_start.push(inputs.len());
             }
         }
-        // Substeps of noise drawn per visit to the runs' streams: as many as fit in the rows.
-        let batch = (MAX_NOISE_ROWS / e0.len().max(1)).clamp(1, substeps as usize) as u32;
+        // Substeps of noise drawn per visit to the runs' streams: as many as fit in the rows;
+        // one more if that leaves an odd number of normals before the month's last batch, so
+        // that normals pair up within batches exactly as within the month (see draw_noise).
+        let mut batch = (MAX_NOISE_ROWS / e0.len().max(1)).clamp(1, substeps as usize);
+        if batch < substeps as usize && batch * e0.len() % 2 == 1 {
+            batch += 1;
+        }
+        let batch = batch as u32;
         let draws = !deterministic
             && (noise.iter().any(|&s| s > 0.0) || territories.iter().any(|t| !t.shocks.is_empty()));
         Engine {
@@ -790,15 +788,17 @@ impl Engine {
                     shock.probability
                 };
                 let mut low = [0; CHUNK];
-                b.streams.read(2, |first_lane, k, words, _| {
-                    if k == 0 {
-                        low = *words;
-                        return;
-                    }
-                    for (l, (&low, &high)) in low.iter().zip(words).enumerate() {
-                        let j = first_lane + l;
-                        if j < lanes && keystream::uniform(low, high) < chance {
-                            hit(j);
+                b.streams.read(2, |first_lane, k, words| {
+                    for (i, words) in words.iter().enumerate() {
+                        if k + i == 0 {
+                            low = *words;
+                            continue;
+                        }
+                        for (l, (&low, &high)) in low.iter().zip(words).enumerate() {
+                            let j = first_lane + l;
+                            if j < lanes && keystream::uniform(low, high) < chance {
+                                hit(j);
+                            }
                         }
                     }
                 });
@@ -964,35 +964,46 @@ impl Engine {
         }
     }
 
-    /// The noise ξ of the next `substeps` substeps: one 32-bit word of each run's main stream
-    /// per group and substep, in MODEL.md's order (substep, then groups in global order). The
-    /// words of a chunk of lanes come side by side ([`Streams::read`]) and are turned into
-    /// normals side by side (SIMD), then stored as one piece of their row; the few draws the
-    /// ziggurat's fast path rejects are completed from the lane's reserve stream. The last
-    /// chunk may reach past the block's lanes into spare lanes (there are LANES of them, a
-    /// multiple of CHUNK): their reserve streams are reset before they hold a run, and their
-    /// normals are never read.
+    /// The noise ξ of the next `substeps` substeps: one 32-bit word of each run's stream per
+    /// group and substep, in MODEL.md's order (substep, then groups in global order), turned
+    /// into normals two by two: words 2m and 2m + 1 give normals 2m and 2m + 1 (Box–Muller,
+    /// [`normal::pairs`]). When the count is odd, one more word completes the last pair, whose
+    /// second normal is not used; the engine's batches of substeps hold an even count except
+    /// the month's last (see `batch` in [`Engine::new`]), so a month of G groups and S substeps
+    /// takes 2⌈G·S/2⌉ words however it is batched. The words of a chunk of lanes come side by
+    /// side ([`Streams::read`]) and are turned into normals side by side (SIMD), each stored
+    /// as one piece of its row. The last chunk may reach past the block's lanes into spare
+    /// lanes (there are LANES of them, a multiple of CHUNK); their normals are never read.
     #[inline(never)]
     fn draw_noise(&self, b: &mut Block, substeps: u32) {
         let rows = substeps as usize * self.e0.len();
         let xi = &mut b.xi;
-        b.streams.read(rows, |first_lane, k, words, reserves| {
-            let mut x = [0.0; CHUNK];
-            let mut accepted = [true; CHUNK];
-            for ((x, accepted), &word) in x.iter_mut().zip(&mut accepted).zip(words) {
-                (*x, *accepted) = normal::fast(word);
-            }
-            if accepted.contains(&false) {
-                for (l, ((x, accepted), &word)) in x.iter_mut().zip(accepted).zip(words).enumerate()
-                {
-                    if !accepted {
-                        *x = normal::complete(word, &mut reserves.lane(first_lane + l));
-                    }
-                }
-            }
+        let mut put = |first_lane: usize, k: usize, a: &Words, b: &Words| {
+            let (x, y) = normal::pairs(a, b);
             let at = k * NOISE_STRIDE + first_lane;
             xi[at..at + CHUNK].copy_from_slice(&x);
-        });
+            if k + 1 < rows {
+                xi[at + NOISE_STRIDE..at + NOISE_STRIDE + CHUNK].copy_from_slice(&y);
+            }
+        };
+        // Every read of the block's streams is of an even count, so pieces hold whole pairs
+        // (see Streams::read); a pair split between two pieces would still be put together.
+        let mut first = [0; CHUNK];
+        b.streams
+            .read(rows.next_multiple_of(2), |first_lane, k, mut words| {
+                let mut k = k;
+                if k % 2 == 1 {
+                    put(first_lane, k - 1, &first, &words[0]);
+                    (k, words) = (k + 1, &words[1..]);
+                }
+                let mut pairs = words.chunks_exact(2);
+                for (m, pair) in (&mut pairs).enumerate() {
+                    put(first_lane, k + 2 * m, &pair[0], &pair[1]);
+                }
+                if let [last] = pairs.remainder() {
+                    first = *last;
+                }
+            });
     }
 
     /// Step 3: one explicit Euler substep, every derivative from the state at its start; the
@@ -1208,11 +1219,11 @@ mod tests {
         }
     }
 
-    /// Every run of a block ends at the same position of its main stream: one 64-bit word per
-    /// shock that draws and one 32-bit word per group and substep, however many of its normal
-    /// draws needed the reserve stream.
+    /// Every run of a block ends at the same position of its stream: one 64-bit word per shock
+    /// that draws, and one 32-bit word per group and substep, plus one a month when their
+    /// count is odd; also when a month's noise is drawn in several batches.
     #[test]
-    fn every_draw_takes_fixed_words_of_the_main_stream() {
+    fn every_draw_takes_fixed_words_of_the_stream() {
         let text = r#"
             [territory]
             id = "t"
@@ -1235,21 +1246,36 @@ mod tests {
             probability = 0.5
             hits = { a = 0.5 }
         "#;
-        let loaded = crate::scenario::load_text(Path::new("t.toml"), text)
-            .unwrap_or_else(|_| panic!("the test scenario loads"));
-        let model = Model::from_scenario(loaded).unwrap_or_else(|_| panic!("and validates"));
-        let engine = Engine::new(&model);
-        let mut block = engine.new_block();
-        engine.run_block(7, 100, 300, &mut block, |_, _| true);
-        // Elections due at months 4, 16 and 28 of 0..30; 30 months × 3 substeps × 2 groups.
-        let words = 2 * 3 + 30 * 3 * 2;
-        let used_reserve = (0..300)
-            .filter(|&j| block.streams.reserve_position(j) > 0)
-            .count();
-        assert!(
-            used_reserve > 50,
-            "{used_reserve} runs used their reserve stream"
-        );
-        assert_eq!(block.streams.position(), words, "32-bit words");
+        let third = r#"
+            [[actor]]
+            id = "c"
+            engagement = 0.1
+            volatility = 0.04
+        "#;
+        // Elections due at months 4, 16 and 28 of 0..30, two words each; then per month:
+        // 2 groups × 3 substeps; 3 groups × 3 substeps (9, one batch) and one more word;
+        // 3 groups × 7 substeps (21, in batches of 6 and 1) and one more.
+        for (text, substeps, words) in [
+            (text.to_string(), 3, 2 * 3 + 30 * 6),
+            (text.to_string() + third, 3, 2 * 3 + 30 * 10),
+            (
+                text.replace("substeps = 3", "substeps = 7") + third,
+                7,
+                2 * 3 + 30 * 22,
+            ),
+        ] {
+            let loaded = crate::scenario::load_text(Path::new("t.toml"), &text)
+                .unwrap_or_else(|_| panic!("the test scenario loads"));
+            let model = Model::from_scenario(loaded).unwrap_or_else(|_| panic!("and validates"));
+            let engine = Engine::new(&model);
+            assert_eq!(engine.substeps, substeps);
+            assert!(
+                engine.batch < substeps || substeps == 3,
+                "batches split the month"
+            );
+            let mut block = engine.new_block();
+            engine.run_block(7, 100, 300, &mut block, |_, _| true);
+            assert_eq!(block.streams.position(), words, "32-bit words");
+        }
     }
 }

@@ -1,24 +1,19 @@
 //! The random streams of a block's runs, computed side by side.
 //!
-//! Run `i`'s main stream is ChaCha8 keyed by the master seed, on stream `i`
-//! ([`crate::engine::run_rng`]); its reserve stream is the same on stream 2⁶³ + `i`
-//! ([`crate::engine::reserve_rng`]). Every run of a block reads the same number of words of
-//! its main stream each month (MODEL.md's draws do not depend on the state, and a normal draw
-//! takes exactly one word: see [`crate::normal`]), so all of a block's runs always sit at the
-//! same position of their main streams. [`Streams`] uses that: it keeps one main position for
-//! the whole block and, per run, its stream number and the position of its reserve stream. It
-//! computes the ChaCha8 blocks of [`CHUNK`] runs at once — the same rounds on eight states, one
-//! state per SIMD lane — and hands their words out in exactly the order and with exactly the
-//! values each run's own `ChaCha8Rng` would give; a reserve stream's block is computed when a
-//! draw needs it ([`Reserve`]). Unit tests compare both with `ChaCha8Rng` word by word.
+//! Run `i`'s stream is ChaCha8 keyed by the master seed, on stream `i`
+//! ([`crate::engine::run_rng`]). Every run of a block reads the same number of words of its
+//! stream each month (MODEL.md's draws do not depend on the state, and a normal draw takes
+//! exactly one word: see [`crate::normal`]), so all of a block's runs always sit at the same
+//! position of their streams. [`Streams`] uses that: it keeps one position for the whole block
+//! and, per run, its stream number. It computes the ChaCha8 blocks of [`CHUNK`] runs at once —
+//! the same rounds on eight states, one state per SIMD lane — and hands their words out in
+//! exactly the order and with exactly the values each run's own `ChaCha8Rng` would give. A
+//! unit test compares them with `ChaCha8Rng` word by word.
 //!
-//! Compared with two `ChaCha8Rng` per run, this drops two 256-byte buffers per run, which
-//! missed the cache every month and at every reserve draw, and a copy per run and month; the
-//! words of a chunk of runs come out already laid out side by side, as the engine reads them.
+//! Compared with a `ChaCha8Rng` per run, this drops a 256-byte buffer per run, which missed
+//! the cache every month, and a copy per run and month; the words of a chunk of runs come out
+//! already laid out side by side, as the engine reads them.
 
-use std::convert::Infallible;
-
-use rand::TryRng;
 use wide::u32x8;
 
 /// Runs whose streams are computed together: one ChaCha8 state per SIMD lane of 8 × 32 bits.
@@ -33,88 +28,21 @@ const BLOCK_WORDS: u64 = 16;
 /// "expand 32-byte k".
 const SIGMA: [u32; 4] = [0x6170_7865, 0x3320_646e, 0x7962_2d32, 0x6b20_6574];
 
-/// The reserve stream's number is the main stream's with this bit flipped.
-pub const RESERVE: u64 = 1 << 63;
-
-/// The main and reserve streams of up to `lanes` runs (a multiple of [`CHUNK`]), all at the
-/// same position of their main streams.
+/// The streams of up to `lanes` runs (a multiple of [`CHUNK`]), all at the same position.
 #[derive(Debug, Clone)]
 pub struct Streams {
     /// The ChaCha8 key of the master seed, as eight little-endian words.
     key: [u32; 8],
-    /// Main stream number (run index) of each lane, by chunk of [`CHUNK`] lanes: the low
+    /// Stream number (run index) of each lane, by chunk of [`CHUNK`] lanes: the low
     /// halves, then the high halves, as ChaCha's state takes them.
     stream: Vec<[Words; 2]>,
     /// Lanes in use, `0..lanes`: the ones [`Streams::read`] reads.
     lanes: usize,
-    /// Position of every lane in its main stream, in 32-bit words.
+    /// Position of every lane in its stream, in 32-bit words.
     position: u64,
     /// When `position` is inside a ChaCha block (not at its start): that block's 16 words of
     /// every lane, by chunk, so that no block is computed twice.
     held: Vec<[Words; 16]>,
-    /// Position of each lane in its reserve stream, in 32-bit words.
-    reserve: Vec<u64>,
-    /// The block of its reserve stream each lane is reading (see [`Reserve`]).
-    reserve_block: Vec<[u32; 16]>,
-}
-
-/// The reserve streams of a block's lanes, while its main streams are being read.
-pub struct Reserves<'a> {
-    key: &'a [u32; 8],
-    stream: &'a [[Words; 2]],
-    position: &'a mut [u64],
-    block: &'a mut [[u32; 16]],
-}
-
-impl Reserves<'_> {
-    /// Lane `j`'s reserve stream, read from where it stopped.
-    #[inline]
-    pub fn lane(&mut self, j: usize) -> Reserve<'_> {
-        Reserve {
-            key: self.key,
-            stream: stream_of(self.stream, j) ^ RESERVE,
-            position: &mut self.position[j],
-            block: &mut self.block[j],
-        }
-    }
-}
-
-/// One lane's reserve stream: the words of `ChaCha8Rng` on its stream, from its position on.
-/// The lane keeps the ChaCha block it is reading (one cache line); the next is computed when a
-/// read reaches it.
-pub struct Reserve<'a> {
-    key: &'a [u32; 8],
-    stream: u64,
-    position: &'a mut u64,
-    /// Block `position / 16` of the stream, unless the position is at the start of a block.
-    block: &'a mut [u32; 16],
-}
-
-impl TryRng for Reserve<'_> {
-    type Error = Infallible;
-    #[inline]
-    fn try_next_u32(&mut self) -> Result<u32, Infallible> {
-        let at = (*self.position % BLOCK_WORDS) as usize;
-        if at == 0 {
-            let block = *self.position / BLOCK_WORDS;
-            *self.block = chacha8(self.key, block, self.stream);
-        }
-        *self.position += 1;
-        Ok(self.block[at])
-    }
-    #[inline]
-    fn try_next_u64(&mut self) -> Result<u64, Infallible> {
-        // As rand_chacha: the first word is the low half.
-        let low = u64::from(self.try_next_u32()?);
-        Ok((u64::from(self.try_next_u32()?) << 32) | low)
-    }
-    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Infallible> {
-        for bytes in dst.chunks_mut(4) {
-            let word = self.try_next_u32()?.to_le_bytes();
-            bytes.copy_from_slice(&word[..bytes.len()]);
-        }
-        Ok(())
-    }
 }
 
 /// The ChaCha8 key of the runs' streams under master seed `seed` (the same for every run:
@@ -122,12 +50,6 @@ impl TryRng for Reserve<'_> {
 fn key_of(seed: u64) -> [u32; 8] {
     let bytes = crate::engine::run_rng(seed, 0).get_seed();
     std::array::from_fn(|i| u32::from_le_bytes([0, 1, 2, 3].map(|b| bytes[4 * i + b])))
-}
-
-/// Main stream number of lane `j`.
-fn stream_of(stream: &[[Words; 2]], j: usize) -> u64 {
-    let [low, high] = &stream[j / CHUNK];
-    (u64::from(high[j % CHUNK]) << 32) | u64::from(low[j % CHUNK])
 }
 
 impl Streams {
@@ -140,15 +62,16 @@ impl Streams {
             lanes: 0,
             position: 0,
             held: vec![[[0; CHUNK]; 16]; lanes / CHUNK],
-            reserve: vec![0; lanes],
-            reserve_block: vec![[0; 16]; lanes],
         }
     }
 
     /// Lanes `0..lanes` read the streams of runs `first_run, first_run + 1, …` of master seed
     /// `seed` from their start.
     pub fn reset(&mut self, seed: u64, first_run: u64, lanes: usize) {
-        assert!(lanes <= self.reserve.len(), "at most the lanes allocated");
+        assert!(
+            lanes <= self.stream.len() * CHUNK,
+            "at most the lanes allocated"
+        );
         self.lanes = lanes;
         self.key = key_of(seed);
         for (c, [low, high]) in self.stream.iter_mut().enumerate() {
@@ -158,17 +81,11 @@ impl Streams {
             }
         }
         self.position = 0;
-        self.reserve.fill(0);
     }
 
-    /// Position of every lane in its main stream, in 32-bit words.
+    /// Position of every lane in its stream, in 32-bit words.
     pub fn position(&self) -> u64 {
         self.position
-    }
-
-    /// Position of lane `j` in its reserve stream, in 32-bit words.
-    pub fn reserve_position(&self, j: usize) -> u64 {
-        self.reserve[j]
     }
 
     /// Lanes in use.
@@ -185,8 +102,6 @@ impl Streams {
         let n = moved.len();
         (to.key, to.position, to.lanes) = (self.key, self.position, n);
         self.lanes = keep;
-        to.reserve[..n].copy_from_slice(&self.reserve[moved.clone()]);
-        to.reserve_block[..n].copy_from_slice(&self.reserve_block[moved.clone()]);
         for (j, from) in moved.enumerate() {
             let (c, l, from_c, from_l) = (j / CHUNK, j % CHUNK, from / CHUNK, from % CHUNK);
             for (to, from) in to.stream[c].iter_mut().zip(&self.stream[from_c]) {
@@ -198,17 +113,14 @@ impl Streams {
         }
     }
 
-    /// Reads the next `n` words of the main streams of the lanes in use, chunk by chunk of
-    /// [`CHUNK`] lanes: `take(first_lane, k, words, reserves)` gets word `k` (0..n) of the
-    /// lanes `first_lane..first_lane + CHUNK`, for k in order within a chunk, and the reserve
-    /// streams to complete them with. Lanes past those in use in the last chunk are computed
-    /// too; their words mean nothing.
+    /// Reads the next `n` words of the streams of the lanes in use, chunk by chunk of
+    /// [`CHUNK`] lanes: `take(first_lane, k, words)` gets words `k..k + words.len()` (of 0..n)
+    /// of the lanes `first_lane..first_lane + CHUNK`, as many as lie in one ChaCha block, in
+    /// order within a chunk. Lanes past those in use in the last chunk are computed too; their
+    /// words mean nothing. A block's reads that are all of an even count (as the engine's are)
+    /// get pieces that start at an even k and hold an even count: ChaCha blocks are 16 words.
     #[inline]
-    pub fn read(
-        &mut self,
-        n: usize,
-        mut take: impl FnMut(usize, usize, &Words, &mut Reserves<'_>),
-    ) {
+    pub fn read(&mut self, n: usize, mut take: impl FnMut(usize, usize, &[Words])) {
         if n == 0 {
             return;
         }
@@ -217,12 +129,6 @@ impl Streams {
         let (first_block, last_block) = (start / BLOCK_WORDS, (end - 1) / BLOCK_WORDS);
         // The last block, when the read stops inside it, is kept for the next read.
         let keep_last = end % BLOCK_WORDS != 0;
-        let mut reserves = Reserves {
-            key: &self.key,
-            stream: &self.stream,
-            position: &mut self.reserve,
-            block: &mut self.reserve_block,
-        };
         let chunks = self
             .stream
             .iter()
@@ -246,94 +152,51 @@ impl Streams {
                     // Invariant: a position inside a block has that block held.
                     *held
                 } else {
-                    let words = chacha8_chunk(reserves.key, block, stream);
+                    let words = chacha8_chunk(&self.key, block, stream);
                     if block == last_block && keep_last {
                         *held = words;
                     }
                     words
                 };
-                for words in &words[from..to] {
-                    take(first_lane, k, words, &mut reserves);
-                    k += 1;
-                }
+                take(first_lane, k, &words[from..to]);
+                k += to - from;
             }
         }
         self.position = end;
     }
 }
 
-/// The arithmetic ChaCha needs, on one 32-bit word or on one word of each of [`CHUNK`]
-/// streams (one SIMD register).
-trait Lanes: Copy {
-    fn splat(word: u32) -> Self;
-    /// Wrapping addition.
-    fn add(self, other: Self) -> Self;
-    fn xor(self, other: Self) -> Self;
-    fn rotate_left(self, bits: u32) -> Self;
-}
-
-impl Lanes for u32 {
-    #[inline(always)]
-    fn splat(word: u32) -> u32 {
-        word
-    }
-    #[inline(always)]
-    fn add(self, other: u32) -> u32 {
-        self.wrapping_add(other)
-    }
-    #[inline(always)]
-    fn xor(self, other: u32) -> u32 {
-        self ^ other
-    }
-    #[inline(always)]
-    fn rotate_left(self, bits: u32) -> u32 {
-        u32::rotate_left(self, bits)
-    }
-}
-
-impl Lanes for u32x8 {
-    #[inline(always)]
-    fn splat(word: u32) -> u32x8 {
-        u32x8::splat(word)
-    }
-    #[inline(always)]
-    fn add(self, other: u32x8) -> u32x8 {
-        self + other
-    }
-    #[inline(always)]
-    fn xor(self, other: u32x8) -> u32x8 {
-        self ^ other
-    }
-    #[inline(always)]
-    fn rotate_left(self, bits: u32) -> u32x8 {
-        (self << bits) | (self >> (32 - bits))
-    }
+/// Rotation of each 32-bit lane left by `bits`.
+#[inline(always)]
+fn rotate_left(x: u32x8, bits: u32) -> u32x8 {
+    (x << bits) | (x >> (32 - bits))
 }
 
 /// The ChaCha quarter round on words a, b, c, d.
 #[inline(always)]
-fn quarter_round<W: Lanes>(x: &mut [W; 16], a: usize, b: usize, c: usize, d: usize) {
-    x[a] = x[a].add(x[b]);
-    x[d] = x[d].xor(x[a]).rotate_left(16);
-    x[c] = x[c].add(x[d]);
-    x[b] = x[b].xor(x[c]).rotate_left(12);
-    x[a] = x[a].add(x[b]);
-    x[d] = x[d].xor(x[a]).rotate_left(8);
-    x[c] = x[c].add(x[d]);
-    x[b] = x[b].xor(x[c]).rotate_left(7);
+fn quarter_round(x: &mut [u32x8; 16], a: usize, b: usize, c: usize, d: usize) {
+    x[a] += x[b];
+    x[d] = rotate_left(x[d] ^ x[a], 16);
+    x[c] += x[d];
+    x[b] = rotate_left(x[b] ^ x[c], 12);
+    x[a] += x[b];
+    x[d] = rotate_left(x[d] ^ x[a], 8);
+    x[c] += x[d];
+    x[b] = rotate_left(x[b] ^ x[c], 7);
 }
 
-/// The ChaCha8 block of `key` at block counter `block`, on the streams whose low and high
-/// halves are `stream`: 8 rounds, then the input added back.
+/// Block `block` of the ChaCha8 streams `stream` (low halves, high halves) under `key`,
+/// computed side by side, one stream per SIMD lane: 8 rounds, then the input added back. Its
+/// 16 words, each for every stream.
 #[inline(always)]
-fn chacha8_rounds<W: Lanes>(key: &[u32; 8], block: u64, stream: [W; 2]) -> [W; 16] {
-    let mut input = [W::splat(0); 16];
+fn chacha8_chunk(key: &[u32; 8], block: u64, stream: &[Words; 2]) -> [Words; 16] {
+    let mut input = [u32x8::splat(0); 16];
     for (input, &word) in input.iter_mut().zip(SIGMA.iter().chain(key)) {
-        *input = W::splat(word);
+        *input = u32x8::splat(word);
     }
-    input[12] = W::splat(block as u32);
-    input[13] = W::splat((block >> 32) as u32);
-    input[14..].copy_from_slice(&stream);
+    input[12] = u32x8::splat(block as u32);
+    input[13] = u32x8::splat((block >> 32) as u32);
+    input[14..].copy_from_slice(&stream.map(u32x8::new));
     let mut x = input;
     for _ in 0..4 {
         quarter_round(&mut x, 0, 4, 8, 12);
@@ -346,21 +209,9 @@ fn chacha8_rounds<W: Lanes>(key: &[u32; 8], block: u64, stream: [W; 2]) -> [W; 1
         quarter_round(&mut x, 3, 4, 9, 14);
     }
     for (x, input) in x.iter_mut().zip(input) {
-        *x = x.add(input);
+        *x += input;
     }
-    x
-}
-
-/// Block `block` of the ChaCha8 stream `stream` under `key`: its 16 words.
-fn chacha8(key: &[u32; 8], block: u64, stream: u64) -> [u32; 16] {
-    chacha8_rounds(key, block, [stream as u32, (stream >> 32) as u32])
-}
-
-/// Block `block` of the ChaCha8 streams `streams` under `key`, computed side by side: its 16
-/// words, each for every stream.
-#[inline(always)]
-fn chacha8_chunk(key: &[u32; 8], block: u64, stream: &[Words; 2]) -> [Words; 16] {
-    chacha8_rounds(key, block, stream.map(u32x8::new)).map(u32x8::to_array)
+    x.map(u32x8::to_array)
 }
 
 /// rand's uniform f64 in [0, 1) from the 64-bit word whose low half is read first: the top 53
@@ -399,9 +250,11 @@ mod tests {
             {
                 for (streams, theirs) in &mut blocks {
                     let mut got = vec![vec![None; n]; lanes];
-                    streams.read(n, |first, k, words, _| {
-                        for (l, &w) in words.iter().enumerate() {
-                            got[first + l][k] = Some(w);
+                    streams.read(n, |first, k, words| {
+                        for (i, words) in words.iter().enumerate() {
+                            for (l, &w) in words.iter().enumerate() {
+                                got[first + l][k + i] = Some(w);
+                            }
                         }
                     });
                     assert_eq!(streams.lanes(), theirs.len());
@@ -422,42 +275,6 @@ mod tests {
                     blocks.push((to, moved));
                 }
             }
-        }
-    }
-
-    /// A lane's reserve stream gives the words of its `ChaCha8Rng`, read as 32-bit or 64-bit
-    /// words, across blocks, also when the read stops and starts again; and the normal draws
-    /// completed from it are those completed from the `ChaCha8Rng`.
-    #[test]
-    fn reserve_is_each_runs_reserve_chacha8_stream() {
-        let (seed, first_run) = (42, 7_000);
-        let mut streams = Streams::new(2 * CHUNK);
-        streams.reset(seed, first_run, 2 * CHUNK);
-        for j in [0, 5, 13] {
-            let mut theirs = crate::engine::reserve_rng(seed, first_run + j as u64);
-            streams.read(1, |_, _, _, reserves| {
-                for n in [1, 2, 3, 16, 17, 40, 1, 1] {
-                    let mut ours = reserves.lane(j);
-                    for i in 0..n {
-                        if i % 3 == 1 {
-                            assert_eq!(ours.next_u64(), theirs.next_u64(), "lane {j}");
-                        } else {
-                            assert_eq!(ours.next_u32(), theirs.next_u32(), "lane {j}");
-                        }
-                    }
-                }
-                let mut main = crate::engine::run_rng(9, 9);
-                for _ in 0..20_000 {
-                    let word = main.next_u32();
-                    let ours = crate::normal::draw(word, &mut reserves.lane(j));
-                    let expected = crate::normal::draw(word, &mut theirs);
-                    assert_eq!(ours.to_bits(), expected.to_bits(), "lane {j}");
-                }
-            });
-            assert_eq!(
-                u128::from(streams.reserve_position(j)),
-                theirs.get_word_pos()
-            );
         }
     }
 
