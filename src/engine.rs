@@ -135,13 +135,13 @@ pub const LANES: usize = 1024;
 const _: () = assert!(LANES % CHUNK == 0, "whole chunks of lanes fill a block");
 
 /// Rows of noise (one per group and substep) drawn per visit to the runs' streams: 16 rows of
-/// [`LANES`] normals are 128 KiB, which stays in the L2 cache next to the block.
+/// [`LANES`] normals are 64 KiB, which stays in the L2 cache next to the block.
 const MAX_NOISE_ROWS: usize = 16;
 
-/// Distance between noise rows: one cache line more than [`LANES`] normals, so that the 16
-/// normals a lane writes, one per row, do not all fall in the same L1 cache set (rows 8 KiB
-/// apart would).
-const NOISE_STRIDE: usize = LANES + 8;
+/// Distance between noise rows: one cache line (16 single-precision normals) more than
+/// [`LANES`] normals, so that the 16 normals a lane writes, one per row, do not all fall in the
+/// same L1 cache set (rows 4 KiB apart would).
+const NOISE_STRIDE: usize = LANES + 16;
 
 /// The state of a block of up to [`LANES`] runs, stepped together month by month. Every array
 /// is laid out `[item][lane]` (item = group, territory, lever or phase), so the arithmetic of a
@@ -156,7 +156,8 @@ pub struct Block {
     base_push: Vec<f64>,
     month_fatigue: Vec<f64>,
     month_anchor: Vec<f64>,
-    xi: Vec<f64>,
+    /// The drawn normals, as computed: in single precision (see [`crate::normal`]).
+    xi: Vec<f32>,
     next_e: Vec<f64>,
     next_a: Vec<f64>,
     // Per territory.
@@ -1058,7 +1059,7 @@ impl Engine {
             let push = &push[..lanes];
             for j in 0..lanes {
                 let (e, a) = (e[j], a[j]);
-                let de = (push[j] * (1.0 - e) - f[j] * (e - a)) * h + noise * xi[j];
+                let de = (push[j] * (1.0 - e) - f[j] * (e - a)) * h + noise * f64::from(xi[j]);
                 let da = (k[j] * (e - a) - erosion * a) * h;
                 // Comparisons rather than f64::max/min, whose NaN handling costs three
                 // instructions each; nothing here is NaN (the fuzzer checks it).

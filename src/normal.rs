@@ -96,10 +96,11 @@ fn ln_unit(k: i32x8) -> f32x8 {
     x + y + e * splat(LN2_HIGH)
 }
 
-/// The two normals of each of eight pairs of words: `(r cos θ, r sin θ)` lane by lane, for
+/// The two normals of each of eight pairs of words: `(r cos θ, r sin θ)` lane by lane, in
+/// single precision (widened exactly to f64 where they are used), for
 /// the u of `a` and the θ of `b` (see the module's documentation).
 #[inline(always)]
-pub fn pairs(a: &Words, b: &Words) -> ([f64; CHUNK], [f64; CHUNK]) {
+pub fn pairs(a: &Words, b: &Words) -> ([f32; CHUNK], [f32; CHUNK]) {
     let (a, b) = (u32x8::new(*a), u32x8::new(*b));
     let r = (ln_unit(cast(a >> 1)) * splat(-2.0)).sqrt();
     // θ = q·π/2 + x with q the top two bits of b + 2²⁹ and x ∈ [−π/4, π/4) from the rest.
@@ -116,11 +117,10 @@ pub fn pairs(a: &Words, b: &Words) -> ([f64; CHUNK], [f64; CHUNK]) {
     let (c, s) = (odd.select(sin, cos), odd.select(cos, sin));
     let cos_sign: f32x8 = cast(((q + u32x8::splat(1)) & u32x8::splat(2)) << 30);
     let sin_sign: f32x8 = cast((q & u32x8::splat(2)) << 30);
-    let (first, second) = (
+    (
         (r * (c ^ cos_sign)).to_array(),
         (r * (s ^ sin_sign)).to_array(),
-    );
-    (first.map(f64::from), second.map(f64::from))
+    )
 }
 
 #[cfg(test)]
@@ -137,8 +137,14 @@ mod tests {
         (r * theta.cos(), r * theta.sin())
     }
 
+    /// [`pairs`], widened to double precision (exactly) as the engine reads them.
+    fn pairs_f64(a: &Words, b: &Words) -> ([f64; CHUNK], [f64; CHUNK]) {
+        let (x, y) = pairs(a, b);
+        (x.map(f64::from), y.map(f64::from))
+    }
+
     fn one(a: u32, b: u32) -> (f64, f64) {
-        let (x, y) = pairs(&[a; CHUNK], &[b; CHUNK]);
+        let (x, y) = pairs_f64(&[a; CHUNK], &[b; CHUNK]);
         (x[0], y[0])
     }
 
@@ -169,7 +175,7 @@ mod tests {
         ];
         let mut worst: f64 = 0.0;
         let mut check = |a: &Words, b: &Words| {
-            let (x, y) = pairs(a, b);
+            let (x, y) = pairs_f64(a, b);
             for l in 0..CHUNK {
                 let (ex, ey) = exact(a[l], b[l]);
                 for (got, want) in [(x[l], ex), (y[l], ey)] {
@@ -208,7 +214,7 @@ mod tests {
         let mut ours = Vec::with_capacity(n);
         while ours.len() < n {
             let (a, b): (Words, Words) = (words.random(), words.random());
-            let (x, y) = pairs(&a, &b);
+            let (x, y) = pairs_f64(&a, &b);
             ours.extend(x);
             ours.extend(y);
         }
@@ -253,7 +259,7 @@ mod tests {
         let mut cross = 0.0;
         for _ in 0..n / (2 * CHUNK) {
             let (a, b): (Words, Words) = (words.random(), words.random());
-            let (x, y) = pairs(&a, &b);
+            let (x, y) = pairs_f64(&a, &b);
             cross += x.iter().zip(&y).map(|(x, y)| x * y).sum::<f64>();
             draws.extend(x);
             draws.extend(y);
