@@ -26,8 +26,8 @@
 //! Why this method: it needs no table and no rejection, so eight runs go through it in the
 //! same instructions with nothing to complete afterwards. The ziggurat it replaced (0.1–0.3)
 //! looked a layer up in a table for each draw, one run at a time, and completed about 1.2% of
-//! draws from a second stream per run; this is about 16% faster for a whole block of runs
-//! (benches/README.md, version 0.4.0).
+//! draws from a second stream per run; a block of runs steps 11–20% faster with this
+//! (fastest and median of ten alternations; benches/README.md, version 0.4.0).
 
 use wide::{bytemuck::cast, f32x8, i32x8, u32x8};
 
