@@ -11,7 +11,7 @@
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::keystream::{self, Streams, Words, CHUNK};
+use crate::keystream::{self, Streams, CHUNK};
 use crate::model::{Condition, IndexKind, Model, ShockTiming};
 use crate::normal;
 
@@ -788,18 +788,11 @@ impl Engine {
                 } else {
                     shock.probability
                 };
-                let mut low = [0; CHUNK];
-                b.streams.read(2, |first_lane, k, words| {
-                    for (i, words) in words.iter().enumerate() {
-                        if k + i == 0 {
-                            low = *words;
-                            continue;
-                        }
-                        for (l, (&low, &high)) in low.iter().zip(words).enumerate() {
-                            let j = first_lane + l;
-                            if j < lanes && keystream::uniform(low, high) < chance {
-                                hit(j);
-                            }
+                b.streams.read_pairs(1, |first_lane, _, low, high| {
+                    for (l, (&low, &high)) in low.iter().zip(high).enumerate() {
+                        let j = first_lane + l;
+                        if j < lanes && keystream::uniform(low, high) < chance {
+                            hit(j);
                         }
                     }
                 });
@@ -972,37 +965,20 @@ impl Engine {
     /// second normal is not used; the engine's batches of substeps hold an even count except
     /// the month's last (see `batch` in [`Engine::new`]), so a month of G groups and S substeps
     /// takes 2⌈G·S/2⌉ words however it is batched. The words of a chunk of lanes come side by
-    /// side ([`Streams::read`]) and are turned into normals side by side (SIMD), each stored
+    /// side ([`Streams::read_pairs`]) and are turned into normals side by side (SIMD), each stored
     /// as one piece of its row. The last chunk may reach past the block's lanes into spare
     /// lanes (there are LANES of them, a multiple of CHUNK); their normals are never read.
     #[inline(never)]
     fn draw_noise(&self, b: &mut Block, substeps: u32) {
         let rows = substeps as usize * self.e0.len();
         let xi = &mut b.xi;
-        let mut put = |first_lane: usize, k: usize, a: &Words, b: &Words| {
-            let (x, y) = normal::pairs(a, b);
-            let at = k * NOISE_STRIDE + first_lane;
-            xi[at..at + CHUNK].copy_from_slice(&x);
-            if k + 1 < rows {
-                xi[at + NOISE_STRIDE..at + NOISE_STRIDE + CHUNK].copy_from_slice(&y);
-            }
-        };
-        // Every read of the block's streams is of an even count, so pieces hold whole pairs
-        // (see Streams::read); a pair split between two pieces would still be put together.
-        let mut first = [0; CHUNK];
         b.streams
-            .read(rows.next_multiple_of(2), |first_lane, k, mut words| {
-                let mut k = k;
-                if k % 2 == 1 {
-                    put(first_lane, k - 1, &first, &words[0]);
-                    (k, words) = (k + 1, &words[1..]);
-                }
-                let mut pairs = words.chunks_exact(2);
-                for (m, pair) in (&mut pairs).enumerate() {
-                    put(first_lane, k + 2 * m, &pair[0], &pair[1]);
-                }
-                if let [last] = pairs.remainder() {
-                    first = *last;
+            .read_pairs(rows.div_ceil(2), |first_lane, m, a, b| {
+                let (x, y) = normal::pairs(a, b);
+                let at = 2 * m * NOISE_STRIDE + first_lane;
+                xi[at..at + CHUNK].copy_from_slice(&x);
+                if 2 * m + 1 < rows {
+                    xi[at + NOISE_STRIDE..at + NOISE_STRIDE + CHUNK].copy_from_slice(&y);
                 }
             });
     }

@@ -113,12 +113,26 @@ impl Streams {
         }
     }
 
+    /// Reads the next `2 · pairs` words of the streams of the lanes in use as pairs, chunk by
+    /// chunk of [`CHUNK`] lanes: `take(first_lane, m, first, second)` gets words 2m and
+    /// 2m + 1 (m in 0..pairs) of the lanes `first_lane..first_lane + CHUNK`, in order within a
+    /// chunk. The engine reads only pairs (a shock's 64-bit word, two normals), so the position
+    /// is always even and, ChaCha blocks being 16 words, a pair never straddles two blocks.
+    #[inline]
+    pub fn read_pairs(&mut self, pairs: usize, mut take: impl FnMut(usize, usize, &Words, &Words)) {
+        assert!(self.position % 2 == 0, "pairs start at even positions");
+        self.read(2 * pairs, |first_lane, k, words| {
+            for (i, pair) in words.chunks_exact(2).enumerate() {
+                take(first_lane, k / 2 + i, &pair[0], &pair[1]);
+            }
+        });
+    }
+
     /// Reads the next `n` words of the streams of the lanes in use, chunk by chunk of
     /// [`CHUNK`] lanes: `take(first_lane, k, words)` gets words `k..k + words.len()` (of 0..n)
     /// of the lanes `first_lane..first_lane + CHUNK`, as many as lie in one ChaCha block, in
     /// order within a chunk. Lanes past those in use in the last chunk are computed too; their
-    /// words mean nothing. A block's reads that are all of an even count (as the engine's are)
-    /// get pieces that start at an even k and hold an even count: ChaCha blocks are 16 words.
+    /// words mean nothing.
     #[inline]
     pub fn read(&mut self, n: usize, mut take: impl FnMut(usize, usize, &[Words])) {
         if n == 0 {
