@@ -8,6 +8,7 @@ mod fuzz;
 mod hostile;
 mod hypotheses;
 mod properties;
+mod reference;
 mod reproducibility;
 mod robustness;
 mod validation;
