@@ -115,7 +115,7 @@ fn aggregation(c: &mut Criterion) {
         months.push(b.clone());
         true
     });
-    let mut acc = Accumulator::new(&engine);
+    let mut acc = Accumulator::new(&engine, false);
     let mut g = c.benchmark_group("aggregation");
     g.sample_size(20);
     g.throughput(Throughput::Elements(1024 * months.len() as u64 * 11));
@@ -139,7 +139,7 @@ fn plotting(c: &mut Criterion) {
         progress: &|_, _| {},
         cancel: &cancel,
     };
-    let results = ensemble::simulate(&m, &controls).unwrap();
+    let results = ensemble::simulate(&m, &common::WORKSPACE, &controls).unwrap();
     let dir = bench_dir().join("plots");
     std::fs::create_dir_all(&dir).unwrap();
     let mut g = c.benchmark_group("plotting");

@@ -42,7 +42,13 @@ fn simulate_each(models: &[Model], pool: &rayon::ThreadPool) {
         progress: &|_, _| {},
         cancel: &cancel,
     };
-    pool.install(|| std::hint::black_box(ensemble::simulate_each(models, &controls)));
+    pool.install(|| {
+        std::hint::black_box(ensemble::simulate_each(
+            models,
+            &common::WORKSPACE,
+            &controls,
+        ))
+    });
 }
 
 fn main() {

@@ -1,4 +1,5 @@
-//! The `trajectoire` command: parse arguments, call the library, print the one error, exit.
+//! The `trajectoire` command: parse arguments, call the library's command, print its report or
+//! the one error, exit with the error's code.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -6,10 +7,10 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{Parser, Subcommand};
+use trajectoire::commands::{self, Controls};
 use trajectoire::diag::Error;
-use trajectoire::ensemble::Controls;
-use trajectoire::model::Model;
-use trajectoire::{explain, template, Overrides};
+use trajectoire::output::text;
+use trajectoire::Overrides;
 
 /// Model and simulate a territory's ecological and social transition.
 #[derive(Parser)]
@@ -95,7 +96,7 @@ struct Simulation {
     /// Euler substeps per month (overrides [simulation] substeps).
     #[arg(long)]
     substeps: Option<u32>,
-    /// Worker threads (default: all cores). Never changes the results.
+    /// Worker threads (default: all cores; at most 256). Never changes the results.
     #[arg(long)]
     threads: Option<usize>,
     /// No noise; shocks hit only when certain; random shocks never fire.
@@ -113,71 +114,63 @@ struct Simulation {
 }
 
 impl Simulation {
-    fn overrides(&self) -> Overrides {
-        Overrides {
-            runs: self.runs,
-            seed: self.seed,
-            substeps: self.substeps,
-            deterministic: self.deterministic,
-            sets: self.sets.clone(),
+    fn options(&self) -> commands::Simulation {
+        commands::Simulation {
+            overrides: Overrides {
+                runs: self.runs,
+                seed: self.seed,
+                substeps: self.substeps,
+                deterministic: self.deterministic,
+                sets: self.sets.clone(),
+            },
+            threads: self.threads,
+            allow_long: self.allow_long,
         }
-    }
-
-    /// Runs `work` on a pool of the requested threads, with a progress bar on a terminal and
-    /// Ctrl-C wired to cancellation. `None` from `work` means it was interrupted.
-    fn drive<T>(
-        &self,
-        work: impl FnOnce(&Controls<'_>) -> Result<Option<T>, Error> + Send,
-    ) -> Result<T, Error>
-    where
-        T: Send,
-    {
-        let mut pool = rayon::ThreadPoolBuilder::new();
-        if let Some(n) = self.threads {
-            if n == 0 {
-                return Err(Error::Usage("--threads must be at least 1".into()));
-            }
-            pool = pool.num_threads(n);
-        }
-        let pool = pool
-            .build()
-            .map_err(|e| Error::Usage(format!("cannot start the worker threads: {e}")))?;
-        let bar = (!self.quiet && std::io::stderr().is_terminal()).then(|| {
-            let bar = indicatif::ProgressBar::new(0);
-            bar.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{bar:40} {pos}/{len} runs  {elapsed} (eta {eta})",
-                )
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-            );
-            bar
-        });
-        let progress = |done: u64, total: u64| {
-            if let Some(b) = &bar {
-                b.set_length(total);
-                b.set_position(done);
-            }
-        };
-        // A second Ctrl-C quits at once.
-        let _ = ctrlc::set_handler(|| {
-            if CANCEL.swap(true, Ordering::SeqCst) {
-                std::process::exit(130);
-            }
-        });
-        let controls = Controls {
-            progress: &progress,
-            cancel: &CANCEL,
-        };
-        let result = pool.install(|| work(&controls));
-        if let Some(b) = &bar {
-            b.finish_and_clear();
-        }
-        result?.ok_or(Error::Interrupted)
     }
 }
 
 /// Set by Ctrl-C; the simulation stops at the next simulated month.
 static CANCEL: AtomicBool = AtomicBool::new(false);
+
+/// Runs `work` with a progress bar on a terminal (counting `unit`) and Ctrl-C wired to
+/// cancellation. `None` from `work` means it was interrupted.
+fn drive<T>(
+    quiet: bool,
+    unit: &str,
+    work: impl FnOnce(&Controls<'_>) -> Result<Option<T>, Error>,
+) -> Result<T, Error> {
+    let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(&format!(
+                "{{bar:40}} {{pos}}/{{len}} {unit}  {{elapsed}} (eta {{eta}})"
+            ))
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let progress = |done: u64, total: u64| {
+        if let Some(b) = &bar {
+            b.set_length(total);
+            b.set_position(done);
+        }
+    };
+    // A second Ctrl-C quits at once.
+    let _ = ctrlc::set_handler(|| {
+        if CANCEL.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+    });
+    let controls = Controls {
+        progress: &progress,
+        cancel: &CANCEL,
+    };
+    let result = work(&controls);
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    result?.ok_or(Error::Interrupted)
+}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -199,33 +192,23 @@ fn execute(command: Command) -> Result<(), Error> {
             out,
             no_plots,
         } => {
-            let overrides = sim.overrides();
-            let report = sim.drive(|controls| {
-                trajectoire::run(
-                    &file,
-                    &overrides,
-                    out.as_deref(),
-                    !no_plots,
-                    sim.allow_long,
-                    controls,
-                )
+            let options = sim.options();
+            let report = drive(sim.quiet, "runs", |controls| {
+                commands::run::run(&file, &options, out.as_deref(), !no_plots, controls)
             })?;
             if !sim.quiet {
-                print!(
-                    "{}",
-                    trajectoire::plain_summary(&report.model, &report.results)
-                );
+                print!("{}", text::summary(&report.study.model, &report.results));
                 println!("\nOutputs in {}/", report.out_dir.display());
             }
             Ok(())
         }
         Command::Test { file, expects, sim } => {
-            let overrides = sim.overrides();
-            let report = sim.drive(|controls| {
-                trajectoire::test(&file, &overrides, &expects, sim.allow_long, controls)
+            let options = sim.options();
+            let report = drive(sim.quiet, "runs", |controls| {
+                commands::test::test(&file, &options, &expects, controls)
             })?;
             if !sim.quiet {
-                print!("{}", report.table());
+                print!("{}", text::verdicts(&report.model, &report.rows));
             }
             if report.all_supported() {
                 Ok(())
@@ -241,85 +224,34 @@ fn execute(command: Command) -> Result<(), Error> {
             no_plots,
             sim,
         } => {
-            if files.len() < 2 && variants.is_empty() {
-                return Err(Error::Usage(
-                    "compare needs a second file or a --variant \"NAME: PATH=VALUE\"".into(),
-                ));
-            }
-            let overrides = sim.overrides();
-            let report = sim.drive(|controls| {
-                trajectoire::compare::compare(
+            let options = sim.options();
+            let report = drive(sim.quiet, "runs", |controls| {
+                commands::compare::compare(
                     &files,
                     &variants,
                     &outcomes,
-                    &overrides,
+                    &options,
                     out.as_deref(),
                     !no_plots,
-                    sim.allow_long,
                     controls,
                 )
             })?;
             if !sim.quiet {
-                print!("{}", report.table());
+                print!("{}", text::comparison(&report.comparison));
                 println!("\nOutputs in {}/", report.out_dir.display());
             }
             Ok(())
         }
         Command::Check { file } => {
-            let loaded = trajectoire::scenario::load(&file)?;
-            if let trajectoire::scenario::Scenario::Library(_) = loaded.scenario {
-                let n = trajectoire::model::check_library(loaded)?;
-                println!(
-                    "{}: valid lever library — {n} levers to `use` from territory files.",
-                    file.display()
-                );
-                return Ok(());
-            }
-            let model = Model::from_scenario(loaded)?;
-            let groups: usize = model.territories.iter().map(|t| t.groups.len()).sum();
-            println!(
-                "{}: valid — {} territor{}, {groups} actor groups, {} months.",
-                file.display(),
-                model.territories.len(),
-                if model.territories.len() == 1 {
-                    "y"
-                } else {
-                    "ies"
-                },
-                model.horizon()
-            );
+            println!("{}", commands::check::check(&file)?.sentence());
             Ok(())
         }
         Command::Explain { file } => {
-            let model = Model::load(&file)?;
-            print!("{}", explain::explain(&model));
+            print!("{}", commands::check::explain(&file)?);
             Ok(())
         }
         Command::New { name } => {
-            let (path, id) = if let Some(stem) = name.strip_suffix(".toml") {
-                let id = std::path::Path::new(stem)
-                    .file_name()
-                    .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
-                (PathBuf::from(&name), id)
-            } else {
-                (PathBuf::from(format!("{name}.toml")), name.clone())
-            };
-            if id.is_empty()
-                || !id
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-            {
-                return Err(Error::Usage(format!(
-                    "`{id}` is not a valid territory id: use lowercase letters, digits and dashes, e.g. `my-town`"
-                )));
-            }
-            if path.exists() {
-                return Err(Error::io(
-                    &path,
-                    "already exists; choose another name or remove it first",
-                ));
-            }
-            std::fs::write(&path, template::territory(&id)).map_err(|e| Error::io(&path, e))?;
+            let path = commands::new::new(&name)?;
             println!(
                 "Wrote {}. Next: trajectoire check {}",
                 path.display(),

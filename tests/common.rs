@@ -27,6 +27,11 @@ pub fn trajectory(model: &Model, run: u64) -> Vec<Snapshot> {
 
 /// Simulates an ensemble on a pool of `threads` threads.
 pub fn simulate(model: &Model, threads: usize) -> Results {
+    simulate_in(model, threads, &ensemble::Workspace::new())
+}
+
+/// Simulates an ensemble on a pool of `threads` threads, with a workspace kept by the caller.
+pub fn simulate_in(model: &Model, threads: usize, workspace: &ensemble::Workspace) -> Results {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
@@ -36,7 +41,7 @@ pub fn simulate(model: &Model, threads: usize) -> Results {
         progress: &|_, _| {},
         cancel: &cancel,
     };
-    pool.install(|| ensemble::simulate(model, &controls))
+    pool.install(|| ensemble::simulate(model, workspace, &controls))
         .unwrap()
 }
 

@@ -4,9 +4,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
 use assert_cmd::Command;
-use trajectoire::compare::compare;
-use trajectoire::ensemble::Controls;
+use trajectoire::commands::compare::compare;
+use trajectoire::commands::{Controls, Simulation};
 use trajectoire::output::tables;
+use trajectoire::study::compare::Comparison;
 use trajectoire::Overrides;
 
 use crate::common::{scenarios, simulate};
@@ -19,10 +20,13 @@ fn out(name: &str) -> PathBuf {
     dir
 }
 
-fn overrides(runs: u64) -> Overrides {
-    Overrides {
-        runs: Some(runs),
-        ..Overrides::default()
+fn simulation(runs: u64) -> Simulation {
+    Simulation {
+        overrides: Overrides {
+            runs: Some(runs),
+            ..Overrides::default()
+        },
+        ..Simulation::default()
     }
 }
 
@@ -32,7 +36,7 @@ fn controls_compare(
     outcomes: &[&str],
     runs: u64,
     dir: &Path,
-) -> trajectoire::compare::Report {
+) -> Comparison {
     let cancel = AtomicBool::new(false);
     let controls = Controls {
         progress: &|_, _| {},
@@ -44,14 +48,14 @@ fn controls_compare(
         files,
         &variants,
         &outcomes,
-        &overrides(runs),
+        &simulation(runs),
         Some(dir),
-        false,
         false,
         &controls,
     )
     .unwrap()
     .unwrap()
+    .comparison
 }
 
 #[test]
@@ -79,7 +83,7 @@ fn paired_intervals_are_much_narrower_than_unpaired_ones() {
         let base = report.scenarios[0].estimates[o];
         let variant = report.scenarios[1].estimates[o];
         let paired = report.scenarios[1].differences.as_ref().unwrap()[o];
-        let half = |e: trajectoire::outcome::Estimate| (e.high - e.low) / 2.0;
+        let half = |e: trajectoire::stats::Estimate| (e.high - e.low) / 2.0;
         let unpaired = (half(base).powi(2) + half(variant).powi(2)).sqrt();
         assert!(
             half(paired) < 0.5 * unpaired,
@@ -154,13 +158,16 @@ fn set_gives_exactly_the_numbers_of_an_edited_file() {
         );
     assert_ne!(edited, text);
     std::fs::write(dir.join("malaunay.toml"), edited).unwrap();
-    let mut with_set = overrides(200);
+    let mut with_set = simulation(200).overrides;
     with_set.sets = vec![
         "actor.staff.influenced_by.elected=0.1".into(),
         "lever.citergie.intensity=0.5".into(),
     ];
     let a = with_set.load(&scenarios().join("malaunay.toml")).unwrap();
-    let b = overrides(200).load(&dir.join("malaunay.toml")).unwrap();
+    let b = simulation(200)
+        .overrides
+        .load(&dir.join("malaunay.toml"))
+        .unwrap();
     let (ra, rb) = (simulate(&a, 2), simulate(&b, 2));
     assert!(tables::trajectories(&ra) == tables::trajectories(&rb));
     assert!(tables::perpetuation(&ra) == tables::perpetuation(&rb));

@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
 use trajectoire::diag::Error;
+use trajectoire::ensemble::Workload;
 use trajectoire::ensemble::{self, Controls};
 use trajectoire::model::Model;
-use trajectoire::Workload;
 
 fn corpus() -> Vec<(PathBuf, Vec<u8>)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -226,7 +226,7 @@ fn exercise(path: &Path, bytes: &[u8]) -> Result<(), TestCaseError> {
     match loaded {
         Ok(mut model) => {
             model.settings.runs = model.settings.runs.min(2);
-            let work = Workload::of(&model, 1);
+            let work = Workload::of(&model, model.settings.runs, 1, 1, true);
             if work.seconds < 0.2 && work.memory_bytes < 2e8 {
                 let cancel = AtomicBool::new(false);
                 let controls = Controls {
@@ -238,7 +238,7 @@ fn exercise(path: &Path, bytes: &[u8]) -> Result<(), TestCaseError> {
                     .build()
                     .unwrap();
                 let r = pool
-                    .install(|| ensemble::simulate(&model, &controls))
+                    .install(|| ensemble::simulate(&model, &ensemble::Workspace::new(), &controls))
                     .unwrap();
                 for t in &r.territories {
                     for s in &t.series {
@@ -250,7 +250,7 @@ fn exercise(path: &Path, bytes: &[u8]) -> Result<(), TestCaseError> {
                     }
                     prop_assert!(t.spend.mean.is_finite());
                 }
-                let _ = trajectoire::output::json::summary(&model, &r);
+                let _ = trajectoire::output::json::summary(&model, &[], &r);
             }
         }
         Err(e) => {

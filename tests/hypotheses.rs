@@ -4,10 +4,12 @@
 use std::sync::atomic::AtomicBool;
 
 use assert_cmd::Command;
-use trajectoire::engine::Engine;
-use trajectoire::ensemble::{accumulate_outcomes, Controls};
+use trajectoire::ensemble::{Controls, Workspace};
 use trajectoire::model::Model;
-use trajectoire::outcome::{self, parse_hypothesis, parse_outcome, Estimate, Measure, Op, Verdict};
+use trajectoire::stats::Estimate;
+use trajectoire::study::collect::gather;
+use trajectoire::study::hypothesis::{self as outcome, parse_hypothesis, Op, Verdict};
+use trajectoire::study::outcome::{parse_outcome, Measure};
 
 use crate::common::{model, scenarios};
 
@@ -153,11 +155,12 @@ fn intervals_cover_known_values_about_95_percent_of_the_time() {
         cancel: &cancel,
     };
     let mut covered = [0u32; 2];
+    let workspace = Workspace::new();
     let reps = 1000;
     for seed in 0..reps {
         m.settings.seed = seed;
-        let acc = accumulate_outcomes(&m, &outcomes, 0, 200, &controls).unwrap();
-        for (i, e) in acc.outcome_estimates(&Engine::new(&m)).iter().enumerate() {
+        let gathered = gather(&m, &outcomes, 0..200, 2, &workspace, &controls).unwrap();
+        for (i, e) in gathered.estimates().iter().enumerate() {
             if e.low <= truth[i] && truth[i] <= e.high {
                 covered[i] += 1;
             }

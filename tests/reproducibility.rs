@@ -3,11 +3,12 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use trajectoire::ensemble::{self, accumulate, Controls, Results};
+use trajectoire::ensemble::canonical::{Aggregates, Header};
+use trajectoire::ensemble::{self, accumulate, Controls, Results, Workspace};
 use trajectoire::model::Model;
 use trajectoire::output::{json, tables};
 
-use crate::common::{model, scenarios, simulate, trajectory};
+use crate::common::{model, scenarios, simulate, simulate_in, trajectory};
 
 fn network(runs: u64, seed: u64) -> Model {
     let mut m = Model::load(&scenarios().join("villes-pairs.toml")).unwrap();
@@ -24,7 +25,7 @@ fn bytes(m: &Model, mut r: Results) -> Vec<Vec<u8>> {
         tables::perpetuation(&r),
         tables::phases(&r),
         tables::phase_entries(&r),
-        json::summary(m, &r),
+        json::summary(m, &[], &r),
     ]
 }
 
@@ -55,28 +56,41 @@ fn shards_merge_exactly_into_the_whole() {
         progress: &|_, _| {},
         cancel: &cancel,
     };
-    let whole = accumulate(&m, 0, 200, &controls).unwrap();
-    let mut merged = accumulate(&m, 0, 73, &controls).unwrap();
-    merged.merge(accumulate(&m, 73, 127, &controls).unwrap());
+    let ws = Workspace::new();
+    let whole = accumulate(&m, 0, 200, &ws, &controls).unwrap();
+    let mut merged = accumulate(&m, 0, 73, &ws, &controls).unwrap();
+    merged.absorb(&mut accumulate(&m, 73, 127, &ws, &controls).unwrap());
     assert_eq!(merged.runs(), 200);
     assert!(bytes(&m, whole.results(&m, 0.0)) == bytes(&m, merged.results(&m, 0.0)));
+    // Saved, encoded and read back, shards merge into the same results.
+    let saved = |first: u64, count: u64| {
+        let acc = accumulate(&m, first, count, &ws, &controls).unwrap();
+        let bytes = acc.canonical(Header::of(&m, first, count)).encode();
+        Aggregates::decode(&bytes).unwrap()
+    };
+    let mut sum = saved(120, 80);
+    sum.merge(&saved(0, 120)).unwrap();
+    let engine = trajectoire::engine::Engine::new(&m);
+    let back = sum.accumulator(&engine).unwrap();
+    assert!(bytes(&m, whole.results(&m, 0.0)) == bytes(&m, back.results(&m, 0.0)));
 }
 
-/// Finished ensembles leave their accumulators and blocks for later ones: whatever they held
-/// (a larger ensemble, another model of the same shape, a cancelled ensemble) never shows in
-/// the results of the next.
+/// Finished ensembles leave their accumulators and blocks in the workspace for later ones:
+/// whatever they held (a larger ensemble, another model of the same shape, a cancelled
+/// ensemble) never shows in the results of the next.
 #[test]
 fn memory_kept_from_earlier_ensembles_never_changes_results() {
     let m = network(300, 7);
-    ensemble::release_spares();
+    let ws = Workspace::new();
     let fresh = bytes(&m, simulate(&m, 2));
     // Another shape, then the same shape with more runs and another seed.
     let other = model(CRN);
-    simulate(&other, 2);
-    simulate(&network(1_000, 8), 2);
+    simulate_in(&other, 2, &ws);
+    simulate_in(&network(1_000, 8), 2, &ws);
+    simulate_in(&network(5_000, 8), 2, &ws);
     assert!(
-        bytes(&m, simulate(&m, 2)) == fresh,
-        "after a larger ensemble"
+        bytes(&m, simulate_in(&m, 2, &ws)) == fresh,
+        "after larger ensembles"
     );
     // An ensemble cancelled once its first block is done.
     let pool = rayon::ThreadPoolBuilder::new()
@@ -90,18 +104,18 @@ fn memory_kept_from_earlier_ensembles_never_changes_results() {
     };
     let big = network(5_000, 9);
     assert!(pool
-        .install(|| ensemble::simulate(&big, &controls))
+        .install(|| ensemble::simulate(&big, &ws, &controls))
         .is_none());
     assert!(
-        bytes(&m, simulate(&m, 2)) == fresh,
+        bytes(&m, simulate_in(&m, 2, &ws)) == fresh,
         "after a cancelled ensemble"
     );
-    assert!(bytes(&m, simulate(&m, 1)) == fresh, "on one thread");
+    assert!(bytes(&m, simulate_in(&m, 1, &ws)) == fresh, "on one thread");
 }
 
-/// A sweep's ensembles, run by `simulate_each` (small ones whole on one worker, side by side,
-/// a large one on every worker), give each what `simulate` alone gives, in the models' order;
-/// progress counts every run of the batch once.
+/// A sweep's ensembles, run by `simulate_each` (side by side, each whole on one worker, or one
+/// after another on every worker), give each what `simulate` alone gives, in the models'
+/// order; progress counts every ensemble once.
 #[test]
 fn a_batch_of_ensembles_gives_each_its_own_results() {
     let mut deterministic = model(CRN);
@@ -126,7 +140,7 @@ fn a_batch_of_ensembles_gives_each_its_own_results() {
         .unwrap();
     let cancel = AtomicBool::new(false);
     let (done, calls) = (AtomicU64::new(0), AtomicU64::new(0));
-    let total: u64 = models.iter().map(|m| m.settings.runs).sum();
+    let total = models.len() as u64;
     let controls = Controls {
         progress: &|d, all| {
             assert_eq!(all, total);
@@ -135,8 +149,9 @@ fn a_batch_of_ensembles_gives_each_its_own_results() {
         },
         cancel: &cancel,
     };
+    let ws = Workspace::new();
     let batch = pool
-        .install(|| ensemble::simulate_each(&models, &controls))
+        .install(|| ensemble::simulate_each(&models, &ws, &controls))
         .unwrap();
     assert_eq!(batch.len(), models.len());
     for (k, (m, r)) in models.iter().zip(batch).enumerate() {
@@ -149,16 +164,35 @@ fn a_batch_of_ensembles_gives_each_its_own_results() {
     assert_eq!(
         done.load(Ordering::Relaxed),
         total,
-        "every run counted once"
+        "every ensemble counted once"
     );
-    assert!(calls.load(Ordering::Relaxed) >= models.len() as u64);
+    assert_eq!(calls.load(Ordering::Relaxed), models.len() as u64);
+    // Small ensembles only, enough of them: side by side, each whole on one worker.
+    let small = &models[1..];
+    assert!(small
+        .iter()
+        .all(|m| m.settings.runs <= ensemble::WHOLE_ON_ONE));
+    assert!(small.len() >= 2 * ensemble::SIDE_BY_SIDE);
+    let quiet = Controls {
+        progress: &|_, _| {},
+        cancel: &cancel,
+    };
+    let side = pool
+        .install(|| ensemble::simulate_each(small, &ws, &quiet))
+        .unwrap();
+    for (k, (m, r)) in small.iter().zip(side).enumerate() {
+        assert!(bytes(m, r) == alone[k + 1], "model {} side by side", k + 1);
+    }
     // Cancelled from the first progress report: no results.
     let controls = Controls {
         progress: &|_, _| cancel.store(true, Ordering::Relaxed),
         cancel: &cancel,
     };
     assert!(pool
-        .install(|| ensemble::simulate_each(&models, &controls))
+        .install(|| ensemble::simulate_each(&models, &ws, &controls))
+        .is_none());
+    assert!(pool
+        .install(|| ensemble::simulate_each(small, &ws, &controls))
         .is_none());
 }
 

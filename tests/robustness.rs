@@ -198,7 +198,7 @@ fn extreme_valid_values_never_produce_nan_or_infinity() {
         );
     }
     let json: serde_json::Value =
-        serde_json::from_slice(&trajectoire::output::json::summary(&m, &r)).unwrap();
+        serde_json::from_slice(&trajectoire::output::json::summary(&m, &[], &r)).unwrap();
     assert!(json["results"]["territories"][0]["spend"]["mean"]
         .as_f64()
         .unwrap()

@@ -66,11 +66,16 @@ pub fn pool(threads: usize) -> rayon::ThreadPool {
         .unwrap()
 }
 
+/// The workspace every benchmark's ensembles share, as a caller running many ensembles keeps
+/// one (the CLI runs one ensemble per process).
+pub static WORKSPACE: std::sync::LazyLock<ensemble::Workspace> =
+    std::sync::LazyLock::new(ensemble::Workspace::new);
+
 pub fn simulate(model: &Model, pool: &rayon::ThreadPool) {
     let cancel = AtomicBool::new(false);
     let controls = Controls {
         progress: &|_, _| {},
         cancel: &cancel,
     };
-    pool.install(|| black_box(ensemble::simulate(model, &controls)));
+    pool.install(|| black_box(ensemble::simulate(model, &WORKSPACE, &controls)));
 }

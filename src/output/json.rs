@@ -3,7 +3,22 @@
 use serde::Serialize;
 
 use crate::ensemble::Results;
-use crate::model::{Model, Settings};
+use crate::model::{Link, Model, Settings, Territory};
+use crate::study::hypothesis::Hypothesis;
+
+/// The resolved scenario as `summary.json` records it: the model's fields with the files'
+/// hypotheses in their place.
+#[derive(Serialize)]
+struct Resolved<'a> {
+    id: &'a str,
+    name: &'a str,
+    is_network: bool,
+    territories: &'a [Territory],
+    links: &'a [Link],
+    settings: &'a Settings,
+    hypotheses: &'a [Hypothesis],
+    overrides: &'a [String],
+}
 
 #[derive(Serialize)]
 struct Summary<'a> {
@@ -18,11 +33,11 @@ struct Summary<'a> {
     start_year: Option<i32>,
     overrides: &'a [String],
     results: &'a Results,
-    model: &'a Model,
+    model: Resolved<'a>,
 }
 
 /// The summary as pretty-printed JSON bytes.
-pub fn summary(model: &Model, results: &Results) -> Vec<u8> {
+pub fn summary(model: &Model, hypotheses: &[Hypothesis], results: &Results) -> Vec<u8> {
     let s = Summary {
         trajectoire_version: env!("CARGO_PKG_VERSION"),
         scenario: &model.id,
@@ -35,9 +50,23 @@ pub fn summary(model: &Model, results: &Results) -> Vec<u8> {
         start_year: model.start_year(),
         overrides: &model.overrides,
         results,
-        model,
+        model: Resolved {
+            id: &model.id,
+            name: &model.name,
+            is_network: model.is_network,
+            territories: &model.territories,
+            links: &model.links,
+            settings: &model.settings,
+            hypotheses,
+            overrides: &model.overrides,
+        },
     };
-    let mut bytes = serde_json::to_vec_pretty(&s).unwrap_or_default();
+    pretty(&s)
+}
+
+/// Any serialisable value as pretty-printed JSON bytes, ending with a newline.
+pub fn pretty(value: &impl Serialize) -> Vec<u8> {
+    let mut bytes = serde_json::to_vec_pretty(value).unwrap_or_default();
     bytes.push(b'\n');
     bytes
 }

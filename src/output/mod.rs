@@ -1,18 +1,23 @@
-//! Stage 5 — outputs: one module per format, each a function from results to bytes or files.
-//!
-//! [`write_all`] writes the whole set into a folder; the exporters themselves
-//! ([`tables`], [`json`], [`plot`]) are pure enough to be tested on their own.
+//! Stage 6 — outputs: one module per format, each a function from results to bytes, text or
+//! pictures: [`tables`] (tidy CSV), [`json`] (`summary.json`), [`compare`] (a comparison's
+//! CSV and JSON), [`text`] (what the command line prints), [`explain`] (a scenario in plain
+//! words), [`plot`] (PNG and SVG, drawn in memory). [`folder`] writes a set of files
+//! atomically; [`write_all`] writes a run's whole set into a folder.
 
+pub mod compare;
+pub mod explain;
 pub mod folder;
 pub mod json;
 pub mod plot;
 pub mod tables;
+pub mod text;
 
 use std::path::{Path, PathBuf};
 
 use crate::diag::Error;
 use crate::ensemble::Results;
 use crate::model::Model;
+use crate::study::hypothesis::Hypothesis;
 
 /// File names of the tables, in the order they are written.
 pub const TABLE_FILES: [&str; 4] = [
@@ -37,6 +42,7 @@ pub const PLOT_NAMES: [&str; 6] = [
 pub fn write_all(
     dir: &Path,
     model: &Model,
+    hypotheses: &[Hypothesis],
     results: &Results,
     plots: bool,
 ) -> Result<Vec<PathBuf>, Error> {
@@ -49,7 +55,7 @@ pub fn write_all(
                 tables::phase_entries(results),
             ]
         },
-        || json::summary(model, results),
+        || json::summary(model, hypotheses, results),
     );
     let files = TABLE_FILES
         .into_iter()

@@ -1,9 +1,9 @@
 //! The random streams of a block's runs, computed side by side.
 //!
 //! Run `i`'s stream is ChaCha8 keyed by the master seed, on stream `i`
-//! ([`crate::engine::run_rng`]). Every run of a block reads the same number of words of its
+//! ([`super::run_rng`]). Every run of a block reads the same number of words of its
 //! stream each month (MODEL.md's draws do not depend on the state, and a normal draw takes
-//! exactly one word: see [`crate::normal`]), so all of a block's runs always sit at the same
+//! exactly one word: see [`super::normal`]), so all of a block's runs always sit at the same
 //! position of their streams. [`Streams`] uses that: it keeps one position for the whole block
 //! and, per run, its stream number. It computes the ChaCha8 blocks of [`CHUNK`] runs at once —
 //! the same rounds on eight states, one state per SIMD lane — and hands their words out in
@@ -46,9 +46,9 @@ pub struct Streams {
 }
 
 /// The ChaCha8 key of the runs' streams under master seed `seed` (the same for every run:
-/// [`crate::engine::run_rng`] sets only the stream).
+/// [`super::run_rng`] sets only the stream).
 fn key_of(seed: u64) -> [u32; 8] {
-    let bytes = crate::engine::run_rng(seed, 0).get_seed();
+    let bytes = super::run_rng(seed, 0).get_seed();
     std::array::from_fn(|i| u32::from_le_bytes([0, 1, 2, 3].map(|b| bytes[4 * i + b])))
 }
 
@@ -254,7 +254,7 @@ mod tests {
             let mut streams = Streams::new(lanes);
             streams.reset(seed, first_run, live);
             let theirs: Vec<ChaCha8Rng> = (0..live as u64)
-                .map(|j| crate::engine::run_rng(seed, first_run + j))
+                .map(|j| crate::random::run_rng(seed, first_run + j))
                 .collect();
             let mut blocks = vec![(streams, theirs)];
             let mut read = 0;
@@ -295,7 +295,7 @@ mod tests {
     /// `uniform` is rand's `random::<f64>()` on the stream's next two words.
     #[test]
     fn uniform_is_rands_f64() {
-        let mut words = crate::engine::run_rng(3, 4);
+        let mut words = crate::random::run_rng(3, 4);
         let mut theirs = words.clone();
         for _ in 0..1000 {
             let (low, high) = (words.next_u32(), words.next_u32());

@@ -1,8 +1,40 @@
 //! `trajectoire new NAME`: a commented template territory to start from.
 
+use std::path::{Path, PathBuf};
+
+use crate::diag::Error;
+use crate::model::valid_id;
+
 /// The template for a territory with id `id`.
 pub fn territory(id: &str) -> String {
     TEMPLATE.replace("{id}", id)
+}
+
+/// Writes the template territory `NAME.toml` (or the path given, ending in `.toml`, whose
+/// file name is the id) and returns the path written. Refuses an invalid id and an existing
+/// file.
+pub fn new(name: &str) -> Result<PathBuf, Error> {
+    let (path, id) = if let Some(stem) = name.strip_suffix(".toml") {
+        let id = Path::new(stem)
+            .file_name()
+            .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+        (PathBuf::from(name), id)
+    } else {
+        (PathBuf::from(format!("{name}.toml")), name.to_string())
+    };
+    if !valid_id(&id) {
+        return Err(Error::Usage(format!(
+            "`{id}` is not a valid territory id: use lowercase letters, digits and dashes, e.g. `my-town`"
+        )));
+    }
+    if path.exists() {
+        return Err(Error::io(
+            &path,
+            "already exists; choose another name or remove it first",
+        ));
+    }
+    std::fs::write(&path, territory(&id)).map_err(|e| Error::io(&path, e))?;
+    Ok(path)
 }
 
 const TEMPLATE: &str = r#"# A territory for trajectoire. Every rate is per month; every share is between 0 and 1.

@@ -9,12 +9,12 @@
 
 use std::path::PathBuf;
 
-use crate::diag::{suggestion, Diagnostic, Span};
-use crate::scenario::{
+use super::{
     ActorDoc, LeverDoc, Loaded, NumMap, PhaseDoc, Scenario, ShockDoc, Sp, TerritoryDoc, ACTOR_KEYS,
     CONDITION_KEYS, EFFECT_KEYS, HEADER_KEYS, LEVER_KEYS, LINK_KEYS, PERPETUATION_KEYS, PHASE_KEYS,
     SCALE_KEYS, SHOCK_KEYS, SIMULATION_KEYS, TERRITORY_KEYS,
 };
+use crate::diag::{suggestion, Diagnostic, Span};
 
 /// A typed value from the command line.
 #[derive(Debug, Clone)]

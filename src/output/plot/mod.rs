@@ -569,6 +569,47 @@ impl Painter for Standard<'_> {
     }
 }
 
+/// A plot drawn in memory, as PNG and SVG.
+#[derive(Debug, Clone)]
+pub struct Picture {
+    /// The PNG file's bytes.
+    pub png: Vec<u8>,
+    /// The SVG document.
+    pub svg: String,
+}
+
+/// Draws `painter` as a PNG of `dims` pixels, in memory.
+fn png(painter: &impl Painter, dims: (u32, u32)) -> Result<Vec<u8>, String> {
+    let (w, h) = dims;
+    let mut rgb = vec![0u8; w as usize * h as usize * 3];
+    painter.paint(BitMapBackend::with_buffer(&mut rgb, dims).into_drawing_area())?;
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, w, h);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder
+        .write_header()
+        .and_then(|mut writer| writer.write_image_data(&rgb))
+        .map_err(err)?;
+    Ok(out)
+}
+
+/// Draws `painter` as an SVG document of `dims` pixels, in memory.
+fn svg(painter: &impl Painter, dims: (u32, u32)) -> Result<String, String> {
+    let mut out = String::new();
+    painter.paint(SVGBackend::with_string(&mut out, dims).into_drawing_area())?;
+    Ok(out)
+}
+
+/// Draws `painter` as PNG and SVG, in memory.
+fn picture(painter: &impl Painter, dims: (u32, u32)) -> Result<Picture, String> {
+    register_fonts();
+    Ok(Picture {
+        png: png(painter, dims)?,
+        svg: svg(painter, dims)?,
+    })
+}
+
 /// Writes `dir/name.png` and `dir/name.svg` and records their paths.
 fn write_pair(
     dir: &Path,
@@ -577,17 +618,27 @@ fn write_pair(
     painter: &impl Painter,
     written: &mut Vec<PathBuf>,
 ) -> Result<(), Error> {
-    let png = dir.join(format!("{name}.png"));
-    painter
-        .paint(BitMapBackend::new(&png, dims).into_drawing_area())
-        .map_err(|e| Error::io(&png, format!("could not draw the plot: {e}")))?;
-    written.push(png);
-    let svg = dir.join(format!("{name}.svg"));
-    painter
-        .paint(SVGBackend::new(&svg, dims).into_drawing_area())
-        .map_err(|e| Error::io(&svg, format!("could not draw the plot: {e}")))?;
-    written.push(svg);
+    let p = picture(painter, dims)
+        .map_err(|e| Error::io(dir.join(name), format!("could not draw the plot: {e}")))?;
+    for (ext, bytes) in [("png", p.png.as_slice()), ("svg", p.svg.as_bytes())] {
+        let path = dir.join(format!("{name}.{ext}"));
+        std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))?;
+        written.push(path);
+    }
     Ok(())
+}
+
+/// Draws the standard plot `name` (one of [`super::PLOT_NAMES`]) of a run, in memory.
+pub fn standard(name: &str, model: &Model, results: &Results) -> Result<Picture, String> {
+    let dims = size(name, results.territories.len());
+    picture(
+        &Standard {
+            name,
+            model,
+            results,
+        },
+        dims,
+    )
 }
 
 /// Writes every plot as PNG and SVG into `dir`.

@@ -31,7 +31,7 @@
 
 use wide::{bytemuck::cast, f32x8, i32x8, u32x8};
 
-use crate::keystream::{Words, CHUNK};
+use super::keystream::{Words, CHUNK};
 
 /// 2⁻³¹ and 2⁻³²: u = k·2⁻³¹ + 2⁻³² for k = ⌊a/2⌋.
 const TO_UNIT: f32 = 1.0 / 2_147_483_648.0;

@@ -1,0 +1,80 @@
+//! `trajectoire check` and `trajectoire explain`: a scenario validated, or told in words.
+
+use std::path::{Path, PathBuf};
+
+use crate::diag::Error;
+use crate::model::{check_library, Model};
+use crate::output::explain::explain as explain_model;
+use crate::scenario::{self, Scenario};
+use crate::study::hypotheses;
+
+/// What `check` found valid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckReport {
+    /// A lever library with this many levers.
+    Library {
+        /// The file.
+        path: PathBuf,
+        /// Its levers.
+        levers: usize,
+    },
+    /// A territory or network.
+    Scenario {
+        /// The file.
+        path: PathBuf,
+        /// Territories.
+        territories: usize,
+        /// Actor groups of every territory.
+        groups: usize,
+        /// Months simulated.
+        horizon: u32,
+    },
+}
+
+impl CheckReport {
+    /// The report in a sentence.
+    pub fn sentence(&self) -> String {
+        match self {
+            CheckReport::Library { path, levers } => format!(
+                "{}: valid lever library — {levers} levers to `use` from territory files.",
+                path.display()
+            ),
+            CheckReport::Scenario {
+                path,
+                territories,
+                groups,
+                horizon,
+            } => format!(
+                "{}: valid — {territories} territor{}, {groups} actor groups, {horizon} months.",
+                path.display(),
+                if *territories == 1 { "y" } else { "ies" },
+            ),
+        }
+    }
+}
+
+/// Validates a scenario or lever library, hypotheses included; every problem is reported.
+pub fn check(path: &Path) -> Result<CheckReport, Error> {
+    let loaded = scenario::load(path)?;
+    if let Scenario::Library(_) = loaded.scenario {
+        let levers = check_library(&loaded)?;
+        return Ok(CheckReport::Library {
+            path: path.to_path_buf(),
+            levers,
+        });
+    }
+    let model = Model::from_scenario(&loaded)?;
+    hypotheses(&loaded, &model)?;
+    Ok(CheckReport::Scenario {
+        path: path.to_path_buf(),
+        territories: model.territories.len(),
+        groups: model.group_count(),
+        horizon: model.horizon(),
+    })
+}
+
+/// A scenario in plain words: groups and who influences whom, phases, levers, shocks,
+/// equations.
+pub fn explain(path: &Path) -> Result<String, Error> {
+    Ok(explain_model(&Model::load(path)?))
+}

@@ -1,0 +1,96 @@
+//! `trajectoire test`: the hypotheses of a file and of `--expect`, each with its estimate,
+//! interval and verdict.
+
+use std::path::Path;
+
+use super::{Controls, Simulation};
+use crate::diag::{self, Diagnostic, Error, Sources};
+use crate::ensemble::{Workload, Workspace};
+use crate::model::Model;
+use crate::study::collect::gather;
+use crate::study::hypothesis::{parse_hypothesis, Tested, Verdict};
+use crate::study::outcome::Outcome;
+use crate::study::Study;
+
+/// The result of `trajectoire test`.
+#[derive(Debug, Clone)]
+pub struct TestReport {
+    /// The model as simulated.
+    pub model: Model,
+    /// One row per hypothesis: the file's first, then `--expect`'s.
+    pub rows: Vec<Tested>,
+}
+
+impl TestReport {
+    /// Whether every hypothesis is supported.
+    pub fn all_supported(&self) -> bool {
+        self.rows.iter().all(|r| r.verdict == Verdict::Supported)
+    }
+}
+
+/// Tests the hypotheses of a scenario file and those given as `expects` (`OUTCOME OP NUMBER`).
+/// Returns `Ok(None)` when cancelled.
+pub fn test(
+    path: &Path,
+    sim: &Simulation,
+    expects: &[String],
+    controls: &Controls<'_>,
+) -> Result<Option<TestReport>, Error> {
+    sim.check()?;
+    let Study {
+        model,
+        mut hypotheses,
+    } = Study::load(path, &sim.overrides)?;
+    let default = (model.territories.len() == 1).then_some(0);
+    let mut diagnostics = Vec::new();
+    for text in expects {
+        match parse_hypothesis(text, None, &model, default) {
+            Ok(h) => hypotheses.push(h),
+            Err(e) => diagnostics.push(Diagnostic {
+                location: diag::Location::Expression {
+                    argument: "--expect".into(),
+                    text: text.clone(),
+                    offset: e.offset,
+                },
+                message: e.message,
+                help: e.help,
+            }),
+        }
+    }
+    if !diagnostics.is_empty() {
+        return Err(Error::Invalid {
+            diagnostics,
+            sources: Sources::default(),
+        });
+    }
+    if hypotheses.is_empty() {
+        return Err(Error::Usage(
+            "nothing to test: add [[hypothesis]] tables to the file or --expect \"perpetuation@end >= 0.7\"".into(),
+        ));
+    }
+    if !sim.allow_long {
+        Workload::of(&model, model.settings.runs, 1, sim.threads(), false).check()?;
+    }
+    let outcomes: Vec<Outcome> = hypotheses.iter().map(|h| h.outcome.clone()).collect();
+    let runs = 0..model.settings.runs;
+    let gathered = sim.in_pool(|| {
+        let threads = rayon::current_num_threads();
+        gather(
+            &model,
+            &outcomes,
+            runs,
+            threads,
+            &Workspace::new(),
+            controls,
+        )
+    })?;
+    let Some(gathered) = gathered else {
+        return Ok(None);
+    };
+    let rows = hypotheses
+        .into_iter()
+        .zip(gathered.estimates())
+        .map(|(h, e)| Tested::new(h, e))
+        .collect();
+    Ok(Some(TestReport { model, rows }))
+}

@@ -1,0 +1,237 @@
+//! Text for people: the plain-language summary of a run, the verdicts of `test`, the table of
+//! `compare`. What the command line prints; the library never prints it itself.
+
+use crate::ensemble::Results;
+use crate::model::{bounds, Model};
+use crate::study::compare::Comparison;
+use crate::study::hypothesis::{Tested, Verdict};
+use crate::study::outcome::Measure;
+
+fn month_words(model: &Model, month: f64) -> String {
+    match model.start_year() {
+        Some(y) => {
+            let m = month.round() as i64;
+            format!("month {m} ({})", i64::from(y) + m / 12)
+        }
+        None => format!("month {}", month.round() as i64),
+    }
+}
+
+/// A short plain-language summary of a run's results.
+pub fn summary(model: &Model, results: &Results) -> String {
+    let mut out = String::new();
+    let horizon = results.horizon as usize;
+    let end = match model.start_year() {
+        Some(y) => format!(
+            "after {} months (end of {})",
+            horizon,
+            i64::from(y) + (horizon as i64 - 1) / 12
+        ),
+        None => format!("after {horizon} months"),
+    };
+    out.push_str(&format!(
+        "{} — {} runs, seed {}, {} substeps a month, {:.1} s\n",
+        model.name,
+        results.runs,
+        model.settings.seed,
+        model.settings.substeps,
+        results.wall_seconds
+    ));
+    for (t, territory) in results.territories.iter().zip(&model.territories) {
+        out.push_str(&format!("\n{}\n", territory.name));
+        let p = t.perpetuation[horizon];
+        out.push_str(&format!(
+            "  perpetuation {end}: {:.1}% of runs still alive (95% interval {:.1}–{:.1}%)\n",
+            100.0 * p.share,
+            100.0 * p.low,
+            100.0 * p.high
+        ));
+        for e in &t.phase_entries {
+            match e.quantiles {
+                Some(q) if e.reached > 0.0 => out.push_str(&format!(
+                    "  phase {:<16} reached by {:>3.0}% of runs, median entry {}\n",
+                    e.phase,
+                    100.0 * e.reached,
+                    month_words(model, q[2])
+                )),
+                _ => out.push_str(&format!("  phase {:<16} never reached\n", e.phase)),
+            }
+        }
+        if let Some(s) = t.series("scale") {
+            out.push_str(&format!(
+                "  scale {end}: median {:.0}% of the potential reached ({:.0} people; 5–95%: {:.0}–{:.0}%)\n",
+                100.0 * s.quantiles[2][horizon],
+                s.quantiles[2][horizon] * territory.scale.potential,
+                100.0 * s.quantiles[0][horizon],
+                100.0 * s.quantiles[4][horizon]
+            ));
+        }
+        out.push_str(&format!(
+            "  mean spend on levers: {:.0} € over {horizon} months\n",
+            t.spend.mean
+        ));
+    }
+    out
+}
+
+/// The verdicts of `trajectoire test` as a table for people.
+pub fn verdicts(model: &Model, rows: &[Tested]) -> String {
+    let s = model.settings;
+    let mut out = format!(
+        "{} — {} runs, seed {}, {} substeps a month\n\n",
+        model.name, s.runs, s.seed, s.substeps
+    );
+    let table: Vec<[String; 4]> = rows
+        .iter()
+        .map(|r| {
+            let e = r.estimate;
+            let digits = match r.hypothesis.outcome.measure {
+                Measure::Entry(_) | Measure::Spend => 0,
+                _ => 3,
+            };
+            let label = if r.hypothesis.name == r.hypothesis.text() {
+                r.hypothesis.text()
+            } else {
+                format!("{} ({})", r.hypothesis.name, r.hypothesis.text())
+            };
+            let (estimate, interval) = if e.n == 0 {
+                ("—".to_string(), "no run reached the phase".to_string())
+            } else {
+                (
+                    format!("{:.digits$}", e.estimate),
+                    format!("{:.digits$} – {:.digits$}", e.low, e.high),
+                )
+            };
+            let verdict = match (r.verdict, r.runs_needed) {
+                (Verdict::Inconclusive, Some(n)) if n > bounds::RUNS.1 => {
+                    "inconclusive (too close to call: more runs than can be simulated \
+                     would be needed)"
+                        .to_string()
+                }
+                (Verdict::Inconclusive, Some(n)) => {
+                    format!("inconclusive (about {n} runs would likely decide it)")
+                }
+                (v, _) => v.word().to_string(),
+            };
+            [label, estimate, interval, verdict]
+        })
+        .collect();
+    let width = |i: usize, head: &str| {
+        table
+            .iter()
+            .map(|r| r[i].chars().count())
+            .chain([head.len()])
+            .max()
+            .unwrap_or(0)
+    };
+    let (w0, w1, w2) = (
+        width(0, "hypothesis"),
+        width(1, "estimate"),
+        width(2, "95% interval"),
+    );
+    out.push_str(&format!(
+        "{:w0$}  {:>w1$}  {:w2$}  verdict\n",
+        "hypothesis", "estimate", "95% interval"
+    ));
+    for r in &table {
+        out.push_str(&format!(
+            "{:w0$}  {:>w1$}  {:w2$}  {}\n",
+            r[0], r[1], r[2], r[3]
+        ));
+    }
+    let supported = rows
+        .iter()
+        .filter(|r| r.verdict == Verdict::Supported)
+        .count();
+    out.push_str(&format!(
+        "\n{supported} of {} hypotheses supported.\n",
+        rows.len()
+    ));
+    out
+}
+
+/// A comparison as a table for people.
+pub fn comparison(c: &Comparison) -> String {
+    let mut out = format!(
+        "{} scenarios, {} runs each, seed {} (paired: same shocks and noise in every scenario)\n\n",
+        c.scenarios.len(),
+        c.runs,
+        c.seed
+    );
+    let fmt = |outcome: &str, x: f64| {
+        if !x.is_finite() {
+            "—".to_string()
+        } else if outcome.contains("spend") || outcome.contains("entry(") {
+            format!("{x:.0}")
+        } else {
+            format!("{x:.3}")
+        }
+    };
+    let mut rows: Vec<[String; 4]> = Vec::new();
+    for (o, outcome) in c.outcomes.iter().enumerate() {
+        for s in &c.scenarios {
+            let e = s.estimates[o];
+            let diff = match &s.differences {
+                Some(d) => {
+                    let sign = if d[o].estimate > 0.0 { "+" } else { "" };
+                    format!(
+                        "{sign}{} ({} – {})",
+                        fmt(outcome, d[o].estimate),
+                        fmt(outcome, d[o].low),
+                        fmt(outcome, d[o].high)
+                    )
+                }
+                None => "base".to_string(),
+            };
+            rows.push([
+                outcome.clone(),
+                s.name.clone(),
+                format!(
+                    "{} ({} – {})",
+                    fmt(outcome, e.estimate),
+                    fmt(outcome, e.low),
+                    fmt(outcome, e.high)
+                ),
+                diff,
+            ]);
+        }
+    }
+    let w: Vec<usize> = (0..4)
+        .map(|i| {
+            rows.iter()
+                .map(|r| r[i].chars().count())
+                .chain([[
+                    "outcome",
+                    "scenario",
+                    "estimate (95%)",
+                    "difference with the base (95%)",
+                ][i]
+                    .len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    out.push_str(&format!(
+        "{:w0$}  {:w1$}  {:w2$}  {}\n",
+        "outcome",
+        "scenario",
+        "estimate (95%)",
+        "difference with the base (95%)",
+        w0 = w[0],
+        w1 = w[1],
+        w2 = w[2]
+    ));
+    for r in &rows {
+        out.push_str(&format!(
+            "{:w0$}  {:w1$}  {:w2$}  {}\n",
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            w0 = w[0],
+            w1 = w[1],
+            w2 = w[2]
+        ));
+    }
+    out
+}

@@ -1,0 +1,148 @@
+//! Batch evaluation: one scenario, loaded and resolved once, evaluated at many points — each a
+//! set of `--set` overrides on top of the command line's — with common random numbers (the
+//! same seed and run indices at every point), outcomes only, results handed out in point order
+//! as they finish, with memory that does not depend on the number of points. Sweeps,
+//! sensitivity analyses and calibrations are built on it.
+//!
+//! A point's estimates are exactly those `compare` gives a variant with the same overrides
+//! (only `simulation.*` paths differ: a point keeps the runs, seed or substeps it sets).
+
+use rayon::prelude::*;
+
+use super::collect::{gather, Outcomes};
+use super::compare::parse_outcomes;
+use super::outcome::Outcome;
+use crate::diag::{Error, Sources};
+use crate::ensemble::{each, Controls, Workload, Workspace};
+use crate::model::{Model, Overrides};
+use crate::scenario::Loaded;
+
+/// A scenario to evaluate at many points, and the outcomes to gather at each.
+#[derive(Debug, Clone)]
+pub struct Batch {
+    loaded: Loaded,
+    overrides: Overrides,
+    outcome_texts: Vec<String>,
+    /// The scenario as given (no point's overrides).
+    base: Model,
+}
+
+/// What one point gave.
+#[derive(Debug, Clone)]
+pub struct Evaluation {
+    /// The point's index.
+    pub point: usize,
+    /// The model simulated (the base with the point's overrides).
+    pub model: Model,
+    /// Its outcomes' sums (estimates: [`Outcomes::estimates`]).
+    pub outcomes: Outcomes,
+}
+
+impl Batch {
+    /// A batch of `loaded` with the command line's `overrides`, gathering `outcome_texts`
+    /// (each checked against the scenario now).
+    pub fn new(
+        loaded: Loaded,
+        overrides: Overrides,
+        outcome_texts: &[String],
+    ) -> Result<Batch, Error> {
+        let base = overrides.model(&loaded)?;
+        parse_outcomes(outcome_texts, &base, None).map_err(|diagnostics| Error::Invalid {
+            diagnostics,
+            sources: Sources::default(),
+        })?;
+        Ok(Batch {
+            loaded,
+            overrides,
+            outcome_texts: outcome_texts.to_vec(),
+            base,
+        })
+    }
+
+    /// The scenario as given, without any point's overrides.
+    pub fn base(&self) -> &Model {
+        &self.base
+    }
+
+    /// The outcomes, as written.
+    pub fn outcome_texts(&self) -> &[String] {
+        &self.outcome_texts
+    }
+
+    /// The model and outcomes of a point: the scenario with the command line's overrides, then
+    /// the point's (`sets`, applied after them), validated.
+    pub fn point(&self, sets: &[String]) -> Result<(Model, Vec<Outcome>), Error> {
+        let mut overrides = self.overrides.clone();
+        overrides.sets.extend(sets.iter().cloned());
+        let model = overrides.model(&self.loaded)?;
+        let outcomes =
+            parse_outcomes(&self.outcome_texts, &model, None).map_err(|diagnostics| {
+                Error::Invalid {
+                    diagnostics,
+                    sources: Sources::default(),
+                }
+            })?;
+        Ok((model, outcomes))
+    }
+
+    /// Checks every point (`points(i)` for i in 0..n) before any is simulated, in parallel, and
+    /// returns the first invalid one's error with its index.
+    pub fn check(
+        &self,
+        n: usize,
+        points: &(dyn Fn(usize) -> Vec<String> + Sync),
+    ) -> Result<(), (usize, Error)> {
+        match (0..n)
+            .into_par_iter()
+            .find_first(|&i| self.point(&points(i)).is_err())
+        {
+            None => Ok(()),
+            Some(i) => match self.point(&points(i)) {
+                Err(e) => Err((i, e)),
+                Ok(_) => Ok(()),
+            },
+        }
+    }
+
+    /// The work of `n` points of the base's size (for the up-front refusal of long work).
+    pub fn workload(&self, n: usize, threads: usize) -> Workload {
+        let runs = self.base.settings.runs.saturating_mul(n as u64);
+        Workload::of(&self.base, runs, 1, threads, false)
+    }
+
+    /// Evaluates points `0..n` (`points(i)`: point i's overrides, which [`Batch::check`] has
+    /// accepted) and gives each one's [`Evaluation`] to `emit` in point order as they finish.
+    /// Progress counts points. `Ok(None)` if cancelled.
+    pub fn evaluate(
+        &self,
+        n: usize,
+        points: &(dyn Fn(usize) -> Vec<String> + Sync),
+        emit: &mut (dyn FnMut(Evaluation) + Send),
+        workspace: &Workspace,
+        controls: &Controls<'_>,
+    ) -> Result<Option<()>, Error> {
+        // Points that set `simulation.runs` are rare; the base's runs decide how points run.
+        let runs = |_: usize| self.base.settings.runs;
+        let job = |i: usize, threads: usize, inner: &Controls<'_>| {
+            // Checked up front: a point that fails now is reported as one that cannot run.
+            let (model, outcomes) = self.point(&points(i)).ok()?;
+            let runs = 0..model.settings.runs;
+            let outcomes = gather(&model, &outcomes, runs, threads, workspace, inner)?;
+            Some(Evaluation {
+                point: i,
+                model,
+                outcomes,
+            })
+        };
+        let mut emit_one = |_: usize, e: Evaluation| emit(e);
+        let done = each(n, &runs, &job, &mut emit_one, controls);
+        if done.is_none() && !controls.cancelled() {
+            // A job gave nothing without being cancelled: a point that was not checked.
+            return Err(Error::Usage(
+                "a point of the batch could not be evaluated: check the points first (Batch::check)"
+                    .into(),
+            ));
+        }
+        Ok(done)
+    }
+}

@@ -1,0 +1,375 @@
+//! Paired comparisons: a base scenario against other files and what-if variants, every one
+//! stepped on the same run indices and seed in lockstep (common random numbers), so that each
+//! outcome's difference is estimated from the runs' paired differences.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use super::collect::{outcome_scale, OutcomeSums, Outcomes};
+use super::outcome::{parse_outcome, Outcome};
+use crate::diag::{Diagnostic, Error, Location, Sources};
+use crate::engine::{Block, Engine};
+use crate::ensemble::{
+    aggregate, merged, Aggregate, Controls, EachScenario, Ensemble, Results, Workspace, LOG_RUNS,
+};
+use crate::model::{Model, Overrides};
+use crate::stats::Estimate;
+
+/// One scenario of a comparison.
+#[derive(Debug, Clone, Serialize)]
+pub struct Entry {
+    /// Its name in tables and legends.
+    pub name: String,
+    /// Its outcome estimates, in the order of [`Comparison::outcomes`].
+    pub estimates: Vec<Estimate>,
+    /// Paired differences with the base (absent for the base).
+    pub differences: Option<Vec<Estimate>>,
+}
+
+/// The result of a comparison.
+#[derive(Debug, Clone, Serialize)]
+pub struct Comparison {
+    /// Outcomes compared (as text).
+    pub outcomes: Vec<String>,
+    /// The base first, then each file and variant.
+    pub scenarios: Vec<Entry>,
+    /// Runs per scenario.
+    pub runs: u64,
+    /// Master seed shared by every scenario.
+    pub seed: u64,
+    /// Each scenario's full results (for plots), when asked for.
+    #[serde(skip)]
+    pub results: Option<Vec<Results>>,
+}
+
+/// Parses `NAME: PATH=VALUE, PATH=VALUE`.
+pub fn variant(text: &str) -> Result<(String, Vec<String>), Error> {
+    let Some((name, sets)) = text.split_once(':') else {
+        return Err(Error::Usage(format!(
+            "--variant \"{text}\": write a name, a colon and overrides, e.g. \"no election: shock.municipal-election.probability=0\""
+        )));
+    };
+    let sets: Vec<String> = sets
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    if name.trim().is_empty() || sets.is_empty() {
+        return Err(Error::Usage(format!(
+            "--variant \"{text}\" needs a name and at least one PATH=VALUE"
+        )));
+    }
+    Ok((name.trim().to_string(), sets))
+}
+
+/// The default outcomes of MODEL.md §4 for a model: perpetuation, engagement, stabilisation and
+/// scale at the horizon, reached() of each phase at the horizon, spend — per territory.
+pub fn default_outcomes(model: &Model) -> Vec<String> {
+    let mut out = Vec::new();
+    for t in &model.territories {
+        let p = if model.territories.len() > 1 {
+            format!("{}:", t.id)
+        } else {
+            String::new()
+        };
+        for name in ["perpetuation", "engagement", "stabilisation", "scale"] {
+            out.push(format!("{p}{name}@end"));
+        }
+        for phase in t.phases.iter().skip(1) {
+            out.push(format!("{p}reached({})@end", phase.id));
+        }
+        out.push(format!("{p}spend"));
+    }
+    out
+}
+
+/// Parses outcome texts against a model, every problem reported against the `--outcome`
+/// argument (with `context` added to its message, if any).
+pub fn parse_outcomes(
+    texts: &[String],
+    model: &Model,
+    context: Option<&str>,
+) -> Result<Vec<Outcome>, Vec<Diagnostic>> {
+    let default = (model.territories.len() == 1).then_some(0);
+    let mut list = Vec::new();
+    let mut diagnostics = Vec::new();
+    for text in texts {
+        match parse_outcome(text, model, default) {
+            Ok(o) => list.push(o),
+            Err(e) => diagnostics.push(Diagnostic {
+                location: Location::Expression {
+                    argument: "--outcome".into(),
+                    text: text.clone(),
+                    offset: e.offset,
+                },
+                message: match context {
+                    Some(c) => format!("{} (in `{c}`)", e.message),
+                    None => e.message,
+                },
+                help: e.help,
+            }),
+        }
+    }
+    if diagnostics.is_empty() {
+        Ok(list)
+    } else {
+        Err(diagnostics)
+    }
+}
+
+/// A comparison ready to run: every scenario loaded and checked, its outcomes parsed.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// Names, base first.
+    pub names: Vec<String>,
+    /// Models, base first, all with the base's settings.
+    pub models: Vec<Model>,
+    /// Each model's outcomes (the same texts, in the same order).
+    pub outcomes: Vec<Vec<Outcome>>,
+}
+
+impl Prepared {
+    /// Loads the base `files[0]`, the other files and the variants (`NAME: PATH=VALUE, ...`)
+    /// of the base, all with the base's runs, seed and substeps, and parses the outcomes
+    /// (default: [`default_outcomes`] of the base) against each. Every scenario must have the
+    /// base's horizon: runs are paired month by month.
+    pub fn new(
+        files: &[PathBuf],
+        variants: &[String],
+        outcome_texts: &[String],
+        overrides: &Overrides,
+    ) -> Result<Prepared, Error> {
+        let base_path = &files[0];
+        let base = overrides.load(base_path)?;
+        let mut names = vec![base.name.clone()];
+        let mut models = vec![base.clone()];
+        for file in &files[1..] {
+            let mut o = overrides.clone();
+            o.runs = Some(base.settings.runs);
+            o.seed = Some(base.settings.seed);
+            o.substeps = Some(base.settings.substeps);
+            let m = o.load(file)?;
+            let name = if names.contains(&m.name) {
+                file.display().to_string()
+            } else {
+                m.name.clone()
+            };
+            names.push(name);
+            models.push(m);
+        }
+        let loaded = crate::scenario::load(base_path)?;
+        for v in variants {
+            let (name, sets) = variant(v)?;
+            let mut o = overrides.clone();
+            o.sets.extend(sets);
+            names.push(name);
+            models.push(o.model(&loaded)?);
+        }
+        for m in &mut models[1..] {
+            m.settings = base.settings;
+        }
+        for (m, name) in models.iter().zip(&names).skip(1) {
+            if m.horizon() != base.horizon() {
+                return Err(Error::Usage(format!(
+                    "`{name}` simulates {} months but the base `{}` {}: compare scenarios with the same horizon (runs are paired month by month)",
+                    m.horizon(),
+                    names[0],
+                    base.horizon()
+                )));
+            }
+        }
+        let texts = if outcome_texts.is_empty() {
+            default_outcomes(&base)
+        } else {
+            outcome_texts.to_vec()
+        };
+        let mut outcomes = Vec::new();
+        let mut diagnostics = Vec::new();
+        for (m, name) in models.iter().zip(&names) {
+            match parse_outcomes(&texts, m, Some(name)) {
+                Ok(list) => outcomes.push(list),
+                Err(d) => diagnostics.extend(d),
+            }
+        }
+        if !diagnostics.is_empty() {
+            return Err(Error::Invalid {
+                diagnostics,
+                sources: Sources::default(),
+            });
+        }
+        Ok(Prepared {
+            names,
+            models,
+            outcomes,
+        })
+    }
+
+    /// Runs the comparison: every scenario on the base's runs and seed, with each one's full
+    /// results too when `with_results` (for plots). `None` if cancelled.
+    pub fn run(
+        &self,
+        with_results: bool,
+        workspace: &Workspace,
+        controls: &Controls<'_>,
+    ) -> Option<Comparison> {
+        let engines: Vec<Engine> = self.models.iter().map(Engine::new).collect();
+        let settings = self.models[0].settings;
+        let count = settings.runs;
+        let ensemble = Ensemble::new(&engines, settings.seed, 0, count);
+        let make = || {
+            let full = with_results.then(|| {
+                EachScenario(
+                    engines
+                        .iter()
+                        .map(|e| workspace.accumulator(e, count <= LOG_RUNS))
+                        .collect(),
+                )
+            });
+            (Paired::new(&engines, &self.outcomes), full)
+        };
+        let threads = rayon::current_num_threads();
+        let parts = aggregate(&ensemble, &make, workspace, controls, threads)?;
+        let (paired, full) = merged(parts, workspace)?;
+        let scenarios = self
+            .names
+            .iter()
+            .enumerate()
+            .map(|(s, name)| Entry {
+                name: name.clone(),
+                estimates: paired.scenarios[s].estimates(),
+                differences: (s > 0).then(|| {
+                    (0..self.outcomes[0].len())
+                        .map(|o| paired.difference(s, o))
+                        .collect()
+                }),
+            })
+            .collect();
+        let results = full.map(|EachScenario(accs)| {
+            accs.iter()
+                .zip(&self.models)
+                .map(|(a, m)| a.results(m, 0.0))
+                .collect()
+        });
+        Some(Comparison {
+            outcomes: self.outcomes[0].iter().map(|o| o.text.clone()).collect(),
+            scenarios,
+            runs: count,
+            seed: settings.seed,
+            results,
+        })
+    }
+}
+
+/// Each scenario's outcomes and, for every other scenario, the sums of its paired differences
+/// with the base: per outcome and run, d = x_s − x_0 (runs where either has no value left out),
+/// summed as (d / scale + 1) / 2 ∈ [0, 1] in fixed point.
+#[derive(Debug, Clone)]
+pub struct Paired {
+    scenarios: Vec<Outcomes>,
+    /// `differences[s - 1][o]`.
+    differences: Vec<Vec<OutcomeSums>>,
+    /// Per outcome, the largest scale over scenarios.
+    scales: Vec<f64>,
+    /// The base's per-lane values of one outcome.
+    base: Vec<f64>,
+}
+
+impl Paired {
+    /// Empty sums for `outcomes[s]` of each engine s (the same outcomes in the same order).
+    pub fn new(engines: &[Engine], outcomes: &[Vec<Outcome>]) -> Paired {
+        let n = outcomes[0].len();
+        let scales = (0..n)
+            .map(|o| {
+                engines
+                    .iter()
+                    .zip(outcomes)
+                    .map(|(e, os)| outcome_scale(&os[o], e))
+                    .fold(f64::MIN_POSITIVE, f64::max)
+            })
+            .collect();
+        Paired {
+            scenarios: engines
+                .iter()
+                .zip(outcomes)
+                .map(|(e, o)| Outcomes::new(e, o))
+                .collect(),
+            differences: vec![vec![OutcomeSums::default(); n]; engines.len() - 1],
+            scales,
+            base: Vec::new(),
+        }
+    }
+
+    /// The mean paired difference (scenario s − the base) of outcome o, with its t-interval.
+    pub fn difference(&self, s: usize, o: usize) -> Estimate {
+        let u = self.differences[s - 1][o].mean(1.0);
+        let scale = self.scales[o];
+        let back = |x: f64| (2.0 * x - 1.0) * scale;
+        Estimate {
+            estimate: back(u.estimate),
+            low: back(u.low),
+            high: back(u.high),
+            n: u.n,
+        }
+    }
+
+    /// Adds the paired differences of every outcome known at month `t` (`None`: the end).
+    fn pair(&mut self, engines: &[Engine], t: Option<u32>, blocks: &[Block], weight: u32) {
+        let Paired {
+            scenarios,
+            differences,
+            scales,
+            base,
+        } = self;
+        let (first, others) = scenarios.split_at_mut(1);
+        for (o, &scale) in scales.iter().enumerate() {
+            let Some(values) = first[0].values_of(o, &engines[0], &blocks[0], t) else {
+                continue;
+            };
+            base.clear();
+            base.extend_from_slice(values);
+            for (s, scenario) in others.iter_mut().enumerate() {
+                let Some(values) = scenario.values_of(o, &engines[s + 1], &blocks[s + 1], t) else {
+                    continue;
+                };
+                let pairs = values.iter().zip(base.iter());
+                differences[s][o].add_fixed(
+                    pairs
+                        .filter(|(x, y)| !x.is_nan() && !y.is_nan())
+                        .map(|(x, y)| (((x - y) / scale + 1.0) / 2.0).clamp(0.0, 1.0)),
+                    u64::from(weight),
+                );
+            }
+        }
+    }
+}
+
+impl Aggregate for Paired {
+    fn observe(&mut self, engines: &[Engine], t: u32, blocks: &[Block], weight: u32) {
+        for ((s, e), b) in self.scenarios.iter_mut().zip(engines).zip(blocks) {
+            s.observe_block(e, Some(t), b, weight);
+        }
+        self.pair(engines, Some(t), blocks, weight);
+    }
+
+    fn finish(&mut self, engines: &[Engine], blocks: &[Block], weight: u32) {
+        for ((s, e), b) in self.scenarios.iter_mut().zip(engines).zip(blocks) {
+            s.finish(std::slice::from_ref(e), std::slice::from_ref(b), weight);
+        }
+        self.pair(engines, None, blocks, weight);
+    }
+
+    fn merge(&mut self, other: Self, _: &Workspace) {
+        for (a, b) in self.scenarios.iter_mut().zip(&other.scenarios) {
+            a.add(b);
+        }
+        for (a, b) in self
+            .differences
+            .iter_mut()
+            .flatten()
+            .zip(other.differences.iter().flatten())
+        {
+            a.add(b);
+        }
+    }
+}
