@@ -45,6 +45,24 @@ impl Overrides {
         Ok(model)
     }
 
+    /// [`Overrides::model`] with further overrides `varied` applied after the `--set` ones,
+    /// shown in messages as `argument` (e.g. `--vary`: a point of a sweep). The model records
+    /// both.
+    pub fn model_varied(
+        &self,
+        loaded: &Loaded,
+        varied: &[String],
+        argument: &str,
+    ) -> Result<Model, Error> {
+        let mut edited = loaded.clone();
+        scenario::set::apply(&mut edited, &self.sets);
+        scenario::set::apply_as(&mut edited, varied, argument);
+        let mut model = Model::from_scenario(&edited)?;
+        model.overrides = self.sets.iter().chain(varied).cloned().collect();
+        self.apply(&mut model)?;
+        Ok(model)
+    }
+
     /// Checks the settings against MODEL.md's bounds, before anything is loaded.
     pub fn check(&self) -> Result<(), Error> {
         let mut diags = Vec::new();

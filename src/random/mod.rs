@@ -26,3 +26,21 @@ pub fn run_rng(seed: u64, run: u64) -> ChaCha8Rng {
     rng.set_stream(run);
     rng
 }
+
+/// What a side stream is for (see [`side_rng`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// Placing a design's points (Latin hypercube, scrambled Sobol', Morris trajectories).
+    Design = 1,
+    /// Resampling for bootstrap intervals.
+    Bootstrap = 2,
+    /// A calibration's proposals and resampling.
+    Calibration = 3,
+}
+
+/// A stream of master seed `seed` for something other than runs: stream 2⁶³ + `purpose`, far
+/// from every run's (runs are at most 10⁷ per ensemble). The same seed gives the same design,
+/// the same bootstrap; no run's draws change.
+pub fn side_rng(seed: u64, purpose: Purpose) -> ChaCha8Rng {
+    run_rng(seed, (1 << 63) + purpose as u64)
+}

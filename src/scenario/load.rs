@@ -216,7 +216,7 @@ impl Loader {
 /// Loads a territory or network file and everything it includes.
 ///
 /// Returns every problem found while reading (syntax, unknown keys, types); meaning is checked
-/// later by [`crate::model::Model::from_scenario`].
+/// later, by the model stage (`Model::from_scenario`).
 pub fn load(path: &Path) -> Result<Loaded, Error> {
     load_with(path, None)
 }

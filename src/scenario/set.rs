@@ -377,10 +377,16 @@ fn parse_value(text: &str) -> Value {
 /// Applies `PATH=VALUE` overrides to a loaded scenario, in order. Problems are added to the
 /// scenario's reading problems, so validation reports them with everything else.
 pub fn apply(loaded: &mut Loaded, sets: &[String]) {
+    apply_as(loaded, sets, "--set");
+}
+
+/// [`apply`], each override shown in messages as given by `argument` (e.g. `--vary` for a
+/// point of a sweep).
+pub fn apply_as(loaded: &mut Loaded, sets: &[String], argument: &str) {
     for set in sets {
-        let source = format!("--set {set}");
-        let file = loaded.sources.add(PathBuf::from("--set"), source.clone());
-        let base = "--set ".len();
+        let source = format!("{argument} {set}");
+        let file = loaded.sources.add(PathBuf::from(argument), source.clone());
+        let base = argument.len() + 1;
         let Some((path, value)) = set.split_once('=') else {
             loaded.problems.push(
                 Diagnostic::at(
@@ -419,6 +425,31 @@ pub fn apply(loaded: &mut Loaded, sets: &[String]) {
             loaded.problems.push(d);
         }
     }
+}
+
+/// Whether the value at `path` of a loaded scenario takes only whole numbers (`Ok(true)`) or
+/// any number (`Ok(false)`); if the path is not one an override can set, the problem (with a
+/// "did you mean"), pointing into a source shown as `argument`.
+pub fn whole_numbers(
+    loaded: &Loaded,
+    path: &str,
+    argument: &str,
+) -> Result<bool, crate::diag::Error> {
+    let problems = |value: &str| {
+        let mut probe = loaded.clone();
+        let before = probe.problems.len();
+        apply_as(&mut probe, &[format!("{path}={value}")], argument);
+        let found = probe.problems.split_off(before);
+        (found, probe.sources)
+    };
+    if problems("0.5").0.is_empty() {
+        return Ok(false);
+    }
+    let (found, sources) = problems("1");
+    if found.is_empty() {
+        return Ok(true);
+    }
+    Err(super::invalid(found, sources))
 }
 
 fn apply_one(scenario: &mut Scenario, t: &Target<'_>) -> Result<(), Diagnostic> {

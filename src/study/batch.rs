@@ -64,17 +64,25 @@ impl Batch {
         &self.base
     }
 
+    /// The scenario as loaded (before any override).
+    pub fn loaded(&self) -> &Loaded {
+        &self.loaded
+    }
+
+    /// The command line's overrides.
+    pub fn overrides(&self) -> &Overrides {
+        &self.overrides
+    }
+
     /// The outcomes, as written.
     pub fn outcome_texts(&self) -> &[String] {
         &self.outcome_texts
     }
 
     /// The model and outcomes of a point: the scenario with the command line's overrides, then
-    /// the point's (`sets`, applied after them), validated.
+    /// the point's (`sets`, applied after them and shown in messages as `--vary`), validated.
     pub fn point(&self, sets: &[String]) -> Result<(Model, Vec<Outcome>), Error> {
-        let mut overrides = self.overrides.clone();
-        overrides.sets.extend(sets.iter().cloned());
-        let model = overrides.model(&self.loaded)?;
+        let model = self.overrides.model_varied(&self.loaded, sets, "--vary")?;
         let outcomes =
             parse_outcomes(&self.outcome_texts, &model, None).map_err(|diagnostics| {
                 Error::Invalid {

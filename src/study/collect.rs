@@ -288,6 +288,36 @@ impl Outcomes {
             .collect()
     }
 
+    /// The variance of each estimate from run-to-run randomness alone: p(1 − p)/n for a share,
+    /// s²/n for a mean, and for a median the square of its interval's half-width over 1.96.
+    pub fn noise_variances(&self) -> Vec<f64> {
+        let n = self.runs.max(1) as f64;
+        self.outcomes
+            .iter()
+            .zip(&self.sums)
+            .zip(&self.scales)
+            .zip(self.estimates())
+            .map(|(((o, sums), &scale), e)| match o.estimator() {
+                Estimator::Share => e.estimate * (1.0 - e.estimate) / n,
+                Estimator::Mean => {
+                    if sums.n < 2 {
+                        return 0.0;
+                    }
+                    let m = sums.n as f64;
+                    let (s, s2) = (sums.sum as f64 / FIXED, sums.sum_sq as f64 / FIXED);
+                    let var = ((s2 - s * s / m) / (m - 1.0)).max(0.0);
+                    var * scale * scale / m
+                }
+                Estimator::Median => {
+                    if e.n == 0 {
+                        return f64::NAN;
+                    }
+                    ((e.high - e.low) / (2.0 * crate::stats::Z95)).powi(2)
+                }
+            })
+            .collect()
+    }
+
     /// Adds another's sums (of the same outcomes).
     pub fn add(&mut self, other: &Outcomes) {
         self.runs += other.runs;

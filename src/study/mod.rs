@@ -3,15 +3,21 @@
 //! [`Aggregate`](crate::ensemble::Aggregate)); a [`hypothesis`] compares an outcome with a
 //! number for a verdict; [`compare`] pairs scenarios run by run on the same draws; [`batch`]
 //! evaluates many variants of one scenario (the points of a sweep) with common random numbers.
-//! Sweeps, sensitivity analysis and calibration are built on [`batch`].
+//! On it: [`design`] places points (grids, Latin hypercubes, scrambled Sobol' sequences),
+//! [`explore`] checks and evaluates them, [`sweep`] and [`sensitivity`] (Sobol' indices,
+//! Morris's elementary effects) are what the `sweep` and `sensitivity` commands compute.
 //!
 //! [`Study`] is what a command studies: a validated model and the hypotheses its files state.
 
 pub mod batch;
 pub mod collect;
 pub mod compare;
+pub mod design;
+pub mod explore;
 pub mod hypothesis;
 pub mod outcome;
+pub mod sensitivity;
+pub mod sweep;
 
 use std::path::Path;
 

@@ -271,3 +271,118 @@ pub fn parse_outcome(
         month,
     })
 }
+
+/// An outcome family `INDEX@A..B:STEP` (`engagement@0..180:60`): one outcome per month
+/// A, A + STEP, … up to B (`end` for the horizon), for indices over time.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Family {
+    /// As written.
+    pub text: String,
+    /// The outcome without its month (`engagement`, `malaunay:perpetuation`).
+    pub name: String,
+    /// Its months.
+    pub months: Vec<u32>,
+    /// Where its outcomes are in the expanded list.
+    pub first: usize,
+}
+
+/// Expands the families among `texts` into one outcome text per month, keeping the others as
+/// they are; returns the expanded texts and the families. A malformed family is an error at
+/// its character, with what to write instead.
+pub fn expand_families(
+    texts: &[String],
+    horizon: u32,
+) -> Result<(Vec<String>, Vec<Family>), (usize, ParseError)> {
+    let mut out = Vec::new();
+    let mut families = Vec::new();
+    for (k, text) in texts.iter().enumerate() {
+        let Some((name, months)) = text.split_once('@') else {
+            out.push(text.clone());
+            continue;
+        };
+        let Some((range, step)) = months.split_once(':').filter(|_| months.contains("..")) else {
+            out.push(text.clone());
+            continue;
+        };
+        let at = name.len() + 1;
+        let help = || {
+            Some(format!(
+                "write {name}@A..B:STEP with months A ≤ B ≤ {horizon} (or B = end) and a step of at least 1, e.g. {name}@0..{horizon}:12"
+            ))
+        };
+        let month = |s: &str| -> Option<u32> {
+            if s.trim() == "end" {
+                Some(horizon)
+            } else {
+                s.trim().parse().ok().filter(|m| *m <= horizon)
+            }
+        };
+        let (a, b) = range.split_once("..").unwrap_or((range, ""));
+        let (Some(a), Some(b)) = (month(a), month(b)) else {
+            return Err((
+                k,
+                ParseError {
+                    offset: at,
+                    message: format!("`{range}` is not a range of months within 0..{horizon}"),
+                    help: help(),
+                },
+            ));
+        };
+        let step = match step.trim().parse::<u32>() {
+            Ok(s) if s >= 1 && a <= b => s,
+            _ => {
+                return Err((
+                    k,
+                    ParseError {
+                        offset: at + range.len() + 1,
+                        message: format!("`{range}:{step}` is not a range and a step of months"),
+                        help: help(),
+                    },
+                ))
+            }
+        };
+        let months: Vec<u32> = (a..=b).step_by(step as usize).collect();
+        families.push(Family {
+            text: text.clone(),
+            name: name.to_string(),
+            months: months.clone(),
+            first: out.len(),
+        });
+        out.extend(months.iter().map(|m| format!("{name}@{m}")));
+    }
+    Ok((out, families))
+}
+
+#[cfg(test)]
+mod family_tests {
+    use super::*;
+
+    #[test]
+    fn families_expand_to_one_outcome_a_month() {
+        let texts = vec![
+            "engagement@0..180:60".to_string(),
+            "spend".to_string(),
+            "malaunay:scale@300..end:6".to_string(),
+        ];
+        let (out, families) = expand_families(&texts, 312).unwrap();
+        assert_eq!(
+            out,
+            [
+                "engagement@0",
+                "engagement@60",
+                "engagement@120",
+                "engagement@180",
+                "spend",
+                "malaunay:scale@300",
+                "malaunay:scale@306",
+                "malaunay:scale@312"
+            ]
+        );
+        assert_eq!(families[1].first, 5);
+        assert_eq!(families[0].months, vec![0, 60, 120, 180]);
+        let (k, e) = expand_families(&["engagement@0..400:10".into()], 312).unwrap_err();
+        assert_eq!((k, e.offset), (0, 11));
+        let (_, e) = expand_families(&["engagement@20..10:5".into()], 312).unwrap_err();
+        assert!(e.message.contains("step"), "{}", e.message);
+    }
+}

@@ -156,14 +156,7 @@ fn fan_curves<DB: DrawingBackend>(
     marks: &[(u32, String)],
 ) -> DrawResult {
     let many = curves.len() > 1;
-    let mut chart = ChartBuilder::on(area)
-        .caption(title, (FONT, 22))
-        .margin(12)
-        .x_label_area_size(42)
-        .y_label_area_size(58)
-        .build_cartesian_2d(axis.range(), 0f64..1f64)
-        .map_err(err)?;
-    configure_mesh(&mut chart, axis, y_label)?;
+    let mut chart = time_chart(area, axis, title, 22, 1.0, y_label)?;
     draw_marks(&mut chart, axis, marks, 0.03)?;
     for curve in curves {
         let s = curve.data;
@@ -216,6 +209,27 @@ type Chart<'a, DB> = ChartContext<
     DB,
     Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
 >;
+
+/// A chart over the time axis and shares from 0 to `top`, with its title (in `caption`-pixel
+/// type), grid and axis labels.
+fn time_chart<'a, DB: DrawingBackend + 'a>(
+    area: &'a DrawingArea<DB, Shift>,
+    axis: &TimeAxis,
+    title: &str,
+    caption: u32,
+    top: f64,
+    y_label: &str,
+) -> Result<Chart<'a, DB>, String> {
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, (FONT, caption))
+        .margin(12)
+        .x_label_area_size(42)
+        .y_label_area_size(58)
+        .build_cartesian_2d(axis.range(), 0f64..top)
+        .map_err(err)?;
+    configure_mesh(&mut chart, axis, y_label)?;
+    Ok(chart)
+}
 
 fn configure_mesh<'a, DB: DrawingBackend + 'a>(
     chart: &mut Chart<'a, DB>,
@@ -343,14 +357,7 @@ fn survival_curves<DB: DrawingBackend>(
     marks: &[(u32, String)],
 ) -> DrawResult {
     let many = curves.len() > 1;
-    let mut chart = ChartBuilder::on(area)
-        .caption(title, (FONT, 22))
-        .margin(12)
-        .x_label_area_size(42)
-        .y_label_area_size(58)
-        .build_cartesian_2d(axis.range(), 0f64..1.02f64)
-        .map_err(err)?;
-    configure_mesh(&mut chart, axis, "share of runs still alive")?;
+    let mut chart = time_chart(area, axis, title, 22, 1.02, "share of runs still alive")?;
     draw_marks(&mut chart, axis, marks, 0.45)?;
     for curve in curves {
         let (line, band) = if many {
@@ -394,14 +401,7 @@ fn phases_chart<DB: DrawingBackend>(
     axis: &TimeAxis,
     title: &str,
 ) -> DrawResult {
-    let mut chart = ChartBuilder::on(area)
-        .caption(title, (FONT, 20))
-        .margin(12)
-        .x_label_area_size(42)
-        .y_label_area_size(58)
-        .build_cartesian_2d(axis.range(), 0f64..1f64)
-        .map_err(err)?;
-    configure_mesh(&mut chart, axis, "share of runs in each phase")?;
+    let mut chart = time_chart(area, axis, title, 20, 1.0, "share of runs in each phase")?;
     let months = t.phase_share.first().map_or(0, Vec::len);
     let mut below = vec![0.0; months];
     for (k, (phase, shares)) in labels.iter().zip(&t.phase_share).enumerate() {
@@ -426,14 +426,7 @@ fn groups_chart<DB: DrawingBackend>(
     axis: &TimeAxis,
     title: &str,
 ) -> DrawResult {
-    let mut chart = ChartBuilder::on(area)
-        .caption(title, (FONT, 20))
-        .margin(12)
-        .x_label_area_size(42)
-        .y_label_area_size(58)
-        .build_cartesian_2d(axis.range(), 0f64..1f64)
-        .map_err(err)?;
-    configure_mesh(&mut chart, axis, "share of the group engaged")?;
+    let mut chart = time_chart(area, axis, title, 20, 1.0, "share of the group engaged")?;
     for (k, g) in model.territories[ti].groups.iter().enumerate() {
         let Some(s) = t.series(&format!("engagement:{}", g.id)) else {
             continue;

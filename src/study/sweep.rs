@@ -1,0 +1,187 @@
+//! Sweeps: a scenario evaluated at every point of a design (a grid of values, a Latin
+//! hypercube, a scrambled Sobol' sequence), every point on the same seed and run indices, so
+//! that differences between points are paired and a point gives exactly what `compare` gives
+//! the same overrides.
+
+use serde::Serialize;
+
+use super::batch::Batch;
+use super::compare::default_outcomes;
+use super::design::{Design, Parameter};
+use super::explore::{self, PointEstimates};
+use super::hypothesis::{parse_hypothesis, Hypothesis};
+use super::outcome::{expand_families, Family};
+use crate::diag::{Diagnostic, Error, Location, Sources};
+use crate::ensemble::{Controls, Workload, Workspace};
+use crate::model::{Model, Overrides};
+use crate::random::{side_rng, Purpose};
+use crate::scenario::Loaded;
+
+/// A sweep ready to run: every parameter and point checked, the outcomes parsed.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    batch: Batch,
+    /// The varied parameters.
+    pub parameters: Vec<Parameter>,
+    /// How the points were placed.
+    pub design: Design,
+    /// The points: a value per parameter.
+    pub points: Vec<Vec<f64>>,
+    /// The outcomes (families expanded), as written.
+    pub outcomes: Vec<String>,
+    /// The outcome families among them.
+    pub families: Vec<Family>,
+    /// Hypotheses of `--expect`, whose thresholds the plots draw.
+    pub expects: Vec<Hypothesis>,
+}
+
+/// Parses outcome texts (families expanded) against the base: the texts and families.
+pub fn outcome_texts(texts: &[String], base: &Model) -> Result<(Vec<String>, Vec<Family>), Error> {
+    let texts = if texts.is_empty() {
+        default_outcomes(base)
+    } else {
+        texts.to_vec()
+    };
+    expand_families(&texts, base.horizon()).map_err(|(k, e)| Error::Invalid {
+        diagnostics: vec![Diagnostic {
+            location: Location::Expression {
+                argument: "--outcome".into(),
+                text: texts[k].clone(),
+                offset: e.offset,
+            },
+            message: e.message,
+            help: e.help,
+        }],
+        sources: Sources::default(),
+    })
+}
+
+impl Prepared {
+    /// A sweep of `loaded` with the command line's overrides, varying `varies`
+    /// (`PATH=SPEC`) over `design`, gathering `outcomes` (default: `compare`'s) and those of
+    /// `expects` (`OUTCOME OP NUMBER`). Every problem is found here, before any simulation.
+    pub fn new(
+        loaded: Loaded,
+        overrides: &Overrides,
+        varies: &[String],
+        design: Design,
+        outcomes: &[String],
+        expects: &[String],
+    ) -> Result<Prepared, Error> {
+        let base = overrides.model(&loaded)?;
+        let default = (base.territories.len() == 1).then_some(0);
+        let mut hypotheses = Vec::new();
+        let mut diagnostics = Vec::new();
+        for text in expects {
+            match parse_hypothesis(text, None, &base, default) {
+                Ok(h) => hypotheses.push(h),
+                Err(e) => diagnostics.push(Diagnostic {
+                    location: Location::Expression {
+                        argument: "--expect".into(),
+                        text: text.clone(),
+                        offset: e.offset,
+                    },
+                    message: e.message,
+                    help: e.help,
+                }),
+            }
+        }
+        if !diagnostics.is_empty() {
+            return Err(Error::Invalid {
+                diagnostics,
+                sources: Sources::default(),
+            });
+        }
+        let (mut texts, families) = outcome_texts(outcomes, &base)?;
+        for h in &hypotheses {
+            if !texts.contains(&h.outcome.text) {
+                texts.push(h.outcome.text.clone());
+            }
+        }
+        let batch = Batch::new(loaded, overrides.clone(), &texts)?;
+        let parameters = explore::parameters(&batch, varies)?;
+        design.check(&parameters)?;
+        let count = design.count(&parameters);
+        if count > 10_000_000 {
+            return Err(Error::Usage(format!(
+                "this design has {count} points; at most 10,000,000 can be evaluated: use fewer values or a sampled design (--design lhs:N)"
+            )));
+        }
+        let mut rng = side_rng(base.settings.seed, Purpose::Design);
+        let points = design.points(&parameters, &mut rng);
+        Ok(Prepared {
+            batch,
+            parameters,
+            design,
+            points,
+            outcomes: texts,
+            families,
+            expects: hypotheses,
+        })
+    }
+
+    /// The scenario as given (no point's overrides).
+    pub fn base(&self) -> &Model {
+        self.batch.base()
+    }
+
+    /// The work of every point, for the up-front refusal of long work.
+    pub fn workload(&self, threads: usize) -> Workload {
+        self.batch.workload(self.points.len(), threads)
+    }
+
+    /// Checks every point against the scenario's rules (before anything runs).
+    pub fn check(&self) -> Result<(), Error> {
+        explore::check_points(&self.batch, &self.parameters, &self.points)
+    }
+
+    /// Evaluates every point; `Ok(None)` if cancelled.
+    pub fn run(
+        &self,
+        workspace: &Workspace,
+        controls: &Controls<'_>,
+    ) -> Result<Option<Sweep>, Error> {
+        let Some(points) = explore::evaluate(
+            &self.batch,
+            &self.parameters,
+            &self.points,
+            workspace,
+            controls,
+        )?
+        else {
+            return Ok(None);
+        };
+        let s = self.base().settings;
+        Ok(Some(Sweep {
+            parameters: self.parameters.clone(),
+            design: self.design,
+            outcomes: self.outcomes.clone(),
+            families: self.families.clone(),
+            expects: self.expects.clone(),
+            points,
+            runs: s.runs,
+            seed: s.seed,
+        }))
+    }
+}
+
+/// A finished sweep.
+#[derive(Debug, Clone, Serialize)]
+pub struct Sweep {
+    /// The varied parameters.
+    pub parameters: Vec<Parameter>,
+    /// How the points were placed.
+    pub design: Design,
+    /// The outcomes, as written.
+    pub outcomes: Vec<String>,
+    /// The outcome families among them.
+    pub families: Vec<Family>,
+    /// Hypotheses of `--expect`.
+    pub expects: Vec<Hypothesis>,
+    /// Every point's values and estimates, in point order.
+    pub points: Vec<PointEstimates>,
+    /// Runs per point.
+    pub runs: u64,
+    /// Master seed of every point.
+    pub seed: u64,
+}
