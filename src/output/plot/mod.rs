@@ -580,6 +580,7 @@ fn png(painter: &impl Painter, dims: (u32, u32)) -> Result<Vec<u8>, String> {
     let mut encoder = png::Encoder::new(&mut out, w, h);
     encoder.set_color(png::ColorType::Rgb);
     encoder.set_depth(png::BitDepth::Eight);
+    encoder.set_compression(png::Compression::Fast);
     encoder
         .write_header()
         .and_then(|mut writer| writer.write_image_data(&rgb))

@@ -138,7 +138,7 @@ pub fn parse_vary(text: &str) -> Result<(String, Spec), Diagnostic> {
             None => (rest, None),
         };
         let high_value = number(high, high_at)?;
-        if !(high_value > low_value) {
+        if high_value <= low_value {
             return Err(vary_error(
                 text,
                 at,

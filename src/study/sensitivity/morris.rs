@@ -162,8 +162,8 @@ mod tests {
                 e[j].mu_star.estimate
             );
         }
-        for j in 0..k {
-            assert_eq!(e[j].sigma, 0.0, "σ of x{j}");
+        for (j, e) in e.iter().enumerate() {
+            assert_eq!(e.sigma, 0.0, "σ of x{j}");
         }
         assert_eq!(e[2].mu_star.estimate, 0.0);
         assert!((e[1].mu + 30.0).abs() < 1e-12, "μ of x1: {}", e[1].mu);

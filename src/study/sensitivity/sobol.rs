@@ -151,7 +151,7 @@ pub fn analyze(
     let count = y.len() as f64;
     let mean = y.iter().sum::<f64>() / count;
     let sd = (y.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / count).sqrt();
-    let constant = !(sd > 0.0) || y.iter().all(|&v| v == y[0]);
+    let constant = sd.is_nan() || sd <= 0.0 || y.iter().all(|&v| v == y[0]);
     let standard: Vec<f64> = if constant {
         vec![0.0; y.len()]
     } else {
