@@ -1,9 +1,15 @@
-//! Plots, each as PNG and SVG, drawn with plotters and an embedded DejaVu Sans font (so text
-//! renders on a machine with no fonts installed).
-//!
-//! Fan charts show the median with 25–75% and 5–95% bands; perpetuation is a survival curve with
-//! its 95% interval; phases are stacked areas. The x axis is in years when the scenario gives a
-//! `start_year`. In a network each territory has its own colour and a legend.
+//! Plots, each as PNG and SVG, drawn in memory with plotters and an embedded DejaVu Sans font
+//! (so text renders on a machine with no fonts installed), then written as files or embedded
+//! in a page. What is shared lives here: fonts, colours, legends, grids of panels, the
+//! encoding. [`run`] draws a run's plots and a comparison's overlays; [`sweep`] and
+//! [`sensitivity`] those of the exploring commands.
+
+mod raster;
+mod run;
+pub mod sensitivity;
+pub mod sweep;
+
+pub use run::{size, standard, write_all, write_overlays, COMPARE_PLOTS};
 
 use std::path::{Path, PathBuf};
 use std::sync::Once;
@@ -13,10 +19,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::diag::Error;
-use crate::ensemble::{Results, Series, Survival, TerritoryResults};
-use crate::model::{Model, ShockTiming};
 
-const FONT: &str = "sans-serif";
+pub(super) const FONT: &str = "sans-serif";
 
 /// One colour per territory or group (colour-blind-friendly Tableau palette).
 pub const PALETTE: [RGBColor; 8] = [
@@ -29,12 +33,18 @@ pub const PALETTE: [RGBColor; 8] = [
     RGBColor(227, 119, 194),
     RGBColor(127, 127, 127),
 ];
-const NAVY: RGBColor = RGBColor(8, 48, 107);
-const BAND: RGBColor = RGBColor(66, 146, 198);
-const RUST: RGBColor = RGBColor(166, 54, 3);
-const PEACH: RGBColor = RGBColor(253, 174, 107);
-const GRID: RGBColor = RGBColor(225, 225, 225);
-const MUTED: RGBColor = RGBColor(110, 110, 110);
+
+pub(super) const NAVY: RGBColor = RGBColor(8, 48, 107);
+
+pub(super) const BAND: RGBColor = RGBColor(66, 146, 198);
+
+pub(super) const RUST: RGBColor = RGBColor(166, 54, 3);
+
+pub(super) const PEACH: RGBColor = RGBColor(253, 174, 107);
+
+pub(super) const GRID: RGBColor = RGBColor(225, 225, 225);
+
+pub(super) const MUTED: RGBColor = RGBColor(110, 110, 110);
 
 /// Registers the embedded fonts once.
 pub fn register_fonts() {
@@ -45,275 +55,36 @@ pub fn register_fonts() {
     });
 }
 
-/// Time axis: months, or years when a start year is known.
-struct TimeAxis {
-    start_year: Option<i32>,
-    horizon: u32,
-}
+pub(super) type Drawn = Result<(), String>;
 
-impl TimeAxis {
-    fn x(&self, month: usize) -> f64 {
-        match self.start_year {
-            Some(y) => f64::from(y) + month as f64 / 12.0,
-            None => month as f64,
-        }
-    }
-    fn range(&self) -> std::ops::Range<f64> {
-        self.x(0)..self.x(self.horizon as usize)
-    }
-    fn label(&self) -> &'static str {
-        if self.start_year.is_some() {
-            "year"
-        } else {
-            "month"
-        }
-    }
-}
-
-/// What a fan chart shows.
-struct Fan<'a> {
-    title: &'a str,
-    y_label: &'a str,
-    index: &'a str,
-}
-
-type DrawResult = Result<(), String>;
-
-fn err<E: std::fmt::Debug>(e: E) -> String {
+pub(super) fn err<E: std::fmt::Debug>(e: E) -> String {
     format!("{e:?}")
 }
 
-/// Months at which a periodic or scheduled shock is due, with its label (first one per month).
-/// In a network only periodic shocks (elections, shared by all towns) are marked.
-fn shock_marks(model: &Model) -> Vec<(u32, String)> {
-    let horizon = model.horizon();
-    let mut marks: Vec<(u32, String)> = Vec::new();
-    for t in &model.territories {
-        for s in &t.shocks {
-            let months: Vec<u32> = match &s.timing {
-                ShockTiming::Periodic { every, first } => (0..)
-                    .map(|k| first + k * every)
-                    .take_while(|m| *m < horizon)
-                    .collect(),
-                ShockTiming::Scheduled { at } if !model.is_network => {
-                    at.iter().copied().filter(|m| *m < horizon).collect()
-                }
-                ShockTiming::Scheduled { .. } => Vec::new(),
-                ShockTiming::Random { .. } => Vec::new(),
-            };
-            for m in months {
-                if !marks.iter().any(|(x, _)| *x == m) {
-                    marks.push((m, s.label.clone()));
-                }
-            }
-        }
-    }
-    marks.sort_by_key(|(m, _)| *m);
-    marks
-}
-
-fn colour(i: usize) -> RGBColor {
+pub(super) fn colour(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
 }
 
-/// One named curve of a chart: a territory, or a scenario in a comparison.
-struct Curve<'a, T> {
-    label: String,
-    colour: RGBColor,
-    data: &'a T,
-}
-
-fn fan_chart<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    results: &Results,
-    axis: &TimeAxis,
-    fan: &Fan<'_>,
-    marks: &[(u32, String)],
-) -> DrawResult {
-    let curves: Vec<Curve<'_, Series>> = results
-        .territories
-        .iter()
-        .enumerate()
-        .filter_map(|(i, t)| {
-            t.series(fan.index).map(|s| Curve {
-                label: t.name.clone(),
-                colour: colour(i),
-                data: s,
-            })
-        })
-        .collect();
-    fan_curves(area, axis, fan.title, fan.y_label, &curves, marks)
-}
-
-/// Fan chart of one or more curves: with one, a blue fan with its bands in the legend; with
-/// several, one colour each, lighter bands and the curves' names in the legend.
-fn fan_curves<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    axis: &TimeAxis,
-    title: &str,
-    y_label: &str,
-    curves: &[Curve<'_, Series>],
-    marks: &[(u32, String)],
-) -> DrawResult {
-    let many = curves.len() > 1;
-    let mut chart = time_chart(area, axis, title, 22, 1.0, y_label)?;
-    draw_marks(&mut chart, axis, marks, 0.03)?;
-    for curve in curves {
-        let s = curve.data;
-        let (line, band) = if many {
-            (curve.colour, curve.colour)
-        } else {
-            (NAVY, BAND)
-        };
-        let outer = if many { 0.12 } else { 0.25 };
-        let inner = if many { 0.25 } else { 0.55 };
-        for (lo, hi, alpha, label) in [
-            (0, 4, outer, "5–95% of runs"),
-            (1, 3, inner, "25–75% of runs"),
-        ] {
-            let area = band_polygon(
-                &mut chart,
-                axis,
-                &s.quantiles[lo],
-                &s.quantiles[hi],
-                band.mix(alpha),
-            )?;
-            if !many {
-                swatch(area, label, band.mix(alpha));
-            }
-        }
-        let name = if many {
-            curve.label.clone()
-        } else {
-            "median".into()
-        };
-        chart
-            .draw_series(LineSeries::new(
-                s.quantiles[2]
-                    .iter()
-                    .enumerate()
-                    .map(|(m, v)| (axis.x(m), *v)),
-                line.stroke_width(3),
-            ))
-            .map_err(err)?
-            .label(name)
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 22, y)], line.stroke_width(3))
-            });
-    }
-    legend(&mut chart, SeriesLabelPosition::UpperLeft)
-}
-
-type Chart<'a, DB> = ChartContext<
+pub(super) type Chart<'a, DB> = ChartContext<
     'a,
     DB,
     Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
 >;
 
-/// A chart over the time axis and shares from 0 to `top`, with its title (in `caption`-pixel
-/// type), grid and axis labels.
-fn time_chart<'a, DB: DrawingBackend + 'a>(
-    area: &'a DrawingArea<DB, Shift>,
-    axis: &TimeAxis,
-    title: &str,
-    caption: u32,
-    top: f64,
-    y_label: &str,
-) -> Result<Chart<'a, DB>, String> {
-    let mut chart = ChartBuilder::on(area)
-        .caption(title, (FONT, caption))
-        .margin(12)
-        .x_label_area_size(42)
-        .y_label_area_size(58)
-        .build_cartesian_2d(axis.range(), 0f64..top)
-        .map_err(err)?;
-    configure_mesh(&mut chart, axis, y_label)?;
-    Ok(chart)
-}
-
-fn configure_mesh<'a, DB: DrawingBackend + 'a>(
-    chart: &mut Chart<'a, DB>,
-    axis: &TimeAxis,
-    y_label: &str,
-) -> DrawResult {
-    let fmt = |x: &f64| format!("{}", x.round() as i64);
-    chart
-        .configure_mesh()
-        .x_desc(axis.label())
-        .y_desc(y_label)
-        .x_labels(8)
-        .y_labels(6)
-        .x_label_formatter(&fmt)
-        .y_label_formatter(&|y| format!("{y:.1}"))
-        .light_line_style(WHITE)
-        .bold_line_style(GRID)
-        .label_style((FONT, 14))
-        .axis_desc_style((FONT, 15))
-        .draw()
-        .map_err(err)
-}
-
-/// Dotted vertical lines at shocks; each distinct label written once, stacked from `label_y`.
-fn draw_marks<'a, DB: DrawingBackend + 'a>(
-    chart: &mut Chart<'a, DB>,
-    axis: &TimeAxis,
-    marks: &[(u32, String)],
-    label_y: f64,
-) -> DrawResult {
-    let mut labelled: Vec<&str> = Vec::new();
-    for (m, label) in marks {
-        let x = axis.x(*m as usize);
-        chart
-            .draw_series(DashedLineSeries::new(
-                vec![(x, 0.0), (x, 1.0)],
-                4,
-                4,
-                MUTED.mix(0.7).stroke_width(1),
-            ))
-            .map_err(err)?;
-        if !labelled.contains(&label.as_str()) {
-            let y = label_y + 0.045 * labelled.len() as f64;
-            chart
-                .draw_series(std::iter::once(Text::new(
-                    format!(" {label}"),
-                    (x, y),
-                    (FONT, 13).into_font().color(&MUTED),
-                )))
-                .map_err(err)?;
-            labelled.push(label);
-        }
-    }
-    Ok(())
-}
-
-fn band_polygon<'c, 'a, DB: DrawingBackend + 'a>(
-    chart: &'c mut Chart<'a, DB>,
-    axis: &TimeAxis,
-    low: &[f64],
-    high: &[f64],
-    style: RGBAColor,
-) -> Result<&'c mut SeriesAnno<'a, DB>, String> {
-    let mut points: Vec<(f64, f64)> = low
-        .iter()
-        .enumerate()
-        .map(|(m, v)| (axis.x(m), *v))
-        .collect();
-    points.extend(high.iter().enumerate().rev().map(|(m, v)| (axis.x(m), *v)));
-    chart
-        .draw_series(std::iter::once(Polygon::new(points, style.filled())))
-        .map_err(err)
-}
-
 /// Gives a drawn area a legend entry: a filled square of its colour.
-fn swatch<DB: DrawingBackend>(anno: &mut SeriesAnno<'_, DB>, label: &str, fill: RGBAColor) {
+pub(super) fn swatch<DB: DrawingBackend>(
+    anno: &mut SeriesAnno<'_, DB>,
+    label: &str,
+    fill: RGBAColor,
+) {
     anno.label(label)
         .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 22, y + 6)], fill.filled()));
 }
 
-fn legend<'a, DB: DrawingBackend + 'a>(
+pub(super) fn legend<'a, DB: DrawingBackend + 'a>(
     chart: &mut Chart<'a, DB>,
     position: SeriesLabelPosition,
-) -> DrawResult {
+) -> Drawn {
     chart
         .configure_series_labels()
         .position(position)
@@ -324,138 +95,8 @@ fn legend<'a, DB: DrawingBackend + 'a>(
         .map_err(err)
 }
 
-fn perpetuation_chart<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    results: &Results,
-    axis: &TimeAxis,
-    marks: &[(u32, String)],
-) -> DrawResult {
-    let curves: Vec<Curve<'_, Vec<Survival>>> = results
-        .territories
-        .iter()
-        .enumerate()
-        .map(|(i, t)| Curve {
-            label: t.name.clone(),
-            colour: colour(i),
-            data: &t.perpetuation,
-        })
-        .collect();
-    survival_curves(
-        area,
-        axis,
-        "Perpetuation — does the transition survive?",
-        &curves,
-        marks,
-    )
-}
-
-fn survival_curves<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    axis: &TimeAxis,
-    title: &str,
-    curves: &[Curve<'_, Vec<Survival>>],
-    marks: &[(u32, String)],
-) -> DrawResult {
-    let many = curves.len() > 1;
-    let mut chart = time_chart(area, axis, title, 22, 1.02, "share of runs still alive")?;
-    draw_marks(&mut chart, axis, marks, 0.45)?;
-    for curve in curves {
-        let (line, band) = if many {
-            (curve.colour, curve.colour)
-        } else {
-            (RUST, PEACH)
-        };
-        let low: Vec<f64> = curve.data.iter().map(|p| p.low).collect();
-        let high: Vec<f64> = curve.data.iter().map(|p| p.high).collect();
-        let alpha = if many { 0.25 } else { 0.7 };
-        let interval = band_polygon(&mut chart, axis, &low, &high, band.mix(alpha))?;
-        if !many {
-            swatch(interval, "95% interval", band.mix(alpha));
-        }
-        chart
-            .draw_series(LineSeries::new(
-                curve
-                    .data
-                    .iter()
-                    .enumerate()
-                    .map(|(m, p)| (axis.x(m), p.share)),
-                line.stroke_width(3),
-            ))
-            .map_err(err)?
-            .label(if many {
-                curve.label.clone()
-            } else {
-                "share of runs still alive".into()
-            })
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 22, y)], line.stroke_width(3))
-            });
-    }
-    legend(&mut chart, SeriesLabelPosition::LowerRight)
-}
-
-fn phases_chart<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    t: &TerritoryResults,
-    labels: &[String],
-    axis: &TimeAxis,
-    title: &str,
-) -> DrawResult {
-    let mut chart = time_chart(area, axis, title, 20, 1.0, "share of runs in each phase")?;
-    let months = t.phase_share.first().map_or(0, Vec::len);
-    let mut below = vec![0.0; months];
-    for (k, (phase, shares)) in labels.iter().zip(&t.phase_share).enumerate() {
-        let above: Vec<f64> = below
-            .iter()
-            .zip(shares)
-            .map(|(b, s)| (b + s).min(1.0))
-            .collect();
-        let c = colour(k);
-        let area = band_polygon(&mut chart, axis, &below, &above, c.mix(0.75))?;
-        swatch(area, phase, c.mix(0.75));
-        below = above;
-    }
-    legend(&mut chart, SeriesLabelPosition::UpperRight)
-}
-
-fn groups_chart<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    t: &TerritoryResults,
-    model: &Model,
-    ti: usize,
-    axis: &TimeAxis,
-    title: &str,
-) -> DrawResult {
-    let mut chart = time_chart(area, axis, title, 20, 1.0, "share of the group engaged")?;
-    for (k, g) in model.territories[ti].groups.iter().enumerate() {
-        let Some(s) = t.series(&format!("engagement:{}", g.id)) else {
-            continue;
-        };
-        let c = colour(k);
-        band_polygon(
-            &mut chart,
-            axis,
-            &s.quantiles[1],
-            &s.quantiles[3],
-            c.mix(0.2),
-        )?;
-        chart
-            .draw_series(LineSeries::new(
-                s.quantiles[2]
-                    .iter()
-                    .enumerate()
-                    .map(|(m, v)| (axis.x(m), *v)),
-                c.stroke_width(3),
-            ))
-            .map_err(err)?
-            .label(g.label.clone())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], c.stroke_width(3)));
-    }
-    legend(&mut chart, SeriesLabelPosition::UpperLeft)
-}
-
 /// Splits an area into a grid with one cell per territory.
-fn grid<DB: DrawingBackend>(
+pub(super) fn grid<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     n: usize,
 ) -> Vec<DrawingArea<DB, Shift>> {
@@ -464,102 +105,10 @@ fn grid<DB: DrawingBackend>(
     area.split_evenly((rows, cols))
 }
 
-/// Plot sizes in pixels.
-pub fn size(name: &str, territories: usize) -> (u32, u32) {
-    let rows = territories.div_ceil(2) as u32;
-    match name {
-        "dashboard" => (1800, 560),
-        "engagement-by-group" | "phases" if territories > 1 => (1600, 520 * rows),
-        _ => (1000, 620),
-    }
-}
-
-fn draw<DB: DrawingBackend>(
-    root: DrawingArea<DB, Shift>,
-    name: &str,
-    model: &Model,
-    results: &Results,
-) -> DrawResult {
-    root.fill(&WHITE).map_err(err)?;
-    let axis = TimeAxis {
-        start_year: model.start_year(),
-        horizon: model.horizon(),
-    };
-    let marks = shock_marks(model);
-    let stabilisation = Fan {
-        title: "Stabilisation — anchored engagement",
-        y_label: "share of engagement anchored",
-        index: "stabilisation",
-    };
-    let scale = Fan {
-        title: "Change of scale — share of the potential reached",
-        y_label: "share of potential reached",
-        index: "scale",
-    };
-    let runs = format!("{} simulated futures", results.runs);
-    match name {
-        "stabilisation" => fan_chart(&root, results, &axis, &stabilisation, &marks)?,
-        "scale" => fan_chart(&root, results, &axis, &scale, &marks)?,
-        "perpetuation" => perpetuation_chart(&root, results, &axis, &marks)?,
-        "dashboard" => {
-            let title = format!("{} — {runs} (illustrative parameters)", model.name);
-            let body = root.titled(&title, (FONT, 26)).map_err(err)?;
-            let panels = body.split_evenly((1, 3));
-            fan_chart(&panels[0], results, &axis, &stabilisation, &marks)?;
-            perpetuation_chart(&panels[1], results, &axis, &marks)?;
-            fan_chart(&panels[2], results, &axis, &scale, &marks)?;
-        }
-        "phases" => {
-            let cells = grid(&root, results.territories.len());
-            for ((t, cell), territory) in results
-                .territories
-                .iter()
-                .zip(&cells)
-                .zip(&model.territories)
-            {
-                let labels: Vec<String> =
-                    territory.phases.iter().map(|p| p.label.clone()).collect();
-                phases_chart(
-                    cell,
-                    t,
-                    &labels,
-                    &axis,
-                    &format!("Phases of the transition — {}", t.name),
-                )?;
-            }
-        }
-        _ => {
-            let cells = grid(&root, results.territories.len());
-            for (ti, (t, cell)) in results.territories.iter().zip(&cells).enumerate() {
-                groups_chart(
-                    cell,
-                    t,
-                    model,
-                    ti,
-                    &axis,
-                    &format!("Engagement by actor group — {} (median, 25–75%)", t.name),
-                )?;
-            }
-        }
-    }
-    root.present().map_err(err)
-}
-
 /// Something that can draw itself on any plotters backend.
-trait Painter {
-    fn paint<DB: DrawingBackend>(&self, root: DrawingArea<DB, Shift>) -> DrawResult;
-}
-
-struct Standard<'a> {
-    name: &'a str,
-    model: &'a Model,
-    results: &'a Results,
-}
-
-impl Painter for Standard<'_> {
-    fn paint<DB: DrawingBackend>(&self, root: DrawingArea<DB, Shift>) -> DrawResult {
-        draw(root, self.name, self.model, self.results)
-    }
+pub(super) trait Painter {
+    /// Draws on `root`.
+    fn paint<DB: DrawingBackend>(&self, root: DrawingArea<DB, Shift>) -> Drawn;
 }
 
 /// A plot drawn in memory, as PNG and SVG.
@@ -572,10 +121,11 @@ pub struct Picture {
 }
 
 /// Draws `painter` as a PNG of `dims` pixels, in memory.
-fn png(painter: &impl Painter, dims: (u32, u32)) -> Result<Vec<u8>, String> {
+pub(super) fn png(painter: &impl Painter, dims: (u32, u32)) -> Result<Vec<u8>, String> {
     let (w, h) = dims;
     let mut rgb = vec![0u8; w as usize * h as usize * 3];
-    painter.paint(BitMapBackend::with_buffer(&mut rgb, dims).into_drawing_area())?;
+    let backend = raster::Raster::new(&mut rgb, dims).ok_or("the embedded font cannot be read")?;
+    painter.paint(backend.into_drawing_area())?;
     let mut out = Vec::new();
     let mut encoder = png::Encoder::new(&mut out, w, h);
     encoder.set_color(png::ColorType::Rgb);
@@ -589,14 +139,14 @@ fn png(painter: &impl Painter, dims: (u32, u32)) -> Result<Vec<u8>, String> {
 }
 
 /// Draws `painter` as an SVG document of `dims` pixels, in memory.
-fn svg(painter: &impl Painter, dims: (u32, u32)) -> Result<String, String> {
+pub(super) fn svg(painter: &impl Painter, dims: (u32, u32)) -> Result<String, String> {
     let mut out = String::new();
     painter.paint(SVGBackend::with_string(&mut out, dims).into_drawing_area())?;
     Ok(out)
 }
 
 /// Draws `painter` as PNG and SVG, in memory.
-fn picture(painter: &impl Painter, dims: (u32, u32)) -> Result<Picture, String> {
+pub(super) fn picture(painter: &impl Painter, dims: (u32, u32)) -> Result<Picture, String> {
     register_fonts();
     Ok(Picture {
         png: png(painter, dims)?,
@@ -605,7 +155,7 @@ fn picture(painter: &impl Painter, dims: (u32, u32)) -> Result<Picture, String> 
 }
 
 /// Writes `dir/name.png` and `dir/name.svg` and records their paths.
-fn write_pair(
+pub(super) fn write_pair(
     dir: &Path,
     name: &str,
     dims: (u32, u32),
@@ -620,160 +170,4 @@ fn write_pair(
         written.push(path);
     }
     Ok(())
-}
-
-/// Draws the standard plot `name` (one of [`super::PLOT_NAMES`]) of a run, in memory.
-pub fn standard(name: &str, model: &Model, results: &Results) -> Result<Picture, String> {
-    let dims = size(name, results.territories.len());
-    picture(
-        &Standard {
-            name,
-            model,
-            results,
-        },
-        dims,
-    )
-}
-
-/// Writes every plot as PNG and SVG into `dir`.
-pub fn write_all(dir: &Path, model: &Model, results: &Results) -> Result<Vec<PathBuf>, Error> {
-    register_fonts();
-    let mut written = Vec::new();
-    for name in super::PLOT_NAMES {
-        let dims = size(name, results.territories.len());
-        write_pair(
-            dir,
-            name,
-            dims,
-            &Standard {
-                name,
-                model,
-                results,
-            },
-            &mut written,
-        )?;
-    }
-    Ok(written)
-}
-
-/// Base names of the comparison plots; each is written as `.png` and `.svg`.
-pub const COMPARE_PLOTS: [&str; 3] = [
-    "compare-stabilisation",
-    "compare-perpetuation",
-    "compare-scale",
-];
-
-fn draw_overlay<DB: DrawingBackend>(
-    root: DrawingArea<DB, Shift>,
-    name: &str,
-    model: &Model,
-    names: &[String],
-    results: &[Results],
-) -> DrawResult {
-    root.fill(&WHITE).map_err(err)?;
-    let axis = TimeAxis {
-        start_year: model.start_year(),
-        horizon: model.horizon(),
-    };
-    let marks = shock_marks(model);
-    let cells = grid(&root, model.territories.len());
-    for (ti, (cell, territory)) in cells.iter().zip(&model.territories).enumerate() {
-        let suffix = format!(" — {}", territory.name);
-        if name == "compare-perpetuation" {
-            let curves: Vec<Curve<'_, Vec<Survival>>> = names
-                .iter()
-                .zip(results)
-                .enumerate()
-                .filter_map(|(k, (n, r))| {
-                    r.territories.get(ti).map(|t| Curve {
-                        label: n.clone(),
-                        colour: colour(k),
-                        data: &t.perpetuation,
-                    })
-                })
-                .collect();
-            survival_curves(
-                cell,
-                &axis,
-                &format!("Perpetuation{suffix}"),
-                &curves,
-                &marks,
-            )?;
-        } else {
-            let (index, title, y_label) = if name == "compare-scale" {
-                ("scale", "Change of scale", "share of potential reached")
-            } else {
-                (
-                    "stabilisation",
-                    "Stabilisation",
-                    "share of engagement anchored",
-                )
-            };
-            let curves: Vec<Curve<'_, Series>> = names
-                .iter()
-                .zip(results)
-                .enumerate()
-                .filter_map(|(k, (n, r))| {
-                    r.territories
-                        .get(ti)
-                        .and_then(|t| t.series(index))
-                        .map(|s| Curve {
-                            label: n.clone(),
-                            colour: colour(k),
-                            data: s,
-                        })
-                })
-                .collect();
-            fan_curves(
-                cell,
-                &axis,
-                &format!("{title}{suffix} (median, 5–95%)"),
-                y_label,
-                &curves,
-                &marks,
-            )?;
-        }
-    }
-    root.present().map_err(err)
-}
-
-struct Overlay<'a> {
-    name: &'a str,
-    model: &'a Model,
-    names: &'a [String],
-    results: &'a [Results],
-}
-
-impl Painter for Overlay<'_> {
-    fn paint<DB: DrawingBackend>(&self, root: DrawingArea<DB, Shift>) -> DrawResult {
-        draw_overlay(root, self.name, self.model, self.names, self.results)
-    }
-}
-
-/// Writes the comparison overlays (each scenario's median and 5–95% band, one colour each)
-/// as PNG and SVG into `dir`.
-pub fn write_overlays(
-    dir: &Path,
-    model: &Model,
-    names: &[String],
-    results: &[Results],
-) -> Result<Vec<PathBuf>, Error> {
-    register_fonts();
-    let mut written = Vec::new();
-    let n = model.territories.len();
-    let dims = if n > 1 {
-        (1600, 520 * n.div_ceil(2) as u32)
-    } else {
-        (1000, 620)
-    };
-    for name in COMPARE_PLOTS {
-        let overlay = Overlay {
-            name,
-            model,
-            names,
-            results,
-        };
-        write_pair(dir, name, dims, &overlay, &mut written)?;
-    }
-    Ok(written)
 }

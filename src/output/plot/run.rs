@@ -1,0 +1,637 @@
+//! A run's plots — fan charts of the median with 25–75% and 5–95% bands, perpetuation as a
+//! survival curve with its 95% interval, phases as stacked areas, engagement by group, the
+//! dashboard — and a comparison's overlays. The x axis is in years when the scenario gives a
+//! `start_year`. In a network each territory has its own colour and a legend.
+
+use std::path::{Path, PathBuf};
+
+use plotters::chart::SeriesAnno;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::*;
+use crate::diag::Error;
+use crate::ensemble::{Results, Series, Survival, TerritoryResults};
+use crate::model::{Model, ShockTiming};
+
+/// Time axis: months, or years when a start year is known.
+struct TimeAxis {
+    start_year: Option<i32>,
+    horizon: u32,
+}
+
+impl TimeAxis {
+    fn x(&self, month: usize) -> f64 {
+        match self.start_year {
+            Some(y) => f64::from(y) + month as f64 / 12.0,
+            None => month as f64,
+        }
+    }
+    fn range(&self) -> std::ops::Range<f64> {
+        self.x(0)..self.x(self.horizon as usize)
+    }
+    fn label(&self) -> &'static str {
+        if self.start_year.is_some() {
+            "year"
+        } else {
+            "month"
+        }
+    }
+}
+
+/// What a fan chart shows.
+struct Fan<'a> {
+    title: &'a str,
+    y_label: &'a str,
+    index: &'a str,
+}
+
+/// Months at which a periodic or scheduled shock is due, with its label (first one per month).
+/// In a network only periodic shocks (elections, shared by all towns) are marked.
+fn shock_marks(model: &Model) -> Vec<(u32, String)> {
+    let horizon = model.horizon();
+    let mut marks: Vec<(u32, String)> = Vec::new();
+    for t in &model.territories {
+        for s in &t.shocks {
+            let months: Vec<u32> = match &s.timing {
+                ShockTiming::Periodic { every, first } => (0..)
+                    .map(|k| first + k * every)
+                    .take_while(|m| *m < horizon)
+                    .collect(),
+                ShockTiming::Scheduled { at } if !model.is_network => {
+                    at.iter().copied().filter(|m| *m < horizon).collect()
+                }
+                ShockTiming::Scheduled { .. } => Vec::new(),
+                ShockTiming::Random { .. } => Vec::new(),
+            };
+            for m in months {
+                if !marks.iter().any(|(x, _)| *x == m) {
+                    marks.push((m, s.label.clone()));
+                }
+            }
+        }
+    }
+    marks.sort_by_key(|(m, _)| *m);
+    marks
+}
+
+/// One named curve of a chart: a territory, or a scenario in a comparison.
+struct Curve<'a, T> {
+    label: String,
+    colour: RGBColor,
+    data: &'a T,
+}
+
+fn fan_chart<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    results: &Results,
+    axis: &TimeAxis,
+    fan: &Fan<'_>,
+    marks: &[(u32, String)],
+) -> Drawn {
+    let curves: Vec<Curve<'_, Series>> = results
+        .territories
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| {
+            t.series(fan.index).map(|s| Curve {
+                label: t.name.clone(),
+                colour: colour(i),
+                data: s,
+            })
+        })
+        .collect();
+    fan_curves(area, axis, fan.title, fan.y_label, &curves, marks)
+}
+
+/// Fan chart of one or more curves: with one, a blue fan with its bands in the legend; with
+/// several, one colour each, lighter bands and the curves' names in the legend.
+fn fan_curves<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    axis: &TimeAxis,
+    title: &str,
+    y_label: &str,
+    curves: &[Curve<'_, Series>],
+    marks: &[(u32, String)],
+) -> Drawn {
+    let many = curves.len() > 1;
+    let mut chart = time_chart(area, axis, title, 22, 1.0, y_label)?;
+    draw_marks(&mut chart, axis, marks, 0.03)?;
+    for curve in curves {
+        let s = curve.data;
+        let (line, band) = if many {
+            (curve.colour, curve.colour)
+        } else {
+            (NAVY, BAND)
+        };
+        let outer = if many { 0.12 } else { 0.25 };
+        let inner = if many { 0.25 } else { 0.55 };
+        for (lo, hi, alpha, label) in [
+            (0, 4, outer, "5–95% of runs"),
+            (1, 3, inner, "25–75% of runs"),
+        ] {
+            let area = band_polygon(
+                &mut chart,
+                axis,
+                &s.quantiles[lo],
+                &s.quantiles[hi],
+                band.mix(alpha),
+            )?;
+            if !many {
+                swatch(area, label, band.mix(alpha));
+            }
+        }
+        let name = if many {
+            curve.label.clone()
+        } else {
+            "median".into()
+        };
+        chart
+            .draw_series(LineSeries::new(
+                s.quantiles[2]
+                    .iter()
+                    .enumerate()
+                    .map(|(m, v)| (axis.x(m), *v)),
+                line.stroke_width(3),
+            ))
+            .map_err(err)?
+            .label(name)
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 22, y)], line.stroke_width(3))
+            });
+    }
+    legend(&mut chart, SeriesLabelPosition::UpperLeft)
+}
+
+/// A chart over the time axis and shares from 0 to `top`, with its title (in `caption`-pixel
+/// type), grid and axis labels.
+fn time_chart<'a, DB: DrawingBackend + 'a>(
+    area: &'a DrawingArea<DB, Shift>,
+    axis: &TimeAxis,
+    title: &str,
+    caption: u32,
+    top: f64,
+    y_label: &str,
+) -> Result<Chart<'a, DB>, String> {
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, (FONT, caption))
+        .margin(12)
+        .x_label_area_size(42)
+        .y_label_area_size(58)
+        .build_cartesian_2d(axis.range(), 0f64..top)
+        .map_err(err)?;
+    configure_mesh(&mut chart, axis, y_label)?;
+    Ok(chart)
+}
+
+fn configure_mesh<'a, DB: DrawingBackend + 'a>(
+    chart: &mut Chart<'a, DB>,
+    axis: &TimeAxis,
+    y_label: &str,
+) -> Drawn {
+    let fmt = |x: &f64| format!("{}", x.round() as i64);
+    chart
+        .configure_mesh()
+        .x_desc(axis.label())
+        .y_desc(y_label)
+        .x_labels(8)
+        .y_labels(6)
+        .x_label_formatter(&fmt)
+        .y_label_formatter(&|y| format!("{y:.1}"))
+        .light_line_style(WHITE)
+        .bold_line_style(GRID)
+        .label_style((FONT, 14))
+        .axis_desc_style((FONT, 15))
+        .draw()
+        .map_err(err)
+}
+
+/// Dotted vertical lines at shocks; each distinct label written once, stacked from `label_y`.
+fn draw_marks<'a, DB: DrawingBackend + 'a>(
+    chart: &mut Chart<'a, DB>,
+    axis: &TimeAxis,
+    marks: &[(u32, String)],
+    label_y: f64,
+) -> Drawn {
+    let mut labelled: Vec<&str> = Vec::new();
+    for (m, label) in marks {
+        let x = axis.x(*m as usize);
+        chart
+            .draw_series(DashedLineSeries::new(
+                vec![(x, 0.0), (x, 1.0)],
+                4,
+                4,
+                MUTED.mix(0.7).stroke_width(1),
+            ))
+            .map_err(err)?;
+        if !labelled.contains(&label.as_str()) {
+            let y = label_y + 0.045 * labelled.len() as f64;
+            chart
+                .draw_series(std::iter::once(Text::new(
+                    format!(" {label}"),
+                    (x, y),
+                    (FONT, 13).into_font().color(&MUTED),
+                )))
+                .map_err(err)?;
+            labelled.push(label);
+        }
+    }
+    Ok(())
+}
+
+fn band_polygon<'c, 'a, DB: DrawingBackend + 'a>(
+    chart: &'c mut Chart<'a, DB>,
+    axis: &TimeAxis,
+    low: &[f64],
+    high: &[f64],
+    style: RGBAColor,
+) -> Result<&'c mut SeriesAnno<'a, DB>, String> {
+    let mut points: Vec<(f64, f64)> = low
+        .iter()
+        .enumerate()
+        .map(|(m, v)| (axis.x(m), *v))
+        .collect();
+    points.extend(high.iter().enumerate().rev().map(|(m, v)| (axis.x(m), *v)));
+    chart
+        .draw_series(std::iter::once(Polygon::new(points, style.filled())))
+        .map_err(err)
+}
+
+fn perpetuation_chart<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    results: &Results,
+    axis: &TimeAxis,
+    marks: &[(u32, String)],
+) -> Drawn {
+    let curves: Vec<Curve<'_, Vec<Survival>>> = results
+        .territories
+        .iter()
+        .enumerate()
+        .map(|(i, t)| Curve {
+            label: t.name.clone(),
+            colour: colour(i),
+            data: &t.perpetuation,
+        })
+        .collect();
+    survival_curves(
+        area,
+        axis,
+        "Perpetuation — does the transition survive?",
+        &curves,
+        marks,
+    )
+}
+
+fn survival_curves<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    axis: &TimeAxis,
+    title: &str,
+    curves: &[Curve<'_, Vec<Survival>>],
+    marks: &[(u32, String)],
+) -> Drawn {
+    let many = curves.len() > 1;
+    let mut chart = time_chart(area, axis, title, 22, 1.02, "share of runs still alive")?;
+    draw_marks(&mut chart, axis, marks, 0.45)?;
+    for curve in curves {
+        let (line, band) = if many {
+            (curve.colour, curve.colour)
+        } else {
+            (RUST, PEACH)
+        };
+        let low: Vec<f64> = curve.data.iter().map(|p| p.low).collect();
+        let high: Vec<f64> = curve.data.iter().map(|p| p.high).collect();
+        let alpha = if many { 0.25 } else { 0.7 };
+        let interval = band_polygon(&mut chart, axis, &low, &high, band.mix(alpha))?;
+        if !many {
+            swatch(interval, "95% interval", band.mix(alpha));
+        }
+        chart
+            .draw_series(LineSeries::new(
+                curve
+                    .data
+                    .iter()
+                    .enumerate()
+                    .map(|(m, p)| (axis.x(m), p.share)),
+                line.stroke_width(3),
+            ))
+            .map_err(err)?
+            .label(if many {
+                curve.label.clone()
+            } else {
+                "share of runs still alive".into()
+            })
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 22, y)], line.stroke_width(3))
+            });
+    }
+    legend(&mut chart, SeriesLabelPosition::LowerRight)
+}
+
+fn phases_chart<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    t: &TerritoryResults,
+    labels: &[String],
+    axis: &TimeAxis,
+    title: &str,
+) -> Drawn {
+    let mut chart = time_chart(area, axis, title, 20, 1.0, "share of runs in each phase")?;
+    let months = t.phase_share.first().map_or(0, Vec::len);
+    let mut below = vec![0.0; months];
+    for (k, (phase, shares)) in labels.iter().zip(&t.phase_share).enumerate() {
+        let above: Vec<f64> = below
+            .iter()
+            .zip(shares)
+            .map(|(b, s)| (b + s).min(1.0))
+            .collect();
+        let c = colour(k);
+        let area = band_polygon(&mut chart, axis, &below, &above, c.mix(0.75))?;
+        swatch(area, phase, c.mix(0.75));
+        below = above;
+    }
+    legend(&mut chart, SeriesLabelPosition::UpperRight)
+}
+
+fn groups_chart<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    t: &TerritoryResults,
+    model: &Model,
+    ti: usize,
+    axis: &TimeAxis,
+    title: &str,
+) -> Drawn {
+    let mut chart = time_chart(area, axis, title, 20, 1.0, "share of the group engaged")?;
+    for (k, g) in model.territories[ti].groups.iter().enumerate() {
+        let Some(s) = t.series(&format!("engagement:{}", g.id)) else {
+            continue;
+        };
+        let c = colour(k);
+        band_polygon(
+            &mut chart,
+            axis,
+            &s.quantiles[1],
+            &s.quantiles[3],
+            c.mix(0.2),
+        )?;
+        chart
+            .draw_series(LineSeries::new(
+                s.quantiles[2]
+                    .iter()
+                    .enumerate()
+                    .map(|(m, v)| (axis.x(m), *v)),
+                c.stroke_width(3),
+            ))
+            .map_err(err)?
+            .label(g.label.clone())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], c.stroke_width(3)));
+    }
+    legend(&mut chart, SeriesLabelPosition::UpperLeft)
+}
+
+/// Plot sizes in pixels.
+pub fn size(name: &str, territories: usize) -> (u32, u32) {
+    let rows = territories.div_ceil(2) as u32;
+    match name {
+        "dashboard" => (1800, 560),
+        "engagement-by-group" | "phases" if territories > 1 => (1600, 520 * rows),
+        _ => (1000, 620),
+    }
+}
+
+fn draw<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    name: &str,
+    model: &Model,
+    results: &Results,
+) -> Drawn {
+    root.fill(&WHITE).map_err(err)?;
+    let axis = TimeAxis {
+        start_year: model.start_year(),
+        horizon: model.horizon(),
+    };
+    let marks = shock_marks(model);
+    let stabilisation = Fan {
+        title: "Stabilisation — anchored engagement",
+        y_label: "share of engagement anchored",
+        index: "stabilisation",
+    };
+    let scale = Fan {
+        title: "Change of scale — share of the potential reached",
+        y_label: "share of potential reached",
+        index: "scale",
+    };
+    let runs = format!("{} simulated futures", results.runs);
+    match name {
+        "stabilisation" => fan_chart(&root, results, &axis, &stabilisation, &marks)?,
+        "scale" => fan_chart(&root, results, &axis, &scale, &marks)?,
+        "perpetuation" => perpetuation_chart(&root, results, &axis, &marks)?,
+        "dashboard" => {
+            let title = format!("{} — {runs} (illustrative parameters)", model.name);
+            let body = root.titled(&title, (FONT, 26)).map_err(err)?;
+            let panels = body.split_evenly((1, 3));
+            fan_chart(&panels[0], results, &axis, &stabilisation, &marks)?;
+            perpetuation_chart(&panels[1], results, &axis, &marks)?;
+            fan_chart(&panels[2], results, &axis, &scale, &marks)?;
+        }
+        "phases" => {
+            let cells = grid(&root, results.territories.len());
+            for ((t, cell), territory) in results
+                .territories
+                .iter()
+                .zip(&cells)
+                .zip(&model.territories)
+            {
+                let labels: Vec<String> =
+                    territory.phases.iter().map(|p| p.label.clone()).collect();
+                phases_chart(
+                    cell,
+                    t,
+                    &labels,
+                    &axis,
+                    &format!("Phases of the transition — {}", t.name),
+                )?;
+            }
+        }
+        _ => {
+            let cells = grid(&root, results.territories.len());
+            for (ti, (t, cell)) in results.territories.iter().zip(&cells).enumerate() {
+                groups_chart(
+                    cell,
+                    t,
+                    model,
+                    ti,
+                    &axis,
+                    &format!("Engagement by actor group — {} (median, 25–75%)", t.name),
+                )?;
+            }
+        }
+    }
+    root.present().map_err(err)
+}
+
+struct Standard<'a> {
+    name: &'a str,
+    model: &'a Model,
+    results: &'a Results,
+}
+
+impl Painter for Standard<'_> {
+    fn paint<DB: DrawingBackend>(&self, root: DrawingArea<DB, Shift>) -> Drawn {
+        draw(root, self.name, self.model, self.results)
+    }
+}
+
+/// Draws the standard plot `name` (one of [`crate::output::PLOT_NAMES`]) of a run, in memory.
+pub fn standard(name: &str, model: &Model, results: &Results) -> Result<Picture, String> {
+    let dims = size(name, results.territories.len());
+    picture(
+        &Standard {
+            name,
+            model,
+            results,
+        },
+        dims,
+    )
+}
+
+/// Writes every plot as PNG and SVG into `dir`.
+pub fn write_all(dir: &Path, model: &Model, results: &Results) -> Result<Vec<PathBuf>, Error> {
+    register_fonts();
+    let mut written = Vec::new();
+    for name in crate::output::PLOT_NAMES {
+        let dims = size(name, results.territories.len());
+        write_pair(
+            dir,
+            name,
+            dims,
+            &Standard {
+                name,
+                model,
+                results,
+            },
+            &mut written,
+        )?;
+    }
+    Ok(written)
+}
+
+/// Base names of the comparison plots; each is written as `.png` and `.svg`.
+pub const COMPARE_PLOTS: [&str; 3] = [
+    "compare-stabilisation",
+    "compare-perpetuation",
+    "compare-scale",
+];
+
+fn draw_overlay<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    name: &str,
+    model: &Model,
+    names: &[String],
+    results: &[Results],
+) -> Drawn {
+    root.fill(&WHITE).map_err(err)?;
+    let axis = TimeAxis {
+        start_year: model.start_year(),
+        horizon: model.horizon(),
+    };
+    let marks = shock_marks(model);
+    let cells = grid(&root, model.territories.len());
+    for (ti, (cell, territory)) in cells.iter().zip(&model.territories).enumerate() {
+        let suffix = format!(" — {}", territory.name);
+        if name == "compare-perpetuation" {
+            let curves: Vec<Curve<'_, Vec<Survival>>> = names
+                .iter()
+                .zip(results)
+                .enumerate()
+                .filter_map(|(k, (n, r))| {
+                    r.territories.get(ti).map(|t| Curve {
+                        label: n.clone(),
+                        colour: colour(k),
+                        data: &t.perpetuation,
+                    })
+                })
+                .collect();
+            survival_curves(
+                cell,
+                &axis,
+                &format!("Perpetuation{suffix}"),
+                &curves,
+                &marks,
+            )?;
+        } else {
+            let (index, title, y_label) = if name == "compare-scale" {
+                ("scale", "Change of scale", "share of potential reached")
+            } else {
+                (
+                    "stabilisation",
+                    "Stabilisation",
+                    "share of engagement anchored",
+                )
+            };
+            let curves: Vec<Curve<'_, Series>> = names
+                .iter()
+                .zip(results)
+                .enumerate()
+                .filter_map(|(k, (n, r))| {
+                    r.territories
+                        .get(ti)
+                        .and_then(|t| t.series(index))
+                        .map(|s| Curve {
+                            label: n.clone(),
+                            colour: colour(k),
+                            data: s,
+                        })
+                })
+                .collect();
+            fan_curves(
+                cell,
+                &axis,
+                &format!("{title}{suffix} (median, 5–95%)"),
+                y_label,
+                &curves,
+                &marks,
+            )?;
+        }
+    }
+    root.present().map_err(err)
+}
+
+struct Overlay<'a> {
+    name: &'a str,
+    model: &'a Model,
+    names: &'a [String],
+    results: &'a [Results],
+}
+
+impl Painter for Overlay<'_> {
+    fn paint<DB: DrawingBackend>(&self, root: DrawingArea<DB, Shift>) -> Drawn {
+        draw_overlay(root, self.name, self.model, self.names, self.results)
+    }
+}
+
+/// Writes the comparison overlays (each scenario's median and 5–95% band, one colour each)
+/// as PNG and SVG into `dir`.
+pub fn write_overlays(
+    dir: &Path,
+    model: &Model,
+    names: &[String],
+    results: &[Results],
+) -> Result<Vec<PathBuf>, Error> {
+    register_fonts();
+    let mut written = Vec::new();
+    let n = model.territories.len();
+    let dims = if n > 1 {
+        (1600, 520 * n.div_ceil(2) as u32)
+    } else {
+        (1000, 620)
+    };
+    for name in COMPARE_PLOTS {
+        let overlay = Overlay {
+            name,
+            model,
+            names,
+            results,
+        };
+        write_pair(dir, name, dims, &overlay, &mut written)?;
+    }
+    Ok(written)
+}
