@@ -67,6 +67,68 @@ enum Command {
         #[command(flatten)]
         sim: Simulation,
     },
+    /// Evaluate a scenario at every point of a design (a grid of values, a Latin hypercube, a
+    /// Sobol' sequence), every point on the same runs; a table and a plot per outcome.
+    Sweep {
+        /// Territory or network file (.toml).
+        file: PathBuf,
+        /// A parameter and its values: PATH=LO..HI:N, PATH=V1,V2,... or PATH=LO..HI
+        /// (repeatable).
+        #[arg(long = "vary", value_name = "PATH=SPEC")]
+        varies: Vec<String>,
+        /// grid (every combination, default), lhs:N or sobol:N (N points over the ranges).
+        #[arg(long)]
+        design: Option<String>,
+        /// An outcome, e.g. "perpetuation@144", or a family "engagement@0..240:24"
+        /// (repeatable; default: the main ones).
+        #[arg(long = "outcome", value_name = "EXPR")]
+        outcomes: Vec<String>,
+        /// A hypothesis whose threshold the plots draw, e.g. "perpetuation@end >= 0.9".
+        #[arg(long = "expect", value_name = "EXPR")]
+        expects: Vec<String>,
+        /// Output folder (default: output/<id>-sweep/).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Write the tables only, no plots.
+        #[arg(long)]
+        no_plots: bool,
+        #[command(flatten)]
+        sim: Simulation,
+    },
+    /// Global sensitivity analysis: which parameters matter most for which outcomes (Sobol'
+    /// indices or Morris elementary effects), with SALib-compatible samples and evaluations.
+    Sensitivity {
+        /// Territory or network file (.toml).
+        file: PathBuf,
+        /// A parameter and its range: PATH=LO..HI (repeatable).
+        #[arg(long = "vary", value_name = "PATH=LO..HI")]
+        varies: Vec<String>,
+        /// sobol[:N] (N base samples, a power of 2, default 256) or morris[:R] (R
+        /// trajectories, default 20).
+        #[arg(long, default_value = "sobol")]
+        method: String,
+        /// Grid levels of Morris's method (even; default 4).
+        #[arg(long, default_value_t = 4)]
+        levels: usize,
+        /// Sobol' only: first-order and total indices, no second order (N(k + 2) points).
+        #[arg(long)]
+        no_second_order: bool,
+        /// Bootstrap resamplings for the intervals.
+        #[arg(long, default_value_t = 1000)]
+        bootstrap: usize,
+        /// An outcome, e.g. "perpetuation@180", or a family "perpetuation@0..240:24"
+        /// (repeatable; default: the main ones).
+        #[arg(long = "outcome", value_name = "EXPR")]
+        outcomes: Vec<String>,
+        /// Output folder (default: output/<id>-sensitivity/).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Write the tables only, no plots.
+        #[arg(long)]
+        no_plots: bool,
+        #[command(flatten)]
+        sim: Simulation,
+    },
     /// Check a scenario and list every problem with its line and column.
     Check {
         /// Territory or network file (.toml).
@@ -238,6 +300,69 @@ fn execute(command: Command) -> Result<(), Error> {
             })?;
             if !sim.quiet {
                 print!("{}", text::comparison(&report.comparison));
+                println!("\nOutputs in {}/", report.out_dir.display());
+            }
+            Ok(())
+        }
+        Command::Sweep {
+            file,
+            varies,
+            design,
+            outcomes,
+            expects,
+            out,
+            no_plots,
+            sim,
+        } => {
+            let options = sim.options();
+            let args = commands::sweep::SweepArgs {
+                varies,
+                design,
+                outcomes,
+                expects,
+            };
+            let report = drive(sim.quiet, "points", |controls| {
+                commands::sweep::sweep(&file, &args, &options, out.as_deref(), !no_plots, controls)
+            })?;
+            if !sim.quiet {
+                print!("{}", text::sweep(&report.sweep, &report.model));
+                println!("\nOutputs in {}/", report.out_dir.display());
+            }
+            Ok(())
+        }
+        Command::Sensitivity {
+            file,
+            varies,
+            method,
+            levels,
+            no_second_order,
+            bootstrap,
+            outcomes,
+            out,
+            no_plots,
+            sim,
+        } => {
+            let options = sim.options();
+            let args = commands::sensitivity::SensitivityArgs {
+                varies,
+                method,
+                levels,
+                second_order: !no_second_order,
+                bootstrap,
+                outcomes,
+            };
+            let report = drive(sim.quiet, "points", |controls| {
+                commands::sensitivity::sensitivity(
+                    &file,
+                    &args,
+                    &options,
+                    out.as_deref(),
+                    !no_plots,
+                    controls,
+                )
+            })?;
+            if !sim.quiet {
+                print!("{}", text::sensitivity(&report.analysis, &report.model));
                 println!("\nOutputs in {}/", report.out_dir.display());
             }
             Ok(())

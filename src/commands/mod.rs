@@ -7,6 +7,8 @@ pub mod check;
 pub mod compare;
 pub mod new;
 pub mod run;
+pub mod sensitivity;
+pub mod sweep;
 pub mod test;
 
 use std::path::{Path, PathBuf};

@@ -6,6 +6,7 @@
 
 pub mod compare;
 pub mod explain;
+pub mod explore;
 pub mod folder;
 pub mod json;
 pub mod plot;

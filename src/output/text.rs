@@ -235,3 +235,160 @@ pub fn comparison(c: &Comparison) -> String {
     }
     out
 }
+
+/// An outcome in words, e.g. "share of futures still alive in month 144 (2013)".
+pub fn describe(o: &crate::study::outcome::Outcome, model: &Model) -> String {
+    let t = &model.territories[o.territory];
+    let when = month_words(model, f64::from(o.month));
+    let first = model.territories[..o.territory]
+        .iter()
+        .map(|t| t.groups.len())
+        .sum::<usize>();
+    let group = |g: usize| t.groups[g - first].label.clone();
+    let what = match o.measure {
+        Measure::Perpetuation => format!("share of futures where the transition is alive in {when}"),
+        Measure::Engagement => format!("engagement in {when}"),
+        Measure::Stabilisation => format!("anchored engagement (stabilisation) in {when}"),
+        Measure::Scale => format!("share of the potential reached in {when}"),
+        Measure::GroupEngagement(g) => format!("engagement of {} in {when}", group(g)),
+        Measure::GroupAnchored(g) => format!("anchored engagement of {} in {when}", group(g)),
+        Measure::Reached(k) => format!(
+            "share of futures that reached {} by {when}",
+            t.phases[k].label
+        ),
+        Measure::Entry(k) => format!("month {} begins (median)", t.phases[k].label),
+        Measure::Spend => "total spend on levers (€)".to_string(),
+    };
+    if model.territories.len() > 1 {
+        format!("{}: {what}", t.name)
+    } else {
+        what
+    }
+}
+
+/// A sweep for people: its size, and for each outcome its range over the points and where.
+pub fn sweep(s: &crate::study::sweep::Sweep, model: &Model) -> String {
+    let mut out = format!(
+        "{} — {} points × {} runs, seed {} (every point on the same runs: differences are paired)\n\n",
+        model.name,
+        s.points.len(),
+        s.runs,
+        s.seed
+    );
+    let default = (model.territories.len() == 1).then_some(0);
+    for (o, text) in s.outcomes.iter().enumerate() {
+        let estimates: Vec<(usize, f64)> = s
+            .points
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (i, p.estimates[o].estimate))
+            .filter(|(_, x)| x.is_finite())
+            .collect();
+        let label = crate::study::outcome::parse_outcome(text, model, default)
+            .map_or_else(|_| text.clone(), |parsed| describe(&parsed, model));
+        let Some(&(lo_i, lo)) = estimates.iter().min_by(|a, b| a.1.total_cmp(&b.1)) else {
+            out.push_str(&format!("{text} — {label}: no value at any point\n"));
+            continue;
+        };
+        let &(hi_i, hi) = estimates
+            .iter()
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .unwrap_or(&(lo_i, lo));
+        let at = |i: usize| {
+            s.parameters
+                .iter()
+                .zip(&s.points[i].values)
+                .map(|(p, x)| format!("{}={}", p.path, crate::study::design::value_text(*x, p.integer)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let digits = if text.contains("spend") || text.contains("entry(") { 0 } else { 3 };
+        out.push_str(&format!(
+            "{text} — {label}\n  lowest {lo:.digits$} at {}\n  highest {hi:.digits$} at {}\n",
+            at(lo_i),
+            at(hi_i)
+        ));
+    }
+    out
+}
+
+/// A sensitivity analysis for people: for each outcome, what matters most, in order, and the
+/// warnings.
+pub fn sensitivity(a: &crate::study::sensitivity::Analysis, model: &Model) -> String {
+    use crate::study::sensitivity::Method;
+    let (method, size) = match a.method {
+        Method::Sobol { n, .. } => ("Sobol' indices", format!("{n} base samples")),
+        Method::Morris { r, levels } => (
+            "elementary effects (Morris)",
+            format!("{r} trajectories on {levels} levels"),
+        ),
+    };
+    let mut out = format!(
+        "{} — {method}, {size}: {} points × {} runs, seed {}\n",
+        model.name,
+        a.evaluations.len(),
+        a.runs,
+        a.seed
+    );
+    let default = (model.territories.len() == 1).then_some(0);
+    let in_family = |o: usize| {
+        a.families
+            .iter()
+            .any(|f| (f.first..f.first + f.months.len()).contains(&o) && o != f.first + f.months.len() - 1)
+    };
+    for (o, result) in a.outcomes.iter().enumerate() {
+        // Of a family over time, only the last month is told here (the plot shows the rest).
+        if in_family(o) {
+            continue;
+        }
+        let label = crate::study::outcome::parse_outcome(&result.outcome, model, default)
+            .map_or_else(|_| result.outcome.clone(), |parsed| describe(&parsed, model));
+        out.push_str(&format!("\nWhat matters most for {} ({label}):\n", result.outcome));
+        let ranking = a.ranking(o);
+        if ranking.is_empty() {
+            out.push_str("  no indices (see the warnings)\n");
+            continue;
+        }
+        for (rank, &(j, value, below)) in ranking.iter().enumerate() {
+            let path = &a.parameters[j].path;
+            let line = match (&result.sobol, &result.morris) {
+                (Some(s), _) => {
+                    let (first, total) = (s.first[j], s.total[j]);
+                    format!(
+                        "{path} — explains {:.0}% of the variance with its interactions (total effect {:.3}, 95%: {:.3}–{:.3}), {:.0}% alone",
+                        100.0 * total.estimate.max(0.0),
+                        total.estimate,
+                        total.low,
+                        total.high,
+                        100.0 * first.estimate.max(0.0)
+                    )
+                }
+                (_, Some(m)) => format!(
+                    "{path} — mean absolute effect μ* {:.4} (95%: {:.4}–{:.4}), spread σ {:.4}",
+                    value, m[j].mu_star.low, m[j].mu_star.high, m[j].sigma
+                ),
+                _ => String::new(),
+            };
+            let note = if value == 0.0 {
+                " (no effect at all)"
+            } else if below {
+                " (under the noise floor)"
+            } else {
+                ""
+            };
+            out.push_str(&format!("  {}. {line}{note}\n", rank + 1));
+        }
+        out.push_str(&format!(
+            "  run-to-run randomness: {:.1}% of this outcome's variance between points\n",
+            100.0 * result.noise.share
+        ));
+    }
+    let warnings = a.warnings();
+    if !warnings.is_empty() {
+        out.push_str("\nWarnings:\n");
+        for w in warnings {
+            out.push_str(&format!("  - {w}\n"));
+        }
+    }
+    out
+}

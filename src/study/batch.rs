@@ -47,14 +47,16 @@ impl Batch {
         outcome_texts: &[String],
     ) -> Result<Batch, Error> {
         let base = overrides.model(&loaded)?;
-        parse_outcomes(outcome_texts, &base, None).map_err(|diagnostics| Error::Invalid {
-            diagnostics,
-            sources: Sources::default(),
-        })?;
+        let parsed =
+            parse_outcomes(outcome_texts, &base, None).map_err(|diagnostics| Error::Invalid {
+                diagnostics,
+                sources: Sources::default(),
+            })?;
         Ok(Batch {
             loaded,
             overrides,
-            outcome_texts: outcome_texts.to_vec(),
+            // Normalised (`@end` written as the month), as the outputs show them.
+            outcome_texts: parsed.into_iter().map(|o| o.text).collect(),
             base,
         })
     }
@@ -74,7 +76,7 @@ impl Batch {
         &self.overrides
     }
 
-    /// The outcomes, as written.
+    /// The outcomes, normalised (`@end` written as the month).
     pub fn outcome_texts(&self) -> &[String] {
         &self.outcome_texts
     }

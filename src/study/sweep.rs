@@ -92,7 +92,16 @@ impl Prepared {
                 sources: Sources::default(),
             });
         }
-        let (mut texts, families) = outcome_texts(outcomes, &base)?;
+        let (texts, families) = outcome_texts(outcomes, &base)?;
+        // Normalised (`@end` as the month), so that a hypothesis's outcome is found among them.
+        let mut texts: Vec<String> = super::compare::parse_outcomes(&texts, &base, None)
+            .map_err(|diagnostics| Error::Invalid {
+                diagnostics,
+                sources: Sources::default(),
+            })?
+            .into_iter()
+            .map(|o| o.text)
+            .collect();
         for h in &hypotheses {
             if !texts.contains(&h.outcome.text) {
                 texts.push(h.outcome.text.clone());

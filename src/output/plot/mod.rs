@@ -171,3 +171,16 @@ pub(super) fn write_pair(
     }
     Ok(())
 }
+
+/// Writes each picture as `dir/<name>.png` and `dir/<name>.svg`; returns the paths.
+pub fn write_pictures(dir: &Path, pictures: &[(String, Picture)]) -> Result<Vec<PathBuf>, Error> {
+    let mut written = Vec::new();
+    for (name, p) in pictures {
+        for (ext, bytes) in [("png", p.png.as_slice()), ("svg", p.svg.as_bytes())] {
+            let path = dir.join(format!("{name}.{ext}"));
+            std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))?;
+            written.push(path);
+        }
+    }
+    Ok(written)
+}

@@ -137,6 +137,7 @@ impl Prepared {
         let base = overrides.model(&loaded)?;
         let (texts, families) = outcome_texts(outcomes, &base)?;
         let batch = Batch::new(loaded, overrides.clone(), &texts)?;
+        let texts = batch.outcome_texts().to_vec();
         let parameters = explore::parameters(&batch, varies)?;
         for p in &parameters {
             if let Spec::Levels { values } = &p.spec {
@@ -379,5 +380,79 @@ impl Analysis {
         };
         r.sort_by(|a, b| b.1.total_cmp(&a.1));
         r
+    }
+}
+
+impl Analysis {
+    /// Plain warnings: outcomes without indices, outcomes that do not vary, outcomes whose
+    /// variance is mostly run-to-run randomness, and indices under the noise floor. The months
+    /// of a family that share a warning are told together.
+    pub fn warnings(&self) -> Vec<String> {
+        // (kind, outcome index, text after the outcome's name)
+        let mut found: Vec<(u8, usize, String)> = Vec::new();
+        for (o, result) in self.outcomes.iter().enumerate() {
+            if result.sobol.is_none() && result.morris.is_none() {
+                found.push((0, o, "no indices — at some points no run has a value (e.g. no run reached the phase), so the estimate there is not a number".into()));
+                continue;
+            }
+            if result.sobol.as_ref().is_some_and(|s| s.constant) || result.noise.between == 0.0 {
+                found.push((1, o, "the same at every point — no parameter changes it (every index is 0)".into()));
+                continue;
+            }
+            let share = result.noise.share;
+            if share >= 0.2 {
+                found.push((2, o, format!(
+                    "run-to-run randomness is {:.0}% of the variance between points; indices of that size say nothing — use more runs (--runs)",
+                    100.0 * share
+                )));
+            }
+            let under: Vec<&str> = self
+                .ranking(o)
+                .iter()
+                .filter(|(_, value, below)| *below && *value > 0.0)
+                .map(|&(j, _, _)| self.parameters[j].path.as_str())
+                .collect();
+            if !under.is_empty() {
+                found.push((3, o, format!(
+                    "{} {} under the noise floor ({}): not told apart from run-to-run randomness",
+                    under.join(", "),
+                    if under.len() == 1 { "is" } else { "are" },
+                    match self.method {
+                        Method::Sobol { .. } => format!("{:.3}", self.noise_floor(o)),
+                        Method::Morris { .. } => format!("μ* {:.3}", self.noise_floor(o)),
+                    }
+                )));
+            }
+        }
+        let family_of = |o: usize| {
+            self.families
+                .iter()
+                .position(|f| (f.first..f.first + f.months.len()).contains(&o))
+        };
+        let mut out = Vec::new();
+        let mut told = vec![false; found.len()];
+        for (i, (kind, o, text)) in found.iter().enumerate() {
+            if told[i] {
+                continue;
+            }
+            match family_of(*o) {
+                Some(f) if *kind <= 1 => {
+                    // Every month of the family with this warning, together.
+                    let family = &self.families[f];
+                    let months: Vec<String> = found
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, (k, p, _))| k == kind && family_of(*p) == Some(f))
+                        .map(|(j, (_, p, _))| {
+                            told[j] = true;
+                            family.months[p - family.first].to_string()
+                        })
+                        .collect();
+                    out.push(format!("{} in months {}: {text}", family.name, months.join(", ")));
+                }
+                _ => out.push(format!("{}: {text}", self.outcomes[*o].outcome)),
+            }
+        }
+        out
     }
 }
