@@ -112,6 +112,8 @@ pub enum Location {
     File(PathBuf),
     /// A command-line argument such as `--runs`.
     Argument(String),
+    /// Not a problem: what the problems after it are about (e.g. which point of a sweep).
+    Note,
     /// A character in an expression given on the command line, such as `--expect`.
     Expression {
         /// The option, e.g. `--expect`.
@@ -151,6 +153,15 @@ impl Diagnostic {
         }
     }
 
+    /// A note on what the problems after it are about; not counted as a problem.
+    pub fn note(message: impl Into<String>) -> Self {
+        Diagnostic {
+            location: Location::Note,
+            message: message.into(),
+            help: None,
+        }
+    }
+
     /// Adds a hint on what to do.
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
@@ -172,6 +183,7 @@ impl Diagnostic {
             }
             Location::File(path) => path.display().to_string(),
             Location::Argument(name) => format!("argument {name}"),
+            Location::Note => "note".into(),
             Location::Expression {
                 argument,
                 text,
@@ -242,7 +254,10 @@ impl Error {
                 for d in diagnostics.iter().take(MAX_SHOWN) {
                     out.push_str(&render_diagnostic(d, sources, color));
                 }
-                let n = diagnostics.len();
+                let n = diagnostics
+                    .iter()
+                    .filter(|d| d.location != Location::Note)
+                    .count();
                 if n > MAX_SHOWN {
                     out.push_str(&format!(
                         "... and {} more problems not shown; fix these first.\n",
@@ -296,6 +311,9 @@ fn render_diagnostic(d: &Diagnostic, sources: &Sources, color: bool) -> String {
         }
         _ => false,
     };
+    if d.location == Location::Note {
+        return format!("{}:\n", d.message);
+    }
     let (Location::Span(span), true) = (&d.location, quotable) else {
         let mut s = format!("error: {position}: {}\n", d.message);
         if let Location::Expression { text, offset, .. } = &d.location {

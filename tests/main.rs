@@ -4,6 +4,7 @@ mod analytic;
 mod cli;
 mod common;
 mod compare;
+mod explore;
 mod fuzz;
 mod hostile;
 mod hypotheses;

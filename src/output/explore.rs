@@ -102,7 +102,14 @@ pub fn indices_csv(analysis: &Analysis) -> Vec<u8> {
     let mut w = writer();
     let header: &[&str] = match analysis.method {
         Method::Sobol { .. } => &[
-            "outcome", "parameter", "S1", "S1_low", "S1_high", "ST", "ST_low", "ST_high",
+            "outcome",
+            "parameter",
+            "S1",
+            "S1_low",
+            "S1_high",
+            "ST",
+            "ST_low",
+            "ST_high",
         ],
         Method::Morris { .. } => &[
             "outcome",
@@ -121,15 +128,19 @@ pub fn indices_csv(analysis: &Analysis) -> Vec<u8> {
             match (&o.sobol, &o.morris) {
                 (Some(s), _) => {
                     let (a, b) = (s.first[j], s.total[j]);
-                    row.extend(
-                        [a.estimate, a.low, a.high, b.estimate, b.low, b.high].map(cell),
-                    );
+                    row.extend([a.estimate, a.low, a.high, b.estimate, b.low, b.high].map(cell));
                 }
                 (_, Some(m)) => {
                     let e = m[j];
                     row.extend(
-                        [e.mu, e.mu_star.estimate, e.sigma, e.mu_star.low, e.mu_star.high]
-                            .map(cell),
+                        [
+                            e.mu,
+                            e.mu_star.estimate,
+                            e.sigma,
+                            e.mu_star.low,
+                            e.mu_star.high,
+                        ]
+                        .map(cell),
                     );
                 }
                 _ => row.extend(vec![String::new(); header.len() - 2]),
@@ -143,7 +154,14 @@ pub fn indices_csv(analysis: &Analysis) -> Vec<u8> {
 /// `second-order.csv`: `outcome,parameter_i,parameter_j,S2,S2_low,S2_high`.
 pub fn second_order_csv(analysis: &Analysis) -> Vec<u8> {
     let mut w = writer();
-    let _ = w.write_record(["outcome", "parameter_i", "parameter_j", "S2", "S2_low", "S2_high"]);
+    let _ = w.write_record([
+        "outcome",
+        "parameter_i",
+        "parameter_j",
+        "S2",
+        "S2_low",
+        "S2_high",
+    ]);
     for o in &analysis.outcomes {
         let Some(s) = &o.sobol else { continue };
         for &((i, j), index) in &s.second {

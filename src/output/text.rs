@@ -246,7 +246,9 @@ pub fn describe(o: &crate::study::outcome::Outcome, model: &Model) -> String {
         .sum::<usize>();
     let group = |g: usize| t.groups[g - first].label.clone();
     let what = match o.measure {
-        Measure::Perpetuation => format!("share of futures where the transition is alive in {when}"),
+        Measure::Perpetuation => {
+            format!("share of futures where the transition is alive in {when}")
+        }
         Measure::Engagement => format!("engagement in {when}"),
         Measure::Stabilisation => format!("anchored engagement (stabilisation) in {when}"),
         Measure::Scale => format!("share of the potential reached in {when}"),
@@ -298,11 +300,21 @@ pub fn sweep(s: &crate::study::sweep::Sweep, model: &Model) -> String {
             s.parameters
                 .iter()
                 .zip(&s.points[i].values)
-                .map(|(p, x)| format!("{}={}", p.path, crate::study::design::value_text(*x, p.integer)))
+                .map(|(p, x)| {
+                    format!(
+                        "{}={}",
+                        p.path,
+                        crate::study::design::value_text(*x, p.integer)
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        let digits = if text.contains("spend") || text.contains("entry(") { 0 } else { 3 };
+        let digits = if text.contains("spend") || text.contains("entry(") {
+            0
+        } else {
+            3
+        };
         out.push_str(&format!(
             "{text} — {label}\n  lowest {lo:.digits$} at {}\n  highest {hi:.digits$} at {}\n",
             at(lo_i),
@@ -332,9 +344,9 @@ pub fn sensitivity(a: &crate::study::sensitivity::Analysis, model: &Model) -> St
     );
     let default = (model.territories.len() == 1).then_some(0);
     let in_family = |o: usize| {
-        a.families
-            .iter()
-            .any(|f| (f.first..f.first + f.months.len()).contains(&o) && o != f.first + f.months.len() - 1)
+        a.families.iter().any(|f| {
+            (f.first..f.first + f.months.len()).contains(&o) && o != f.first + f.months.len() - 1
+        })
     };
     for (o, result) in a.outcomes.iter().enumerate() {
         // Of a family over time, only the last month is told here (the plot shows the rest).
@@ -342,8 +354,14 @@ pub fn sensitivity(a: &crate::study::sensitivity::Analysis, model: &Model) -> St
             continue;
         }
         let label = crate::study::outcome::parse_outcome(&result.outcome, model, default)
-            .map_or_else(|_| result.outcome.clone(), |parsed| describe(&parsed, model));
-        out.push_str(&format!("\nWhat matters most for {} ({label}):\n", result.outcome));
+            .map_or_else(
+                |_| result.outcome.clone(),
+                |parsed| describe(&parsed, model),
+            );
+        out.push_str(&format!(
+            "\nWhat matters most for {} ({label}):\n",
+            result.outcome
+        ));
         let ranking = a.ranking(o);
         if ranking.is_empty() {
             out.push_str("  no indices (see the warnings)\n");

@@ -82,7 +82,7 @@ pub fn with_note(e: Error, note: String) -> Error {
             mut diagnostics,
             sources,
         } => {
-            diagnostics.insert(0, Diagnostic::argument("--vary", note));
+            diagnostics.insert(0, Diagnostic::note(note));
             Error::Invalid {
                 diagnostics,
                 sources,

@@ -239,7 +239,10 @@ impl Painter for Ranked<'_> {
         let result = &a.outcomes[self.o];
         let default = (self.model.territories.len() == 1).then_some(0);
         let words = crate::study::outcome::parse_outcome(&result.outcome, self.model, default)
-            .map_or_else(|_| String::new(), |p| crate::output::text::describe(&p, self.model));
+            .map_or_else(
+                |_| String::new(),
+                |p| crate::output::text::describe(&p, self.model),
+            );
         let title = format!("What matters for {} — {}", result.outcome, self.model.name);
         let body = root.titled(&title, (FONT, 22)).map_err(err)?;
         let (size, count) = match a.method {
@@ -301,7 +304,10 @@ impl Painter for OverTime<'_> {
         root.fill(&WHITE).map_err(err)?;
         let a = self.analysis;
         let f = &a.families[self.family];
-        let title = format!("What matters for {} over time — {}", f.name, self.model.name);
+        let title = format!(
+            "What matters for {} over time — {}",
+            f.name, self.model.name
+        );
         let body = root.titled(&title, (FONT, 22)).map_err(err)?;
         let year = |m: u32| match self.model.start_year() {
             Some(y) => f64::from(y) + f64::from(m) / 12.0,
@@ -350,7 +356,11 @@ impl Painter for OverTime<'_> {
                     }
                 }
             }
-            let y_max = if top > 0.7 { 1.0 } else { (top * 1.15).max(0.05) };
+            let y_max = if top > 0.7 {
+                1.0
+            } else {
+                (top * 1.15).max(0.05)
+            };
             let mut chart = ChartBuilder::on(area)
                 .caption(name, (FONT, 18))
                 .margin(14)

@@ -92,13 +92,20 @@ impl SweepPlot<'_> {
     fn titles(&self) -> (String, String) {
         let text = &self.sweep.outcomes[self.o];
         let default = (self.model.territories.len() == 1).then_some(0);
-        let words = parse_outcome(text, self.model, default)
-            .map_or_else(|_| String::new(), |p| crate::output::text::describe(&p, self.model));
+        let words = parse_outcome(text, self.model, default).map_or_else(
+            |_| String::new(),
+            |p| crate::output::text::describe(&p, self.model),
+        );
         let mut subtitle = format!("{words} · {} runs a point", self.sweep.runs);
         if !self.heatmap() {
             subtitle.push_str(", 95% intervals");
         }
-        for h in self.sweep.expects.iter().filter(|h| &h.outcome.text == text) {
+        for h in self
+            .sweep
+            .expects
+            .iter()
+            .filter(|h| &h.outcome.text == text)
+        {
             if self.heatmap() {
                 subtitle.push_str(&format!(" · red line: where {} changes side", h.text()));
             }
@@ -165,7 +172,12 @@ impl SweepPlot<'_> {
                     .map(|r| Circle::new((r.0, r.1), 4, NAVY.filled())),
             )
             .map_err(err)?;
-        for h in self.sweep.expects.iter().filter(|h| &h.outcome.text == text) {
+        for h in self
+            .sweep
+            .expects
+            .iter()
+            .filter(|h| &h.outcome.text == text)
+        {
             chart
                 .draw_series(DashedLineSeries::new(
                     vec![(x_lo, h.threshold), (x_hi, h.threshold)],
@@ -284,7 +296,12 @@ impl SweepPlot<'_> {
                 .map_err(err)?;
         }
         // The contour of each hypothesis's threshold: the edges between cells on either side.
-        for h in self.sweep.expects.iter().filter(|h| &h.outcome.text == text) {
+        for h in self
+            .sweep
+            .expects
+            .iter()
+            .filter(|h| &h.outcome.text == text)
+        {
             let side = |i: usize, j: usize| value(i, j) >= h.threshold;
             let mut edges = Vec::new();
             for i in 0..nx {
@@ -321,8 +338,16 @@ impl SweepPlot<'_> {
             .iter()
             .map(|p| p.estimates[self.o].estimate)
             .collect();
-        let lo = ys.iter().copied().filter(|x| x.is_finite()).fold(f64::INFINITY, f64::min);
-        let hi = ys.iter().copied().filter(|x| x.is_finite()).fold(f64::NEG_INFINITY, f64::max);
+        let lo = ys
+            .iter()
+            .copied()
+            .filter(|x| x.is_finite())
+            .fold(f64::INFINITY, f64::min);
+        let hi = ys
+            .iter()
+            .copied()
+            .filter(|x| x.is_finite())
+            .fold(f64::NEG_INFINITY, f64::max);
         let (y_range, was_fitted) = fitted(lo, hi, is_share(text));
         for (j, (panel, p)) in panels.iter().zip(&self.sweep.parameters).enumerate() {
             let (x_lo, x_hi) = p.bounds();
@@ -362,7 +387,10 @@ impl SweepPlot<'_> {
                 )
                 .map_err(err)?;
             chart
-                .draw_series(LineSeries::new(smoothed(&points, x_lo, x_hi), NAVY.stroke_width(3)))
+                .draw_series(LineSeries::new(
+                    smoothed(&points, x_lo, x_hi),
+                    NAVY.stroke_width(3),
+                ))
                 .map_err(err)?;
         }
         Ok(())
@@ -438,7 +466,11 @@ pub fn viridis(t: f64) -> RGBColor {
         (170, 220, 50),
         (253, 231, 37),
     ];
-    let t = if t.is_finite() { t.clamp(0.0, 1.0) } else { 0.0 };
+    let t = if t.is_finite() {
+        t.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     let x = t * (STOPS.len() - 1) as f64;
     let i = (x.floor() as usize).min(STOPS.len() - 2);
     let f = x - i as f64;

@@ -396,7 +396,11 @@ impl Analysis {
                 continue;
             }
             if result.sobol.as_ref().is_some_and(|s| s.constant) || result.noise.between == 0.0 {
-                found.push((1, o, "the same at every point — no parameter changes it (every index is 0)".into()));
+                found.push((
+                    1,
+                    o,
+                    "the same at every point — no parameter changes it (every index is 0)".into(),
+                ));
                 continue;
             }
             let share = result.noise.share;
@@ -413,7 +417,10 @@ impl Analysis {
                 .map(|&(j, _, _)| self.parameters[j].path.as_str())
                 .collect();
             if !under.is_empty() {
-                found.push((3, o, format!(
+                found.push((
+                    3,
+                    o,
+                    format!(
                     "{} {} under the noise floor ({}): not told apart from run-to-run randomness",
                     under.join(", "),
                     if under.len() == 1 { "is" } else { "are" },
@@ -421,7 +428,8 @@ impl Analysis {
                         Method::Sobol { .. } => format!("{:.3}", self.noise_floor(o)),
                         Method::Morris { .. } => format!("μ* {:.3}", self.noise_floor(o)),
                     }
-                )));
+                ),
+                ));
             }
         }
         let family_of = |o: usize| {
@@ -448,7 +456,11 @@ impl Analysis {
                             family.months[p - family.first].to_string()
                         })
                         .collect();
-                    out.push(format!("{} in months {}: {text}", family.name, months.join(", ")));
+                    out.push(format!(
+                        "{} in months {}: {text}",
+                        family.name,
+                        months.join(", ")
+                    ));
                 }
                 _ => out.push(format!("{}: {text}", self.outcomes[*o].outcome)),
             }
