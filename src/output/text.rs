@@ -344,12 +344,11 @@ pub fn sensitivity(a: &crate::study::sensitivity::Analysis, model: &Model) -> St
     );
     let default = (model.territories.len() == 1).then_some(0);
     let in_family = |o: usize| {
-        a.families.iter().any(|f| {
-            (f.first..f.first + f.months.len()).contains(&o) && o != f.first + f.months.len() - 1
-        })
+        a.families
+            .iter()
+            .any(|f| f.contains(o) && f.outcomes.last() != Some(&o))
     };
     for (o, result) in a.outcomes.iter().enumerate() {
-        // Of a family over time, only the last month is told here (the plot shows the rest).
         if in_family(o) {
             continue;
         }

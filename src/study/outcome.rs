@@ -282,13 +282,21 @@ pub struct Family {
     pub name: String,
     /// Its months.
     pub months: Vec<u32>,
-    /// Where its outcomes are in the expanded list.
-    pub first: usize,
+    /// Where each month's outcome is in the expanded list.
+    pub outcomes: Vec<usize>,
+}
+
+impl Family {
+    /// Whether outcome `o` of the expanded list is one of this family's months.
+    pub fn contains(&self, o: usize) -> bool {
+        self.outcomes.contains(&o)
+    }
 }
 
 /// Expands the families among `texts` into one outcome text per month, keeping the others as
-/// they are; returns the expanded texts and the families. A malformed family is an error at
-/// its character, with what to write instead.
+/// they are and each outcome once (a family's month already in the list is that outcome);
+/// returns the expanded texts and the families. A malformed family is an error at its
+/// character, with what to write instead.
 pub fn expand_families(
     texts: &[String],
     horizon: u32,
@@ -296,12 +304,20 @@ pub fn expand_families(
     let mut out = Vec::new();
     let mut families = Vec::new();
     for (k, text) in texts.iter().enumerate() {
+        let place = |out: &mut Vec<String>, text: String| match out.iter().position(|t| *t == text)
+        {
+            Some(i) => i,
+            None => {
+                out.push(text);
+                out.len() - 1
+            }
+        };
         let Some((name, months)) = text.split_once('@') else {
-            out.push(text.clone());
+            place(&mut out, text.clone());
             continue;
         };
         let Some((range, step)) = months.split_once(':').filter(|_| months.contains("..")) else {
-            out.push(text.clone());
+            place(&mut out, text.clone());
             continue;
         };
         let at = name.len() + 1;
@@ -342,13 +358,16 @@ pub fn expand_families(
             }
         };
         let months: Vec<u32> = (a..=b).step_by(step as usize).collect();
+        let outcomes = months
+            .iter()
+            .map(|m| place(&mut out, format!("{name}@{m}")))
+            .collect();
         families.push(Family {
             text: text.clone(),
             name: name.to_string(),
-            months: months.clone(),
-            first: out.len(),
+            months,
+            outcomes,
         });
-        out.extend(months.iter().map(|m| format!("{name}@{m}")));
     }
     Ok((out, families))
 }
@@ -378,8 +397,13 @@ mod family_tests {
                 "malaunay:scale@312"
             ]
         );
-        assert_eq!(families[1].first, 5);
+        assert_eq!(families[1].outcomes, vec![5, 6, 7]);
         assert_eq!(families[0].months, vec![0, 60, 120, 180]);
+        // A family's month already asked for is that outcome, not a second one.
+        let (out, families) =
+            expand_families(&["scale@312".into(), "scale@0..312:156".into()], 312).unwrap();
+        assert_eq!(out, ["scale@312", "scale@0", "scale@156"]);
+        assert_eq!(families[0].outcomes, vec![1, 2, 0]);
         let (k, e) = expand_families(&["engagement@0..400:10".into()], 312).unwrap_err();
         assert_eq!((k, e.offset), (0, 11));
         let (_, e) = expand_families(&["engagement@20..10:5".into()], 312).unwrap_err();

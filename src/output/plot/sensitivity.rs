@@ -1,4 +1,4 @@
-//! A sensitivity analysis's plots: for each outcome (but those of a family over time), the
+//! A sensitivity analysis's plots: for each outcome (of a family over time, its last month), the
 //! parameters ranked by their indices with their 95% intervals — Sobol' first-order and total
 //! effects as bars (`indices-<outcome>`), or Morris's μ* against σ (`morris-<outcome>`) — with
 //! the noise floor; and for each family, each parameter's indices month by month
@@ -19,7 +19,7 @@ pub fn pictures(analysis: &Analysis, model: &Model) -> Result<Vec<(String, Pictu
         analysis
             .families
             .iter()
-            .any(|f| (f.first..f.first + f.months.len()).contains(&o))
+            .any(|f| f.contains(o) && f.outcomes.last() != Some(&o))
     };
     for (o, result) in analysis.outcomes.iter().enumerate() {
         if in_family(o) || (result.sobol.is_none() && result.morris.is_none()) {
@@ -351,7 +351,7 @@ impl Painter for OverTime<'_> {
             let mut top = 0.0f64;
             for (k, _) in f.months.iter().enumerate() {
                 for j in 0..a.parameters.len() {
-                    if let Some((_, _, hi)) = pick(a, f.first + k, j) {
+                    if let Some((_, _, hi)) = pick(a, f.outcomes[k], j) {
                         top = top.max(hi);
                     }
                 }
@@ -385,7 +385,7 @@ impl Painter for OverTime<'_> {
                     .months
                     .iter()
                     .enumerate()
-                    .filter_map(|(k, &m)| pick(a, f.first + k, j).map(|v| (year(m), v)))
+                    .filter_map(|(k, &m)| pick(a, f.outcomes[k], j).map(|v| (year(m), v)))
                     .collect();
                 let mut band: Vec<(f64, f64)> =
                     series.iter().map(|(x, v)| (*x, v.1.max(0.0))).collect();

@@ -386,83 +386,154 @@ impl Analysis {
 impl Analysis {
     /// Plain warnings: outcomes without indices, outcomes that do not vary, outcomes whose
     /// variance is mostly run-to-run randomness, and indices under the noise floor. The months
-    /// of a family that share a warning are told together.
+    /// of a family are told together, in one line per kind of warning.
     pub fn warnings(&self) -> Vec<String> {
-        // (kind, outcome index, text after the outcome's name)
-        let mut found: Vec<(u8, usize, String)> = Vec::new();
-        for (o, result) in self.outcomes.iter().enumerate() {
-            if result.sobol.is_none() && result.morris.is_none() {
-                found.push((0, o, "no indices — at some points no run has a value (e.g. no run reached the phase), so the estimate there is not a number".into()));
-                continue;
+        // Per outcome: which warnings, and the parameters under the floor.
+        #[derive(Default, Clone)]
+        struct Found {
+            none: bool,
+            constant: bool,
+            noisy: Option<f64>,
+            under: Vec<usize>,
+            floor: f64,
+        }
+        let found: Vec<Found> = (0..self.outcomes.len())
+            .map(|o| {
+                let result = &self.outcomes[o];
+                let mut f = Found::default();
+                if result.sobol.is_none() && result.morris.is_none() {
+                    f.none = true;
+                } else if result.sobol.as_ref().is_some_and(|s| s.constant)
+                    || result.noise.between == 0.0
+                {
+                    f.constant = true;
+                } else {
+                    if result.noise.share >= 0.2 {
+                        f.noisy = Some(result.noise.share);
+                    }
+                    f.floor = self.noise_floor(o);
+                    f.under = self
+                        .ranking(o)
+                        .iter()
+                        .filter(|(_, value, below)| *below && *value > 0.0)
+                        .map(|&(j, _, _)| j)
+                        .collect();
+                }
+                f
+            })
+            .collect();
+        let floor_text = |x: f64| {
+            let x = if x >= 0.001 {
+                format!("{x:.3}")
+            } else {
+                format!("{x:.1e}")
+            };
+            match self.method {
+                Method::Sobol { .. } => x,
+                Method::Morris { .. } => format!("μ* {x}"),
             }
-            if result.sobol.as_ref().is_some_and(|s| s.constant) || result.noise.between == 0.0 {
-                found.push((
-                    1,
-                    o,
-                    "the same at every point — no parameter changes it (every index is 0)".into(),
-                ));
-                continue;
-            }
-            let share = result.noise.share;
-            if share >= 0.2 {
-                found.push((2, o, format!(
-                    "run-to-run randomness is {:.0}% of the variance between points; indices of that size say nothing — use more runs (--runs)",
-                    100.0 * share
-                )));
-            }
-            let under: Vec<&str> = self
-                .ranking(o)
+        };
+        const NONE: &str = "no indices — at some points no run has a value (e.g. no run reached the phase), so the estimate there is not a number";
+        const CONSTANT: &str =
+            "the same at every point — no parameter changes it (every index is 0)";
+        let mut out = Vec::new();
+        let months = |list: &[u32]| {
+            let words: Vec<String> = list.iter().map(u32::to_string).collect();
+            format!(
+                "month{} {}",
+                if list.len() == 1 { "" } else { "s" },
+                words.join(", ")
+            )
+        };
+        let mut told = vec![false; self.outcomes.len()];
+        for family in &self.families {
+            let members: Vec<(u32, usize)> = family
+                .months
                 .iter()
-                .filter(|(_, value, below)| *below && *value > 0.0)
-                .map(|&(j, _, _)| self.parameters[j].path.as_str())
+                .copied()
+                .zip(family.outcomes.iter().copied())
+                .collect();
+            for (kind, text) in [(0, NONE), (1, CONSTANT)] {
+                let hit: Vec<u32> = members
+                    .iter()
+                    .filter(|(_, o)| {
+                        if kind == 0 {
+                            found[*o].none
+                        } else {
+                            found[*o].constant
+                        }
+                    })
+                    .map(|(m, _)| *m)
+                    .collect();
+                if !hit.is_empty() {
+                    out.push(format!("{} in {}: {text}", family.name, months(&hit)));
+                }
+            }
+            let noisy: Vec<(u32, f64)> = members
+                .iter()
+                .filter_map(|(m, o)| found[*o].noisy.map(|s| (*m, s)))
+                .collect();
+            if !noisy.is_empty() {
+                let worst = noisy.iter().map(|x| x.1).fold(0.0, f64::max);
+                let list: Vec<u32> = noisy.iter().map(|x| x.0).collect();
+                out.push(format!(
+                    "{} in {}: run-to-run randomness is up to {:.0}% of the variance between points; indices of that size say nothing — use more runs (--runs)",
+                    family.name,
+                    months(&list),
+                    100.0 * worst
+                ));
+            }
+            let under: Vec<String> = (0..self.parameters.len())
+                .filter_map(|j| {
+                    let list: Vec<u32> = members
+                        .iter()
+                        .filter(|(_, o)| found[*o].under.contains(&j))
+                        .map(|(m, _)| *m)
+                        .collect();
+                    (!list.is_empty())
+                        .then(|| format!("{} ({})", self.parameters[j].path, months(&list)))
+                })
                 .collect();
             if !under.is_empty() {
-                found.push((
-                    3,
-                    o,
-                    format!(
-                    "{} {} under the noise floor ({}): not told apart from run-to-run randomness",
-                    under.join(", "),
-                    if under.len() == 1 { "is" } else { "are" },
-                    match self.method {
-                        Method::Sobol { .. } => format!("{:.3}", self.noise_floor(o)),
-                        Method::Morris { .. } => format!("μ* {:.3}", self.noise_floor(o)),
-                    }
-                ),
+                out.push(format!(
+                    "{}: under the noise floor, not told apart from run-to-run randomness: {}",
+                    family.name,
+                    under.join("; ")
                 ));
             }
+            for &(_, o) in &members {
+                told[o] = true;
+            }
         }
-        let family_of = |o: usize| {
-            self.families
-                .iter()
-                .position(|f| (f.first..f.first + f.months.len()).contains(&o))
-        };
-        let mut out = Vec::new();
-        let mut told = vec![false; found.len()];
-        for (i, (kind, o, text)) in found.iter().enumerate() {
-            if told[i] {
+        for (o, f) in found.iter().enumerate() {
+            if told[o] {
                 continue;
             }
-            match family_of(*o) {
-                Some(f) if *kind <= 1 => {
-                    // Every month of the family with this warning, together.
-                    let family = &self.families[f];
-                    let months: Vec<String> = found
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, (k, p, _))| k == kind && family_of(*p) == Some(f))
-                        .map(|(j, (_, p, _))| {
-                            told[j] = true;
-                            family.months[p - family.first].to_string()
-                        })
-                        .collect();
-                    out.push(format!(
-                        "{} in months {}: {text}",
-                        family.name,
-                        months.join(", ")
-                    ));
-                }
-                _ => out.push(format!("{}: {text}", self.outcomes[*o].outcome)),
+            let name = &self.outcomes[o].outcome;
+            if f.none {
+                out.push(format!("{name}: {NONE}"));
+            }
+            if f.constant {
+                out.push(format!("{name}: {CONSTANT}"));
+            }
+            if let Some(share) = f.noisy {
+                out.push(format!(
+                    "{name}: run-to-run randomness is {:.0}% of the variance between points; indices of that size say nothing — use more runs (--runs)",
+                    100.0 * share
+                ));
+            }
+            if !f.under.is_empty() {
+                let names: Vec<&str> = f
+                    .under
+                    .iter()
+                    .map(|&j| self.parameters[j].path.as_str())
+                    .collect();
+                out.push(format!(
+                    "{name}: {} {} under the noise floor ({}): not told apart from run-to-run randomness",
+                    names.join(", "),
+                    if names.len() == 1 { "is" } else { "are" },
+                    floor_text(f.floor)
+                ));
             }
         }
         out
