@@ -44,7 +44,7 @@ pub fn pictures(analysis: &Analysis, model: &Model) -> Result<Vec<(String, Pictu
         };
         out.push((
             format!("over-time-{}", slug(&family.text)),
-            picture(&painter, (1400, 620))?,
+            picture(&painter, (1400, 660))?,
         ));
     }
     Ok(out)
@@ -346,7 +346,22 @@ impl Painter for OverTime<'_> {
                 })
             })],
         };
-        let areas = body.split_evenly((1, panels.len()));
+        // One legend for both panels, in a row under them, so that it hides no line.
+        let (charts, key) = body.split_vertically(body.dim_in_pixel().1.saturating_sub(40));
+        let mut x = 70i32;
+        for (j, p) in a.parameters.iter().enumerate() {
+            let c = colour(j);
+            key.draw(&PathElement::new(vec![(x, 20), (x + 24, 20)], c.stroke_width(4)))
+                .map_err(err)?;
+            key.draw(&Text::new(
+                p.path.as_str(),
+                (x + 30, 13),
+                (FONT, 14).into_font(),
+            ))
+            .map_err(err)?;
+            x += 30 + (p.path.chars().count() as f64 * 7.8) as i32 + 28;
+        }
+        let areas = charts.split_evenly((1, panels.len()));
         for (area, (name, pick)) in areas.iter().zip(&panels) {
             let mut top = 0.0f64;
             for (k, _) in f.months.iter().enumerate() {
@@ -398,13 +413,9 @@ impl Painter for OverTime<'_> {
                         series.iter().map(|(x, v)| (*x, v.0.max(0.0))),
                         c.stroke_width(3),
                     ))
-                    .map_err(err)?
-                    .label(p.path.as_str())
-                    .legend(move |(x, y)| {
-                        PathElement::new(vec![(x, y), (x + 22, y)], c.stroke_width(3))
-                    });
+                    .map_err(err)?;
+                let _ = p;
             }
-            legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
         }
         root.present().map_err(err)
     }
