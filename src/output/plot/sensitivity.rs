@@ -351,8 +351,11 @@ impl Painter for OverTime<'_> {
         let mut x = 70i32;
         for (j, p) in a.parameters.iter().enumerate() {
             let c = colour(j);
-            key.draw(&PathElement::new(vec![(x, 20), (x + 24, 20)], c.stroke_width(4)))
-                .map_err(err)?;
+            key.draw(&PathElement::new(
+                vec![(x, 20), (x + 24, 20)],
+                c.stroke_width(4),
+            ))
+            .map_err(err)?;
             key.draw(&Text::new(
                 p.path.as_str(),
                 (x + 30, 13),
