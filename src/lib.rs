@@ -17,7 +17,8 @@
 //!    [`ensemble::aggregate`]), saved and merged ([`ensemble::canonical`]);
 //! 5. [`study`] — outcomes, hypotheses, paired comparisons, batches of points;
 //! 6. [`output`] — CSV tables, JSON, text, plots;
-//! 7. [`commands`] — one function per command of the program, each returning a report.
+//! 7. [`serve`] — the workshop page, a thin web skin over the study layer; [`commands`] — one
+//!    function per command of the program, each returning a report.
 //!
 //! [`stats`] (intervals, quantiles) and [`diag`] (errors, rendered in one place) are leaves
 //! used by every stage. The library never prints: progress and cancellation go through
@@ -57,6 +58,7 @@ pub mod model;
 pub mod output;
 pub mod random;
 pub mod scenario;
+pub mod serve;
 pub mod stats;
 pub mod study;
 

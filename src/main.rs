@@ -129,6 +129,31 @@ enum Command {
         #[command(flatten)]
         sim: Simulation,
     },
+    /// Serve the workshop page: sliders for the scenario's levers, budget and shocks, the
+    /// futures redrawn against the file as written. Stops with Ctrl-C.
+    Serve {
+        /// Territory or network file (.toml).
+        file: PathBuf,
+        /// Address to listen on; the default answers this machine only. Give 0.0.0.0 to let
+        /// the room's phones and laptops in (a warning is printed).
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+        /// Port.
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// Futures simulated per request when the page does not say (default: the file's).
+        #[arg(long)]
+        runs: Option<u64>,
+        /// Most futures a request may ask for.
+        #[arg(long, default_value_t = 20_000)]
+        max_runs: u64,
+        /// Worker threads (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Open the page in the default browser.
+        #[arg(long)]
+        open: bool,
+    },
     /// Check a scenario and list every problem with its line and column.
     Check {
         /// Territory or network file (.toml).
@@ -366,6 +391,39 @@ fn execute(command: Command) -> Result<(), Error> {
                 println!("\nOutputs in {}/", report.out_dir.display());
             }
             Ok(())
+        }
+        Command::Serve {
+            file,
+            host,
+            port,
+            runs,
+            max_runs,
+            threads,
+            open,
+        } => {
+            let options = trajectoire::serve::Options {
+                host,
+                port,
+                runs,
+                max_runs,
+                threads: threads.unwrap_or_else(commands::cores),
+            };
+            commands::serve::serve(&file, &options, |address, exposed| {
+                let url = format!("http://{address}/");
+                println!("The workshop page is at {url}  (Ctrl-C to stop)");
+                if exposed {
+                    println!(
+                        "Warning: this page answers every machine that can reach {address}; anyone on the network can use it. Use --host 127.0.0.1 to keep it to this machine."
+                    );
+                }
+                if open {
+                    let _ = std::process::Command::new("xdg-open")
+                        .arg(&url)
+                        .stdout(std::process::Stdio::null())
+                        .stderr(std::process::Stdio::null())
+                        .spawn();
+                }
+            })
         }
         Command::Check { file } => {
             println!("{}", commands::check::check(&file)?.sentence());

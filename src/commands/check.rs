@@ -65,6 +65,7 @@ pub fn check(path: &Path) -> Result<CheckReport, Error> {
     }
     let model = Model::from_scenario(&loaded)?;
     hypotheses(&loaded, &model)?;
+    crate::study::workshop::sliders(&loaded, &model)?;
     Ok(CheckReport::Scenario {
         path: path.to_path_buf(),
         territories: model.territories.len(),

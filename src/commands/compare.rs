@@ -54,7 +54,8 @@ pub fn compare(
     write("compare.csv", output::compare::csv(&comparison))?;
     write("compare.json", output::compare::json(&comparison))?;
     if let Some(results) = &comparison.results {
-        sim.in_pool(|| plot::write_overlays(staging.path(), base, &prepared.names, results))??;
+        let series = comparison.series.as_deref();
+        sim.in_pool(|| plot::write_overlays(staging.path(), base, &prepared.names, results, series))??;
     }
     let out_dir = staging.commit()?;
     Ok(Some(CompareReport {

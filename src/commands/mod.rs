@@ -7,6 +7,7 @@ pub mod check;
 pub mod compare;
 pub mod new;
 pub mod run;
+pub mod serve;
 pub mod sensitivity;
 pub mod sweep;
 pub mod test;

@@ -12,6 +12,7 @@ pub mod json;
 pub mod plot;
 pub mod tables;
 pub mod text;
+pub mod toml;
 
 use std::path::{Path, PathBuf};
 

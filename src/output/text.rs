@@ -409,3 +409,80 @@ pub fn sensitivity(a: &crate::study::sensitivity::Analysis, model: &Model) -> St
     }
     out
 }
+
+/// A value of an outcome for people: a share as a percentage, spend in euros, a month in words.
+pub fn value_words(outcome: &str, x: f64, model: &Model) -> String {
+    if !x.is_finite() {
+        return "—".into();
+    }
+    if outcome.contains("spend") {
+        if x.abs() >= 1e6 {
+            format!("{:.2} M€", x / 1e6)
+        } else {
+            format!("{:.0} €", x)
+        }
+    } else if outcome.contains("entry(") {
+        month_words(model, x)
+    } else {
+        format!("{:.1}%", 100.0 * x)
+    }
+}
+
+/// A difference of an outcome for people: percentage points, euros or months, with its sign.
+pub fn difference_words(outcome: &str, d: f64) -> String {
+    let sign = if d > 0.0 { "+" } else { "" };
+    if outcome.contains("spend") {
+        if d.abs() >= 1e6 {
+            format!("{sign}{:.2} M€", d / 1e6)
+        } else {
+            format!("{sign}{:.0} €", d)
+        }
+    } else if outcome.contains("entry(") {
+        format!("{sign}{:.0} months", d)
+    } else {
+        format!("{sign}{:.1} points", 100.0 * d)
+    }
+}
+
+/// What a paired difference says, in a sentence: "Perpetuation …: 94.3% → 97.1% (+2.8 points,
+/// 95%: +1.9 to +3.7): higher with your choices."
+pub fn difference_sentence(
+    outcome: &str,
+    what: &str,
+    written: &crate::stats::Estimate,
+    chosen: &crate::stats::Estimate,
+    difference: &crate::stats::Estimate,
+    model: &Model,
+) -> String {
+    let verdict = if !difference.low.is_finite() || !difference.high.is_finite() {
+        "no comparison (no run has a value in one of them)"
+    } else if difference.low > 0.0 {
+        if outcome.contains("spend") || outcome.contains("entry(") {
+            "more with your choices"
+        } else {
+            "higher with your choices"
+        }
+    } else if difference.high < 0.0 {
+        if outcome.contains("spend") || outcome.contains("entry(") {
+            "less with your choices"
+        } else {
+            "lower with your choices"
+        }
+    } else if difference.low == 0.0 && difference.high == 0.0 {
+        "no change at all"
+    } else {
+        "no clear difference at these runs"
+    };
+    let mut first = what.to_string();
+    if let Some(c) = first.get(..1) {
+        first = c.to_uppercase() + &first[1..];
+    }
+    format!(
+        "{first}: {} → {} ({}, 95%: {} to {}): {verdict}.",
+        value_words(outcome, written.estimate, model),
+        value_words(outcome, chosen.estimate, model),
+        difference_words(outcome, difference.estimate),
+        difference_words(outcome, difference.low),
+        difference_words(outcome, difference.high),
+    )
+}

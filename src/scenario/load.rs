@@ -306,6 +306,7 @@ fn load_inner(loader: &mut Loader, path: &Path, text: Option<String>) -> Option<
     let paths = reader.string_list(net, "territories");
     let simulation = reader.simulation(root);
     let hypotheses = reader.hypotheses(root);
+    let sliders = reader.sliders(root);
     let links = reader
         .table_array(root, "link")
         .into_iter()
@@ -346,5 +347,6 @@ fn load_inner(loader: &mut Loader, path: &Path, text: Option<String>) -> Option<
         links,
         simulation,
         hypotheses,
+        sliders,
     })))
 }

@@ -82,6 +82,8 @@ pub struct NetworkDoc {
     pub simulation: SimulationDoc,
     /// `[[hypothesis]]`.
     pub hypotheses: Vec<HypothesisDoc>,
+    /// `[[slider]]`.
+    pub sliders: Vec<SliderDoc>,
 }
 
 /// `[[link]]` of a network.
@@ -122,6 +124,8 @@ pub struct TerritoryDoc {
     pub library: Vec<LeverDoc>,
     /// `[[hypothesis]]`.
     pub hypotheses: Vec<HypothesisDoc>,
+    /// `[[slider]]`.
+    pub sliders: Vec<SliderDoc>,
 }
 
 /// `[territory]`.
@@ -297,6 +301,26 @@ impl LeverDoc {
     }
 }
 
+/// `[[slider]]`: a value the workshop page lets people move, e.g.
+/// `path = "lever.citergie.intensity"`, `min = 0`, `max = 2`, `step = 0.1`.
+#[derive(Debug, Clone)]
+pub struct SliderDoc {
+    /// Span of the table.
+    pub span: Span,
+    /// `path`: a `--set` path.
+    pub path: Option<Sp<String>>,
+    /// `label`: what people read.
+    pub label: Option<Sp<String>>,
+    /// `min`.
+    pub min: Option<Sp<f64>>,
+    /// `max`.
+    pub max: Option<Sp<f64>>,
+    /// `step`.
+    pub step: Option<Sp<f64>>,
+    /// `unit`, e.g. "€ a month".
+    pub unit: Option<Sp<String>>,
+}
+
 /// `[[hypothesis]]`: a claim to test, e.g. `expect = "perpetuation@144 >= 0.7"`.
 #[derive(Debug, Clone)]
 pub struct HypothesisDoc {
@@ -346,9 +370,11 @@ pub(crate) const TERRITORY_KEYS: &[&str] = &[
     "shock",
     "include",
     "hypothesis",
+    "slider",
 ];
-const NETWORK_KEYS: &[&str] = &["network", "simulation", "link", "hypothesis"];
+const NETWORK_KEYS: &[&str] = &["network", "simulation", "link", "hypothesis", "slider"];
 const HYPOTHESIS_KEYS: &[&str] = &["name", "expect"];
+const SLIDER_KEYS: &[&str] = &["path", "label", "min", "max", "step", "unit"];
 const LIBRARY_KEYS: &[&str] = &["lever", "include"];
 pub(crate) const HEADER_KEYS: &[&str] = &[
     "id",

@@ -315,6 +315,24 @@ impl<'d> Reader<'d> {
             .collect()
     }
 
+    pub(super) fn sliders(&mut self, root: &DeTable<'_>) -> Vec<SliderDoc> {
+        self.table_array(root, "slider")
+            .into_iter()
+            .map(|(t, span)| {
+                self.check_keys(t, SLIDER_KEYS, "[[slider]]");
+                SliderDoc {
+                    span,
+                    path: self.string(t, "path"),
+                    label: self.string(t, "label"),
+                    min: self.number(t, "min"),
+                    max: self.number(t, "max"),
+                    step: self.number(t, "step"),
+                    unit: self.string(t, "unit"),
+                }
+            })
+            .collect()
+    }
+
     pub(super) fn lever(&mut self, t: &DeTable<'_>, span: Span) -> LeverDoc {
         self.check_keys(t, LEVER_KEYS, "[[lever]]");
         LeverDoc {
@@ -466,6 +484,7 @@ impl<'d> Reader<'d> {
             shocks,
             library: Vec::new(),
             hypotheses: self.hypotheses(root),
+            sliders: self.sliders(root),
         }
     }
 }

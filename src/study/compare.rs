@@ -41,7 +41,32 @@ pub struct Comparison {
     /// Each scenario's full results (for plots), when asked for.
     #[serde(skip)]
     pub results: Option<Vec<Results>>,
+    /// Each other scenario's paired differences with the base, month by month, when full
+    /// results are asked for: `series[s - 1]`.
+    #[serde(skip)]
+    pub series: Option<Vec<SeriesDifferences>>,
 }
+
+/// The paired difference (scenario − base) of a quantity month by month, with its 95% interval.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Difference {
+    /// Mean paired difference, month 0..=horizon.
+    pub estimate: Vec<f64>,
+    /// Lower end of the 95% t-interval.
+    pub low: Vec<f64>,
+    /// Upper end.
+    pub high: Vec<f64>,
+}
+
+/// One scenario's paired differences with the base, per territory.
+#[derive(Debug, Clone, Serialize)]
+pub struct SeriesDifferences {
+    /// Per territory: stabilisation, perpetuation (1 alive, 0 not), scale.
+    pub territories: Vec<[Difference; 3]>,
+}
+
+/// The quantities [`PairedSeries`] follows, in the order of [`SeriesDifferences`].
+pub const FOLLOWED: [&str; 3] = ["stabilisation", "perpetuation", "scale"];
 
 /// Parses `NAME: PATH=VALUE, PATH=VALUE`.
 pub fn variant(text: &str) -> Result<(String, Vec<String>), Error> {
@@ -166,6 +191,18 @@ impl Prepared {
             names.push(name);
             models.push(o.model(&loaded)?);
         }
+        Prepared::of(names, models, outcome_texts)
+    }
+
+    /// A comparison of `models` (the base first) named `names`: every model takes the base's
+    /// settings, must have its horizon, and `outcome_texts` (default: [`default_outcomes`] of
+    /// the base) are parsed against each.
+    pub fn of(
+        names: Vec<String>,
+        mut models: Vec<Model>,
+        outcome_texts: &[String],
+    ) -> Result<Prepared, Error> {
+        let base = models[0].clone();
         for m in &mut models[1..] {
             m.settings = base.settings;
         }
@@ -226,11 +263,12 @@ impl Prepared {
                         .collect(),
                 )
             });
-            (Paired::new(&engines, &self.outcomes), full)
+            let series = with_results.then(|| PairedSeries::new(&engines));
+            ((Paired::new(&engines, &self.outcomes), full), series)
         };
         let threads = rayon::current_num_threads();
         let parts = aggregate(&ensemble, &make, workspace, controls, threads)?;
-        let (paired, full) = merged(parts, workspace)?;
+        let ((paired, full), series) = merged(parts, workspace)?;
         let scenarios = self
             .names
             .iter()
@@ -257,7 +295,111 @@ impl Prepared {
             runs: count,
             seed: settings.seed,
             results,
+            series: series.map(|s| s.differences()),
         })
+    }
+}
+
+/// For every scenario but the base, every territory, and stabilisation, perpetuation and scale,
+/// month by month: the sums of the runs' paired differences d (as (d + 1) / 2 ∈ [0, 1] in fixed
+/// point), from which the mean difference and its interval are read.
+#[derive(Debug, Clone)]
+pub struct PairedSeries {
+    /// `sums[s - 1][territory][quantity][month]`.
+    sums: Vec<Vec<[Vec<OutcomeSums>; 3]>>,
+    values: Vec<f64>,
+}
+
+impl PairedSeries {
+    /// Empty sums for the scenarios of `engines` (the first the base).
+    pub fn new(engines: &[Engine]) -> PairedSeries {
+        let months = engines[0].horizon() as usize + 1;
+        let territories = engines[0].territory_count();
+        PairedSeries {
+            sums: vec![
+                vec![std::array::from_fn(|_| vec![OutcomeSums::default(); months]); territories];
+                engines.len() - 1
+            ],
+            values: Vec::with_capacity(crate::engine::LANES),
+        }
+    }
+
+    /// The mean paired differences and their 95% intervals.
+    pub fn differences(&self) -> Vec<SeriesDifferences> {
+        let back = |x: f64| 2.0 * x - 1.0;
+        self.sums
+            .iter()
+            .map(|scenario| SeriesDifferences {
+                territories: scenario
+                    .iter()
+                    .map(|quantities| {
+                        quantities.clone().map(|months| {
+                            let mut d = Difference::default();
+                            for s in &months {
+                                let e = s.mean(1.0);
+                                d.estimate.push(back(e.estimate));
+                                d.low.push(back(e.low));
+                                d.high.push(back(e.high));
+                            }
+                            d
+                        })
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+}
+
+impl Aggregate for PairedSeries {
+    fn observe(&mut self, _: &[Engine], t: u32, blocks: &[Block], weight: u32) {
+        let m = t as usize;
+        let base = &blocks[0];
+        for (s, block) in blocks.iter().enumerate().skip(1) {
+            for (ti, quantities) in self.sums[s - 1].iter_mut().enumerate() {
+                for (k, sums) in quantities.iter_mut().enumerate() {
+                    self.values.clear();
+                    match k {
+                        0 => self.values.extend(
+                            block
+                                .stabilisation_index(ti)
+                                .iter()
+                                .zip(base.stabilisation_index(ti))
+                                .map(|(x, y)| x - y),
+                        ),
+                        1 => self.values.extend(
+                            block
+                                .alive(ti)
+                                .iter()
+                                .zip(base.alive(ti))
+                                .map(|(x, y)| f64::from(u8::from(*x)) - f64::from(u8::from(*y))),
+                        ),
+                        _ => self.values.extend(
+                            block
+                                .reach(ti)
+                                .iter()
+                                .zip(base.reach(ti))
+                                .map(|(x, y)| x - y),
+                        ),
+                    }
+                    sums[m].add_fixed(
+                        self.values.iter().map(|d| ((d + 1.0) / 2.0).clamp(0.0, 1.0)),
+                        u64::from(weight),
+                    );
+                }
+            }
+        }
+    }
+
+    fn finish(&mut self, _: &[Engine], _: &[Block], _: u32) {}
+
+    fn merge(&mut self, other: Self, _: &Workspace) {
+        for (a, b) in self.sums.iter_mut().flatten().zip(other.sums.iter().flatten()) {
+            for (a, b) in a.iter_mut().zip(b) {
+                for (a, b) in a.iter_mut().zip(b) {
+                    a.add(b);
+                }
+            }
+        }
     }
 }
 

@@ -18,6 +18,7 @@ pub mod hypothesis;
 pub mod outcome;
 pub mod sensitivity;
 pub mod sweep;
+pub mod workshop;
 
 use std::path::Path;
 

@@ -9,7 +9,7 @@ mod run;
 pub mod sensitivity;
 pub mod sweep;
 
-pub use run::{size, standard, write_all, write_overlays, COMPARE_PLOTS};
+pub use run::{overlays, size, standard, standard_svg, write_all, write_overlays, COMPARE_PLOTS};
 
 use std::path::{Path, PathBuf};
 use std::sync::Once;

@@ -13,6 +13,7 @@ use super::*;
 use crate::diag::Error;
 use crate::ensemble::{Results, Series, Survival, TerritoryResults};
 use crate::model::{Model, ShockTiming};
+use crate::study::compare::SeriesDifferences;
 
 /// Time axis: months, or years when a start year is known.
 struct TimeAxis {
@@ -115,7 +116,17 @@ fn fan_curves<DB: DrawingBackend>(
     marks: &[(u32, String)],
 ) -> Drawn {
     let many = curves.len() > 1;
-    let mut chart = time_chart(area, axis, title, 22, 1.0, y_label)?;
+    let hi = curves
+        .iter()
+        .flat_map(|c| c.data.quantiles[4].iter().copied())
+        .fold(0.0f64, f64::max);
+    let lo = curves
+        .iter()
+        .flat_map(|c| c.data.quantiles[0].iter().copied())
+        .fold(1.0f64, f64::min);
+    let (y, fitted) = share_range(lo, hi, 1.0);
+    let label = fitted_label(y_label, fitted);
+    let mut chart = time_chart(area, axis, title, 22, y, &label)?;
     draw_marks(&mut chart, axis, marks, 0.03)?;
     for curve in curves {
         let s = curve.data;
@@ -163,33 +174,64 @@ fn fan_curves<DB: DrawingBackend>(
     legend(&mut chart, SeriesLabelPosition::UpperLeft)
 }
 
-/// A chart over the time axis and shares from 0 to `top`, with its title (in `caption`-pixel
-/// type), grid and axis labels.
+/// A chart over the time axis and the values `y`, with its title (in `caption`-pixel type),
+/// grid and axis labels.
 fn time_chart<'a, DB: DrawingBackend + 'a>(
     area: &'a DrawingArea<DB, Shift>,
     axis: &TimeAxis,
     title: &str,
     caption: u32,
-    top: f64,
+    y: std::ops::Range<f64>,
     y_label: &str,
 ) -> Result<Chart<'a, DB>, String> {
+    let span = y.end - y.start;
     let mut chart = ChartBuilder::on(area)
         .caption(title, (FONT, caption))
         .margin(12)
         .x_label_area_size(42)
-        .y_label_area_size(58)
-        .build_cartesian_2d(axis.range(), 0f64..top)
+        .y_label_area_size(62)
+        .build_cartesian_2d(axis.range(), y)
         .map_err(err)?;
-    configure_mesh(&mut chart, axis, y_label)?;
+    configure_mesh(&mut chart, axis, y_label, span)?;
     Ok(chart)
+}
+
+/// The y range of shares whose plotted values lie in `lo..=hi`: the whole of [0, `top`] when
+/// they spread over much of it, else fitted to them (from 0 when they start near it), and
+/// whether it was fitted.
+fn share_range(lo: f64, hi: f64, top: f64) -> (std::ops::Range<f64>, bool) {
+    if !(lo.is_finite() && hi.is_finite()) || hi - lo > 0.45 || (lo < 0.05 && hi > 0.35) {
+        return (0.0..top, false);
+    }
+    let pad = ((hi - lo) * 0.12).max(0.005);
+    let low = if lo < 0.05 { 0.0 } else { (lo - pad).max(0.0) };
+    let high = (hi + pad).min(top);
+    (low..high, true)
+}
+
+/// `label`, saying when the axis was fitted to the data.
+fn fitted_label(label: &str, fitted: bool) -> String {
+    if fitted {
+        format!("{label} (axis fitted to the data)")
+    } else {
+        label.to_string()
+    }
 }
 
 fn configure_mesh<'a, DB: DrawingBackend + 'a>(
     chart: &mut Chart<'a, DB>,
     axis: &TimeAxis,
     y_label: &str,
+    span: f64,
 ) -> Drawn {
     let fmt = |x: &f64| format!("{}", x.round() as i64);
+    let digits = if span >= 0.5 {
+        1
+    } else if span >= 0.05 {
+        2
+    } else {
+        3
+    };
     chart
         .configure_mesh()
         .x_desc(axis.label())
@@ -197,7 +239,7 @@ fn configure_mesh<'a, DB: DrawingBackend + 'a>(
         .x_labels(8)
         .y_labels(6)
         .x_label_formatter(&fmt)
-        .y_label_formatter(&|y| format!("{y:.1}"))
+        .y_label_formatter(&|y| format!("{y:.digits$}"))
         .light_line_style(WHITE)
         .bold_line_style(GRID)
         .label_style((FONT, 14))
@@ -206,30 +248,45 @@ fn configure_mesh<'a, DB: DrawingBackend + 'a>(
         .map_err(err)
 }
 
-/// Dotted vertical lines at shocks; each distinct label written once, stacked from `label_y`.
+/// Dotted vertical lines at shocks; each distinct label written once, stacked from `label_y`
+/// (a fraction of the chart's height, from its bottom) on a white ground.
 fn draw_marks<'a, DB: DrawingBackend + 'a>(
     chart: &mut Chart<'a, DB>,
     axis: &TimeAxis,
     marks: &[(u32, String)],
     label_y: f64,
 ) -> Drawn {
+    let y = chart.y_range();
+    let (bottom, span) = (y.start, y.end - y.start);
     let mut labelled: Vec<&str> = Vec::new();
     for (m, label) in marks {
         let x = axis.x(*m as usize);
         chart
             .draw_series(DashedLineSeries::new(
-                vec![(x, 0.0), (x, 1.0)],
+                vec![(x, y.start), (x, y.end)],
                 4,
                 4,
                 MUTED.mix(0.7).stroke_width(1),
             ))
             .map_err(err)?;
         if !labelled.contains(&label.as_str()) {
-            let y = label_y + 0.045 * labelled.len() as f64;
+            let at = bottom + span * (label_y + 0.045 * labelled.len() as f64);
+            let text = format!(" {label}");
+            // A white ground under the label, so that curves do not cross its letters.
+            let (w, h) = (text.chars().count() as f64 * 7.2, 14.0);
+            let (x_span, y_px) = (axis.range(), chart.plotting_area().dim_in_pixel());
+            let dx = w * (x_span.end - x_span.start) / f64::from(y_px.0.max(1));
+            let dy = h * span / f64::from(y_px.1.max(1));
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(x, at), (x + dx, at - dy)],
+                    WHITE.mix(0.8).filled(),
+                )))
+                .map_err(err)?;
             chart
                 .draw_series(std::iter::once(Text::new(
-                    format!(" {label}"),
-                    (x, y),
+                    text,
+                    (x, at),
                     (FONT, 13).into_font().color(&MUTED),
                 )))
                 .map_err(err)?;
@@ -290,8 +347,40 @@ fn survival_curves<DB: DrawingBackend>(
     marks: &[(u32, String)],
 ) -> Drawn {
     let many = curves.len() > 1;
-    let mut chart = time_chart(area, axis, title, 22, 1.02, "share of runs still alive")?;
+    let lo = curves
+        .iter()
+        .flat_map(|c| c.data.iter().map(|p| p.low))
+        .fold(1.0f64, f64::min);
+    let (y, fitted) = share_range(lo, 1.0, 1.02);
+    let label = fitted_label("share of runs still alive", fitted);
+    let mut chart = time_chart(area, axis, title, 22, y, &label)?;
     draw_marks(&mut chart, axis, marks, 0.45)?;
+    if curves.iter().all(|c| c.data.iter().all(|p| p.share >= 1.0)) {
+        // Nothing varies: say it in words rather than draw a flat line at the top.
+        let x = axis.range();
+        let range = chart.y_range();
+        let words = if many {
+            "No transition is abandoned: every town keeps all its futures alive"
+        } else {
+            "No transition is abandoned: every future stays alive"
+        };
+        chart
+            .draw_series(std::iter::once(Text::new(
+                words,
+                (
+                    (x.start + x.end) / 2.0,
+                    range.start + 0.5 * (range.end - range.start),
+                ),
+                (FONT, 16)
+                    .into_font()
+                    .color(&RUST)
+                    .pos(plotters::style::text_anchor::Pos::new(
+                        plotters::style::text_anchor::HPos::Center,
+                        plotters::style::text_anchor::VPos::Center,
+                    )),
+            )))
+            .map_err(err)?;
+    }
     for curve in curves {
         let (line, band) = if many {
             (curve.colour, curve.colour)
@@ -334,7 +423,7 @@ fn phases_chart<DB: DrawingBackend>(
     axis: &TimeAxis,
     title: &str,
 ) -> Drawn {
-    let mut chart = time_chart(area, axis, title, 20, 1.0, "share of runs in each phase")?;
+    let mut chart = time_chart(area, axis, title, 20, 0.0..1.0, "share of runs in each phase")?;
     let months = t.phase_share.first().map_or(0, Vec::len);
     let mut below = vec![0.0; months];
     for (k, (phase, shares)) in labels.iter().zip(&t.phase_share).enumerate() {
@@ -359,7 +448,7 @@ fn groups_chart<DB: DrawingBackend>(
     axis: &TimeAxis,
     title: &str,
 ) -> Drawn {
-    let mut chart = time_chart(area, axis, title, 20, 1.0, "share of the group engaged")?;
+    let mut chart = time_chart(area, axis, title, 20, 0.0..1.0, "share of the group engaged")?;
     for (k, g) in model.territories[ti].groups.iter().enumerate() {
         let Some(s) = t.series(&format!("engagement:{}", g.id)) else {
             continue;
@@ -493,6 +582,20 @@ pub fn standard(name: &str, model: &Model, results: &Results) -> Result<Picture,
     )
 }
 
+/// The standard plot `name` of a run as an SVG document only (for a page).
+pub fn standard_svg(name: &str, model: &Model, results: &Results) -> Result<String, String> {
+    register_fonts();
+    let dims = size(name, results.territories.len());
+    svg(
+        &Standard {
+            name,
+            model,
+            results,
+        },
+        dims,
+    )
+}
+
 /// Writes every plot as PNG and SVG into `dir`.
 pub fn write_all(dir: &Path, model: &Model, results: &Results) -> Result<Vec<PathBuf>, Error> {
     register_fonts();
@@ -521,12 +624,64 @@ pub const COMPARE_PLOTS: [&str; 3] = [
     "compare-scale",
 ];
 
+/// The paired differences with the base of quantity `quantity` (of [`FOLLOWED`]) of territory
+/// `ti`, one curve with its 95% band per other scenario, around a zero line.
+fn difference_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    axis: &TimeAxis,
+    names: &[String],
+    series: &[SeriesDifferences],
+    ti: usize,
+    quantity: usize,
+) -> Drawn {
+    let diffs: Vec<&crate::study::compare::Difference> =
+        series.iter().map(|s| &s.territories[ti][quantity]).collect();
+    let lo = diffs
+        .iter()
+        .flat_map(|d| d.low.iter().copied())
+        .fold(0.0f64, f64::min);
+    let hi = diffs
+        .iter()
+        .flat_map(|d| d.high.iter().copied())
+        .fold(0.0f64, f64::max);
+    let pad = ((hi - lo) * 0.1).max(1e-3);
+    let mut chart = time_chart(
+        area,
+        axis,
+        &format!("difference with {} (paired runs, 95%)", names[0]),
+        15,
+        (lo - pad)..(hi + pad),
+        "difference",
+    )?;
+    let x = axis.range();
+    chart
+        .draw_series(DashedLineSeries::new(
+            vec![(x.start, 0.0), (x.end, 0.0)],
+            6,
+            4,
+            BLACK.mix(0.6).stroke_width(1),
+        ))
+        .map_err(err)?;
+    for (k, d) in diffs.iter().enumerate() {
+        let c = colour(k + 1);
+        band_polygon(&mut chart, axis, &d.low, &d.high, c.mix(0.25))?;
+        chart
+            .draw_series(LineSeries::new(
+                d.estimate.iter().enumerate().map(|(m, v)| (axis.x(m), *v)),
+                c.stroke_width(2),
+            ))
+            .map_err(err)?;
+    }
+    Ok(())
+}
+
 fn draw_overlay<DB: DrawingBackend>(
     root: DrawingArea<DB, Shift>,
     name: &str,
     model: &Model,
     names: &[String],
     results: &[Results],
+    series: Option<&[SeriesDifferences]>,
 ) -> Drawn {
     root.fill(&WHITE).map_err(err)?;
     let axis = TimeAxis {
@@ -535,8 +690,24 @@ fn draw_overlay<DB: DrawingBackend>(
     };
     let marks = shock_marks(model);
     let cells = grid(&root, model.territories.len());
-    for (ti, (cell, territory)) in cells.iter().zip(&model.territories).enumerate() {
+    let quantity = match name {
+        "compare-stabilisation" => 0,
+        "compare-perpetuation" => 1,
+        _ => 2,
+    };
+    for (ti, (whole, territory)) in cells.iter().zip(&model.territories).enumerate() {
         let suffix = format!(" — {}", territory.name);
+        // With the paired differences, a panel of them under the curves.
+        let cell = match series {
+            Some(s) if !s.is_empty() => {
+                let h = whole.dim_in_pixel().1;
+                let (top, bottom) = whole.split_vertically(h * 64 / 100);
+                difference_panel(&bottom, &axis, names, s, ti, quantity)?;
+                top
+            }
+            _ => whole.clone(),
+        };
+        let cell = &cell;
         if name == "compare-perpetuation" {
             let curves: Vec<Curve<'_, Vec<Survival>>> = names
                 .iter()
@@ -600,38 +771,76 @@ struct Overlay<'a> {
     model: &'a Model,
     names: &'a [String],
     results: &'a [Results],
+    series: Option<&'a [SeriesDifferences]>,
 }
 
 impl Painter for Overlay<'_> {
     fn paint<DB: DrawingBackend>(&self, root: DrawingArea<DB, Shift>) -> Drawn {
-        draw_overlay(root, self.name, self.model, self.names, self.results)
+        draw_overlay(
+            root,
+            self.name,
+            self.model,
+            self.names,
+            self.results,
+            self.series,
+        )
     }
 }
 
-/// Writes the comparison overlays (each scenario's median and 5–95% band, one colour each)
-/// as PNG and SVG into `dir`.
+/// Pixels of a comparison's overlay: a cell per territory, taller with a panel of differences.
+fn overlay_dims(territories: usize, differences: bool) -> (u32, u32) {
+    let cell = if differences { 760 } else { 520 };
+    if territories > 1 {
+        (1600, cell * territories.div_ceil(2) as u32)
+    } else {
+        (1000, if differences { 860 } else { 620 })
+    }
+}
+
+/// The comparison overlays (each scenario's median and 5–95% band, one colour each; with the
+/// paired differences, a panel of them under each), drawn in memory: `(name, picture)` for
+/// each of [`COMPARE_PLOTS`]. Only SVG with `svg_only` (a page).
+pub fn overlays(
+    model: &Model,
+    names: &[String],
+    results: &[Results],
+    series: Option<&[SeriesDifferences]>,
+    svg_only: bool,
+) -> Result<Vec<(String, Picture)>, String> {
+    register_fonts();
+    let dims = overlay_dims(model.territories.len(), series.is_some());
+    COMPARE_PLOTS
+        .iter()
+        .map(|&name| {
+            let overlay = Overlay {
+                name,
+                model,
+                names,
+                results,
+                series,
+            };
+            let p = if svg_only {
+                Picture {
+                    png: Vec::new(),
+                    svg: svg(&overlay, dims)?,
+                }
+            } else {
+                picture(&overlay, dims)?
+            };
+            Ok((name.to_string(), p))
+        })
+        .collect()
+}
+
+/// Writes the comparison overlays (see [`overlays`]) as PNG and SVG into `dir`.
 pub fn write_overlays(
     dir: &Path,
     model: &Model,
     names: &[String],
     results: &[Results],
+    series: Option<&[SeriesDifferences]>,
 ) -> Result<Vec<PathBuf>, Error> {
-    register_fonts();
-    let mut written = Vec::new();
-    let n = model.territories.len();
-    let dims = if n > 1 {
-        (1600, 520 * n.div_ceil(2) as u32)
-    } else {
-        (1000, 620)
-    };
-    for name in COMPARE_PLOTS {
-        let overlay = Overlay {
-            name,
-            model,
-            names,
-            results,
-        };
-        write_pair(dir, name, dims, &overlay, &mut written)?;
-    }
-    Ok(written)
+    let pictures = overlays(model, names, results, series, false)
+        .map_err(|e| Error::io(dir, format!("could not draw the plots: {e}")))?;
+    write_pictures(dir, &pictures)
 }

@@ -1,0 +1,197 @@
+//! A scenario file written back with choices in it: each `--set` override put at its place in
+//! the TOML text as the user wrote it (comments, order and layout kept, by `toml_edit`), with a
+//! comment saying what it was, and a note at the top listing the choices. The file gives
+//! exactly the numbers of the same `--set` overrides (a test checks it).
+
+use toml_edit::{DocumentMut, Item, Table, Value};
+
+use crate::study::design::value_text;
+
+/// One choice: the `--set` path, its value, and whether the path takes whole numbers.
+#[derive(Debug, Clone)]
+pub struct Choice {
+    /// The `--set` path, without a network's territory prefix.
+    pub path: String,
+    /// The value.
+    pub value: f64,
+    /// Whether the path takes whole numbers.
+    pub integer: bool,
+}
+
+fn number(x: f64, integer: bool) -> Value {
+    let text = value_text(x, integer);
+    match text.parse::<i64>() {
+        Ok(i) if !text.contains('.') => Value::from(i),
+        _ => Value::from(x),
+    }
+}
+
+/// The `[[name]]` table whose `key` is `id` (e.g. the lever with `id = "citergie"`).
+fn table_with<'d>(doc: &'d mut DocumentMut, name: &str, key: &str, id: &str) -> Option<&'d mut Table> {
+    doc.get_mut(name)?
+        .as_array_of_tables_mut()?
+        .iter_mut()
+        .find(|t| t.get(key).and_then(Item::as_str) == Some(id))
+}
+
+/// The link `[[link]]` between `a` and `b`.
+fn link_between<'d>(doc: &'d mut DocumentMut, a: &str, b: &str) -> Option<&'d mut Table> {
+    doc.get_mut("link")?
+        .as_array_of_tables_mut()?
+        .iter_mut()
+        .find(|t| {
+            let names: Vec<&str> = t
+                .get("between")
+                .and_then(Item::as_array)
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            names == [a, b] || names == [b, a]
+        })
+}
+
+/// Sets `key` of `table` to `x`, with a comment saying what it was; in an inline table
+/// `key.entry` (a map such as `push = { inhabitants = 0.01 }`).
+fn put(table: &mut Table, keys: &[&str], x: Value, was: Option<String>) -> Result<(), String> {
+    let note = match was {
+        Some(w) => format!(" # workshop choice (was {w})"),
+        None => " # workshop choice".to_string(),
+    };
+    match keys {
+        [key] => {
+            let mut v = x;
+            v.decor_mut().set_suffix(note);
+            table.insert(key, Item::Value(v));
+            Ok(())
+        }
+        [key, entry] => {
+            let item = table
+                .entry(key)
+                .or_insert_with(|| Item::Value(Value::InlineTable(Default::default())));
+            let inline = item
+                .as_inline_table_mut()
+                .ok_or_else(|| format!("`{key}` is not a table of names in the file"))?;
+            inline.insert(*entry, x);
+            inline.decor_mut().set_suffix(note);
+            Ok(())
+        }
+        _ => Err(format!("cannot write `{}`", keys.join("."))),
+    }
+}
+
+/// Writes one choice into a territory file's (or a network file's) document.
+fn write_choice(doc: &mut DocumentMut, c: &Choice) -> Result<(), String> {
+    let segments: Vec<&str> = c.path.split('.').collect();
+    let x = number(c.value, c.integer);
+    let was = |t: &Table, key: &str| t.get(key).map(|v| v.to_string().trim().to_string());
+    let table_of = |doc: &mut DocumentMut, name: &str| -> Result<(), String> {
+        if doc.get(name).is_none() {
+            doc.insert(name, Item::Table(Table::new()));
+        }
+        Ok(())
+    };
+    match segments.as_slice() {
+        [plain @ ("territory" | "simulation" | "scale" | "perpetuation"), key] => {
+            table_of(doc, plain)?;
+            let t = doc[plain]
+                .as_table_mut()
+                .ok_or_else(|| format!("[{plain}] is not a table"))?;
+            let w = was(t, key);
+            put(t, &[key], x, w)
+        }
+        [kind @ ("actor" | "lever" | "shock" | "phase"), id, rest @ ..] => {
+            let t = table_with(doc, kind, "id", id).ok_or_else(|| {
+                format!("no [[{kind}]] with id `{id}` is written in the file")
+            })?;
+            let w = match rest {
+                [key] => was(t, key),
+                _ => None,
+            };
+            if let ["at"] = rest {
+                let mut a = toml_edit::Array::new();
+                a.push(x);
+                let mut v = Value::Array(a);
+                v.decor_mut().set_suffix(" # workshop choice");
+                t.insert("at", Item::Value(v));
+                return Ok(());
+            }
+            put(t, rest, x, w)
+        }
+        ["link", a, b, key] => {
+            let t = link_between(doc, a, b)
+                .ok_or_else(|| format!("no [[link]] between `{a}` and `{b}` in the file"))?;
+            let w = was(t, key);
+            put(t, &[key], x, w)
+        }
+        _ => Err(format!("cannot write `{}` into the file", c.path)),
+    }
+}
+
+/// `text` (a scenario file) with `choices` written in, and a note at its top.
+pub fn with_choices(text: &str, choices: &[Choice]) -> Result<String, String> {
+    let mut doc: DocumentMut = text
+        .parse()
+        .map_err(|e| format!("the file cannot be edited: {e}"))?;
+    for c in choices {
+        write_choice(&mut doc, c)?;
+    }
+    let mut note = String::from(
+        "# Choices made on trajectoire's workshop page (trajectoire serve), written into the file:\n",
+    );
+    for c in choices {
+        note.push_str(&format!("#   {} = {}\n", c.path, value_text(c.value, c.integer)));
+    }
+    note.push_str("#\n");
+    Ok(note + &doc.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn choices_go_where_the_file_has_them_with_comments_kept() {
+        let text = "# my town\n[territory]\nid = \"t\" # the id\nbudget = 1000\n\n[[lever]]\nid = \"a\"\nintensity = 1.0\npush = { g = 0.01 }\n\n[[lever]]\nid = \"b\"\n";
+        let choices = [
+            Choice {
+                path: "territory.budget".into(),
+                value: 2500.0,
+                integer: false,
+            },
+            Choice {
+                path: "lever.a.intensity".into(),
+                value: 0.5,
+                integer: false,
+            },
+            Choice {
+                path: "lever.b.intensity".into(),
+                value: 1.5,
+                integer: false,
+            },
+            Choice {
+                path: "lever.a.push.h".into(),
+                value: 0.02,
+                integer: false,
+            },
+            Choice {
+                path: "scale.imitation".into(),
+                value: 0.05,
+                integer: false,
+            },
+        ];
+        let out = with_choices(text, &choices).unwrap();
+        assert!(out.contains("# the id"), "{out}");
+        assert!(out.contains("budget = 2500 # workshop choice (was 1000)"), "{out}");
+        assert!(out.contains("intensity = 0.5 # workshop choice (was 1.0)"), "{out}");
+        assert!(out.contains("intensity = 1.5 # workshop choice\n"), "{out}");
+        assert!(out.contains("h = 0.02"), "{out}");
+        assert!(out.contains("[scale]\nimitation = 0.05"), "{out}");
+        assert!(out.starts_with("# Choices made"), "{out}");
+        let err = with_choices(text, &[Choice {
+            path: "lever.z.intensity".into(),
+            value: 1.0,
+            integer: false,
+        }])
+        .unwrap_err();
+        assert!(err.contains("no [[lever]] with id `z`"), "{err}");
+    }
+}

@@ -1,0 +1,409 @@
+//! The routes: the page and its two files, and the API the page uses (and a test or another
+//! tool can call):
+//!
+//! - `GET /api/scenario` — the scenario: its name, towns, sliders (path, label, min, max, step,
+//!   unit, value as written), hypotheses, runs;
+//! - `POST /api/simulate` with `{"set": {"PATH": value, ...}, "runs": N}` — the charts (inline
+//!   SVG), the paired differences with the scenario as written in words, the hypotheses'
+//!   verdicts; invalid input → 400 `{"errors": [{"message", "help"}]}` with `--set`'s messages;
+//! - `GET /api/export?PATH=value&...[&file=ID]` — the scenario file with the choices written in;
+//! - `GET /api/results.csv?PATH=value&...[&runs=N]` — the comparison as `compare.csv`.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Query, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{page, Server, MAX_BODY};
+use crate::diag::Error;
+use crate::ensemble::Controls;
+use crate::output::{self, plot, text};
+use crate::stats::Estimate;
+use crate::study::outcome::parse_outcome;
+use crate::study::workshop::{problems, Reading, NAMES};
+
+/// The router over a server's state.
+pub fn router(server: Arc<Server>) -> Router {
+    Router::new()
+        .route("/", get(|| async { file(page::INDEX, "text/html; charset=utf-8") }))
+        .route("/app.js", get(|| async { file(page::SCRIPT, "text/javascript; charset=utf-8") }))
+        .route("/style.css", get(|| async { file(page::STYLE, "text/css; charset=utf-8") }))
+        .route("/api/scenario", get(scenario))
+        .route("/api/simulate", post(simulate))
+        .route("/api/export", get(export))
+        .route("/api/results.csv", get(results_csv))
+        .fallback(|| async { errors(StatusCode::NOT_FOUND, "there is nothing at this address", None) })
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(server)
+}
+
+/// One of the page's files, with headers that keep it from being sniffed or framed elsewhere.
+fn file(body: &'static str, kind: &'static str) -> Response {
+    let mut r = body.into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'",
+        ),
+    );
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    r
+}
+
+/// An error answer: `{"errors": [{"message", "help"}]}`.
+fn errors(status: StatusCode, message: &str, help: Option<&str>) -> Response {
+    (
+        status,
+        axum::Json(json!({"errors": [{"message": message, "help": help}]})),
+    )
+        .into_response()
+}
+
+/// The answer to a library error: 400 with each problem's message and help.
+fn invalid(e: &Error) -> Response {
+    let list: Vec<Value> = problems(e)
+        .into_iter()
+        .map(|(message, help)| json!({"message": message, "help": help}))
+        .collect();
+    (StatusCode::BAD_REQUEST, axum::Json(json!({ "errors": list }))).into_response()
+}
+
+async fn scenario(State(s): State<Arc<Server>>) -> Response {
+    let w = &s.workshop;
+    let m = &w.study.model;
+    let hypotheses: Vec<Value> = w
+        .study
+        .hypotheses
+        .iter()
+        .map(|h| json!({"name": h.name, "text": h.text()}))
+        .collect();
+    axum::Json(json!({
+        "id": m.id,
+        "name": m.name,
+        "is_network": m.is_network,
+        "territories": m.territories.iter().map(|t| json!({"id": t.id, "name": t.name})).collect::<Vec<_>>(),
+        "start_year": m.start_year(),
+        "horizon": m.horizon(),
+        "runs": w.runs,
+        "max_runs": w.max_runs,
+        "seed": m.settings.seed,
+        "sliders": w.sliders,
+        "hypotheses": hypotheses,
+        "version": env!("CARGO_PKG_VERSION"),
+    }))
+    .into_response()
+}
+
+/// `{"set": {"PATH": value, ...}, "runs": N}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Request {
+    #[serde(default)]
+    set: BTreeMap<String, f64>,
+    runs: Option<u64>,
+}
+
+/// Sets the flag when dropped while armed: a request whose client went away stops its work.
+struct CancelOnDrop(Arc<AtomicBool>, bool);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        if self.1 {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Runs `work` for the client at `ip` with its cancel flag: one at a time per client (a newer
+/// request cancels this one, which then answers 409), within the server's gate.
+async fn for_client(
+    s: &Arc<Server>,
+    ip: std::net::IpAddr,
+    work: impl FnOnce(Arc<Server>, Arc<AtomicBool>) -> Response + Send + 'static,
+) -> Response {
+    let slot = s.slot(ip);
+    let flag = slot.replace();
+    let mut guard = CancelOnDrop(flag.clone(), true);
+    let superseded = || {
+        errors(
+            StatusCode::CONFLICT,
+            "a newer request from this page replaced this one",
+            None,
+        )
+    };
+    let _running = slot.running.lock().await;
+    if flag.load(Ordering::Relaxed) {
+        return superseded();
+    }
+    let Ok(_permit) = s.gate.acquire().await else {
+        return errors(StatusCode::SERVICE_UNAVAILABLE, "the server is stopping", None);
+    };
+    if flag.load(Ordering::Relaxed) {
+        return superseded();
+    }
+    let server = s.clone();
+    let cancel = flag.clone();
+    let answer = tokio::task::spawn_blocking(move || work(server, cancel)).await;
+    guard.1 = false;
+    match answer {
+        Ok(r) => r,
+        Err(_) => errors(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the simulation failed unexpectedly; please report it",
+            None,
+        ),
+    }
+}
+
+async fn simulate(
+    State(s): State<Arc<Server>>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(b) => b,
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return errors(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &format!("the request is over {} KiB", MAX_BODY / 1024),
+                None,
+            )
+        }
+        Err(e) => return errors(StatusCode::BAD_REQUEST, &e.body_text(), None),
+    };
+    let request: Request = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return errors(
+                StatusCode::BAD_REQUEST,
+                &format!("the request is not what this page sends: {e}"),
+                Some("send JSON {\"set\": {\"PATH\": number, ...}, \"runs\": N}"),
+            )
+        }
+    };
+    let choices: Vec<(String, f64)> = request.set.into_iter().collect();
+    // Checked before waiting for a turn: a bad request is told at once.
+    if let Err(e) = s.workshop.prepare(&choices, request.runs) {
+        return invalid(&e);
+    }
+    for_client(&s, addr.ip(), move |server, cancel| {
+        let started = Instant::now();
+        let quiet = |_: u64, _: u64| {};
+        let controls = Controls {
+            progress: &quiet,
+            cancel: &cancel,
+        };
+        let reading = server.pool.install(|| {
+            server
+                .workshop
+                .read(&choices, request.runs, &server.workspace, &controls)
+        });
+        match reading {
+            Err(e) => invalid(&e),
+            Ok(None) => errors(
+                StatusCode::CONFLICT,
+                "a newer request from this page replaced this one",
+                None,
+            ),
+            Ok(Some(reading)) => match server.pool.install(|| answer(&server, &reading)) {
+                Ok(mut v) => {
+                    v["elapsed_ms"] = json!(started.elapsed().as_secs_f64() * 1e3);
+                    axum::Json(v).into_response()
+                }
+                Err(e) => errors(StatusCode::INTERNAL_SERVER_ERROR, &e, None),
+            },
+        }
+    })
+    .await
+}
+
+fn estimate(e: &Estimate) -> Value {
+    let n = |x: f64| if x.is_finite() { json!(x) } else { Value::Null };
+    json!({"estimate": n(e.estimate), "low": n(e.low), "high": n(e.high), "n": e.n})
+}
+
+/// The page's answer to a reading: charts, differences in words, verdicts.
+fn answer(server: &Server, reading: &Reading) -> Result<Value, String> {
+    let c = &reading.comparison;
+    let written = &server.workshop.study.model;
+    let names: Vec<String> = NAMES.iter().map(|s| s.to_string()).collect();
+    let results = c.results.as_deref().ok_or("no results")?;
+    let mut charts: Vec<Value> = plot::overlays(written, &names, results, c.series.as_deref(), true)?
+        .into_iter()
+        .map(|(name, p)| json!({"name": name, "svg": p.svg}))
+        .collect();
+    charts.push(json!({
+        "name": "phases",
+        "svg": plot::standard_svg("phases", &reading.model, &results[1])?,
+    }));
+    let default = (written.territories.len() == 1).then_some(0);
+    let differences: Vec<Value> = c
+        .outcomes
+        .iter()
+        .enumerate()
+        .filter(|(o, _)| *o < crate::study::compare::default_outcomes(written).len())
+        .map(|(o, text)| {
+            let (w, ch) = (&c.scenarios[0].estimates[o], &c.scenarios[1].estimates[o]);
+            let d = c.scenarios[1]
+                .differences
+                .as_ref()
+                .map(|d| d[o])
+                .unwrap_or(*w);
+            let (what, territory) = match parse_outcome(text, written, default) {
+                Ok(parsed) => (
+                    text::describe(&parsed, written),
+                    written.territories[parsed.territory].name.clone(),
+                ),
+                Err(_) => (text.clone(), String::new()),
+            };
+            json!({
+                "outcome": text,
+                "territory": territory,
+                "what": what,
+                "written": estimate(w),
+                "chosen": estimate(ch),
+                "difference": estimate(&d),
+                "sentence": text::difference_sentence(text, &what, w, ch, &d, written),
+            })
+        })
+        .collect();
+    let hypotheses: Vec<Value> = reading
+        .hypotheses
+        .iter()
+        .map(|(w, ch)| {
+            json!({
+                "name": w.hypothesis.name,
+                "text": w.hypothesis.text(),
+                "written": {"verdict": w.verdict.word(), "estimate": estimate(&w.estimate)},
+                "chosen": {"verdict": ch.verdict.word(), "estimate": estimate(&ch.estimate)},
+            })
+        })
+        .collect();
+    Ok(json!({
+        "runs": c.runs,
+        "seed": c.seed,
+        "sets": reading.sets,
+        "charts": charts,
+        "differences": differences,
+        "hypotheses": hypotheses,
+    }))
+}
+
+/// The choices of a query `PATH=value&...`, and its `file` and `runs` if given.
+fn choices_of(
+    query: &[(String, String)],
+) -> Result<(Vec<(String, f64)>, Option<String>, Option<u64>), Response> {
+    let mut choices = Vec::new();
+    let (mut file, mut runs) = (None, None);
+    for (k, v) in query {
+        match k.as_str() {
+            "file" => file = Some(v.clone()),
+            "runs" => {
+                runs = Some(v.parse().map_err(|_| {
+                    errors(StatusCode::BAD_REQUEST, &format!("runs={v} is not a number of runs"), None)
+                })?)
+            }
+            _ => {
+                let x: f64 = v.parse().ok().filter(|x: &f64| x.is_finite()).ok_or_else(|| {
+                    errors(
+                        StatusCode::BAD_REQUEST,
+                        &format!("{k}={v}: the value is not a number"),
+                        Some("write PATH=number, e.g. lever.citergie.intensity=0.5"),
+                    )
+                })?;
+                choices.push((k.clone(), x));
+            }
+        }
+    }
+    if choices.len() > 1000 {
+        return Err(errors(StatusCode::BAD_REQUEST, "too many choices", None));
+    }
+    Ok((choices, file, runs))
+}
+
+async fn export(
+    State(s): State<Arc<Server>>,
+    query: Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Ok(Query(query)) = query else {
+        return errors(StatusCode::BAD_REQUEST, "the address's query cannot be read", None);
+    };
+    let (choices, file, _) = match choices_of(&query) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    if let Err(e) = s.workshop.prepare(&choices, None) {
+        return invalid(&e);
+    }
+    match crate::serve::page::export(&s.workshop, &choices, file.as_deref()) {
+        Ok((name, text)) => {
+            let mut r = text.into_response();
+            let h = r.headers_mut();
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/toml; charset=utf-8"),
+            );
+            if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+                h.insert(header::CONTENT_DISPOSITION, v);
+            }
+            r
+        }
+        Err(message) => errors(StatusCode::BAD_REQUEST, &message, None),
+    }
+}
+
+async fn results_csv(
+    State(s): State<Arc<Server>>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    query: Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Ok(Query(query)) = query else {
+        return errors(StatusCode::BAD_REQUEST, "the address's query cannot be read", None);
+    };
+    let (choices, _, runs) = match choices_of(&query) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    if let Err(e) = s.workshop.prepare(&choices, runs) {
+        return invalid(&e);
+    }
+    for_client(&s, addr.ip(), move |server, cancel| {
+        let quiet = |_: u64, _: u64| {};
+        let controls = Controls {
+            progress: &quiet,
+            cancel: &cancel,
+        };
+        let reading = server
+            .pool
+            .install(|| server.workshop.read(&choices, runs, &server.workspace, &controls));
+        match reading {
+            Ok(Some(r)) => {
+                let mut resp = output::compare::csv(&r.comparison).into_response();
+                let h = resp.headers_mut();
+                h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+                h.insert(
+                    header::CONTENT_DISPOSITION,
+                    HeaderValue::from_static("attachment; filename=\"results.csv\""),
+                );
+                resp
+            }
+            Ok(None) => errors(StatusCode::CONFLICT, "a newer request replaced this one", None),
+            Err(e) => invalid(&e),
+        }
+    })
+    .await
+}
