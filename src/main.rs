@@ -35,6 +35,20 @@ enum Command {
         #[arg(long)]
         no_plots: bool,
     },
+    /// Write one self-contained HTML report: the numbers in words, every plot, the phases, the
+    /// hypotheses' verdicts and the variants compared (readable offline, printable on A4).
+    Report {
+        /// Territory or network file (.toml).
+        file: PathBuf,
+        /// A variant to compare with the file: "NAME: PATH=VALUE, PATH=VALUE" (repeatable).
+        #[arg(long = "variant", value_name = "SPEC")]
+        variants: Vec<String>,
+        /// The report's file (default: output/<id>/report.html).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        sim: Simulation,
+    },
     /// Test hypotheses: estimate, 95% interval and verdict for each (exit 4 unless all are
     /// supported).
     Test {
@@ -286,6 +300,21 @@ fn execute(command: Command) -> Result<(), Error> {
             if !sim.quiet {
                 print!("{}", text::summary(&report.study.model, &report.results));
                 println!("\nOutputs in {}/", report.out_dir.display());
+            }
+            Ok(())
+        }
+        Command::Report {
+            file,
+            variants,
+            out,
+            sim,
+        } => {
+            let options = sim.options();
+            let made = drive(sim.quiet, "runs", |controls| {
+                commands::report::report(&file, &options, &variants, out.as_deref(), controls)
+            })?;
+            if !sim.quiet {
+                println!("Report in {}", made.path.display());
             }
             Ok(())
         }

@@ -1,6 +1,7 @@
 //! The one integration-test binary (one link on 2 cores), a module per area.
 
 mod analytic;
+mod browser;
 mod cli;
 mod common;
 mod compare;
@@ -10,6 +11,8 @@ mod hostile;
 mod hypotheses;
 mod properties;
 mod reference;
+mod report;
 mod reproducibility;
 mod robustness;
+mod serve;
 mod validation;

@@ -55,7 +55,9 @@ pub fn compare(
     write("compare.json", output::compare::json(&comparison))?;
     if let Some(results) = &comparison.results {
         let series = comparison.series.as_deref();
-        sim.in_pool(|| plot::write_overlays(staging.path(), base, &prepared.names, results, series))??;
+        sim.in_pool(|| {
+            plot::write_overlays(staging.path(), base, &prepared.names, results, series)
+        })??;
     }
     let out_dir = staging.commit()?;
     Ok(Some(CompareReport {

@@ -6,9 +6,10 @@
 pub mod check;
 pub mod compare;
 pub mod new;
+pub mod report;
 pub mod run;
-pub mod serve;
 pub mod sensitivity;
+pub mod serve;
 pub mod sweep;
 pub mod test;
 

@@ -1,7 +1,7 @@
 //! Stage 6 — outputs: one module per format, each a function from results to bytes, text or
 //! pictures: [`tables`] (tidy CSV), [`json`] (`summary.json`), [`compare`] (a comparison's
 //! CSV and JSON), [`text`] (what the command line prints), [`explain`] (a scenario in plain
-//! words), [`plot`] (PNG and SVG, drawn in memory). [`folder`] writes a set of files
+//! words), [`report`] (one self-contained HTML page), [`plot`] (PNG and SVG, drawn in memory). [`folder`] writes a set of files
 //! atomically; [`write_all`] writes a run's whole set into a folder.
 
 pub mod compare;
@@ -10,6 +10,7 @@ pub mod explore;
 pub mod folder;
 pub mod json;
 pub mod plot;
+pub mod report;
 pub mod tables;
 pub mod text;
 pub mod toml;

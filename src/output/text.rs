@@ -236,6 +236,18 @@ pub fn comparison(c: &Comparison) -> String {
     out
 }
 
+/// An outcome given as text in words, and the name of its territory ("" if it cannot be read).
+pub fn outcome_words(text: &str, model: &Model) -> (String, String) {
+    let default = (model.territories.len() == 1).then_some(0);
+    match crate::study::outcome::parse_outcome(text, model, default) {
+        Ok(parsed) => (
+            describe(&parsed, model),
+            model.territories[parsed.territory].name.clone(),
+        ),
+        Err(_) => (text.to_string(), String::new()),
+    }
+}
+
 /// An outcome in words, e.g. "share of futures still alive in month 144 (2013)".
 pub fn describe(o: &crate::study::outcome::Outcome, model: &Model) -> String {
     let t = &model.territories[o.territory];
@@ -428,24 +440,71 @@ pub fn value_words(outcome: &str, x: f64, model: &Model) -> String {
     }
 }
 
-/// A difference of an outcome for people: percentage points, euros or months, with its sign.
-pub fn difference_words(outcome: &str, d: f64) -> String {
-    let sign = if d > 0.0 { "+" } else { "" };
-    if outcome.contains("spend") {
-        if d.abs() >= 1e6 {
-            format!("{sign}{:.2} M€", d / 1e6)
+/// A difference as a signed number (with a true minus sign) and its unit; `scale` fixes the
+/// unit's scale (M€ or €) so that a range is written in one unit.
+fn difference_parts(outcome: &str, d: f64, scale: Option<f64>) -> (String, &'static str) {
+    let signed = |x: f64, digits: usize| {
+        let body = format!("{:.*}", digits, x.abs());
+        let zero = body.chars().all(|c| c == '0' || c == '.');
+        let sign = if zero {
+            ""
+        } else if x > 0.0 {
+            "+"
         } else {
-            format!("{sign}{:.0} €", d)
+            "−"
+        };
+        format!("{sign}{body}")
+    };
+    if outcome.contains("spend") {
+        if scale.unwrap_or(d.abs()) >= 1e6 {
+            (signed(d / 1e6, 2), "M€")
+        } else {
+            (signed(d, 0), "€")
         }
     } else if outcome.contains("entry(") {
-        format!("{sign}{:.0} months", d)
+        (signed(d, 0), "months")
     } else {
-        format!("{sign}{:.1} points", 100.0 * d)
+        (signed(100.0 * d, 1), "points")
+    }
+}
+
+/// A difference and its interval in one unit: "−30.6 points, 95% from −33.9 to −28.1".
+pub fn difference_range(outcome: &str, d: &crate::stats::Estimate) -> String {
+    let scale = Some(d.estimate.abs().max(d.low.abs()).max(d.high.abs()));
+    let (value, unit) = difference_parts(outcome, d.estimate, scale);
+    let (low, _) = difference_parts(outcome, d.low, scale);
+    let (high, _) = difference_parts(outcome, d.high, scale);
+    format!("{value} {unit}, 95% from {low} to {high}")
+}
+
+/// Which way a paired difference goes, in a word or a few: "higher", "lower" (or "more",
+/// "less" for spend and entry months) when its 95% interval excludes zero, "no change at
+/// all", "no clear difference at these runs", or "no comparison" when there is no value.
+pub fn difference_verdict(outcome: &str, d: &crate::stats::Estimate) -> &'static str {
+    let counted = outcome.contains("spend") || outcome.contains("entry(");
+    if !d.low.is_finite() || !d.high.is_finite() {
+        "no comparison (no run has a value in one of them)"
+    } else if d.low > 0.0 {
+        if counted {
+            "more"
+        } else {
+            "higher"
+        }
+    } else if d.high < 0.0 {
+        if counted {
+            "less"
+        } else {
+            "lower"
+        }
+    } else if d.low == 0.0 && d.high == 0.0 {
+        "no change at all"
+    } else {
+        "no clear difference at these runs"
     }
 }
 
 /// What a paired difference says, in a sentence: "Perpetuation …: 94.3% → 97.1% (+2.8 points,
-/// 95%: +1.9 to +3.7): higher with your choices."
+/// 95% from +1.9 to +3.7): higher with your choices."
 pub fn difference_sentence(
     outcome: &str,
     what: &str,
@@ -454,35 +513,53 @@ pub fn difference_sentence(
     difference: &crate::stats::Estimate,
     model: &Model,
 ) -> String {
-    let verdict = if !difference.low.is_finite() || !difference.high.is_finite() {
-        "no comparison (no run has a value in one of them)"
-    } else if difference.low > 0.0 {
-        if outcome.contains("spend") || outcome.contains("entry(") {
-            "more with your choices"
-        } else {
-            "higher with your choices"
-        }
-    } else if difference.high < 0.0 {
-        if outcome.contains("spend") || outcome.contains("entry(") {
-            "less with your choices"
-        } else {
-            "lower with your choices"
-        }
-    } else if difference.low == 0.0 && difference.high == 0.0 {
-        "no change at all"
-    } else {
-        "no clear difference at these runs"
-    };
+    let mut verdict = difference_verdict(outcome, difference).to_string();
+    if ["higher", "lower", "more", "less"].contains(&verdict.as_str()) {
+        verdict.push_str(" with your choices");
+    }
     let mut first = what.to_string();
     if let Some(c) = first.get(..1) {
         first = c.to_uppercase() + &first[1..];
     }
     format!(
-        "{first}: {} → {} ({}, 95%: {} to {}): {verdict}.",
+        "{first}: {} → {} ({}): {verdict}.",
         value_words(outcome, written.estimate, model),
         value_words(outcome, chosen.estimate, model),
-        difference_words(outcome, difference.estimate),
-        difference_words(outcome, difference.low),
-        difference_words(outcome, difference.high),
+        difference_range(outcome, difference),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::difference_range;
+    use crate::stats::Estimate;
+
+    fn e(estimate: f64, low: f64, high: f64) -> Estimate {
+        Estimate {
+            estimate,
+            low,
+            high,
+            n: 100,
+        }
+    }
+
+    #[test]
+    fn a_range_is_written_once_in_one_unit_with_true_minus_signs() {
+        assert_eq!(
+            difference_range("perpetuation@144", &e(-0.306, -0.339, -0.281)),
+            "−30.6 points, 95% from −33.9 to −28.1"
+        );
+        assert_eq!(
+            difference_range("stabilisation@144", &e(0.0004, -0.0001, 0.001)),
+            "0.0 points, 95% from 0.0 to +0.1"
+        );
+        assert_eq!(
+            difference_range("spend", &e(1.5e6, 0.9e6, 2.1e6)),
+            "+1.50 M€, 95% from +0.90 to +2.10"
+        );
+        assert_eq!(
+            difference_range("entry(scale)", &e(-12.0, -20.0, 3.0)),
+            "−12 months, 95% from −20 to +3"
+        );
+    }
 }

@@ -27,7 +27,12 @@ fn number(x: f64, integer: bool) -> Value {
 }
 
 /// The `[[name]]` table whose `key` is `id` (e.g. the lever with `id = "citergie"`).
-fn table_with<'d>(doc: &'d mut DocumentMut, name: &str, key: &str, id: &str) -> Option<&'d mut Table> {
+fn table_with<'d>(
+    doc: &'d mut DocumentMut,
+    name: &str,
+    key: &str,
+    id: &str,
+) -> Option<&'d mut Table> {
     doc.get_mut(name)?
         .as_array_of_tables_mut()?
         .iter_mut()
@@ -99,9 +104,8 @@ fn write_choice(doc: &mut DocumentMut, c: &Choice) -> Result<(), String> {
             put(t, &[key], x, w)
         }
         [kind @ ("actor" | "lever" | "shock" | "phase"), id, rest @ ..] => {
-            let t = table_with(doc, kind, "id", id).ok_or_else(|| {
-                format!("no [[{kind}]] with id `{id}` is written in the file")
-            })?;
+            let t = table_with(doc, kind, "id", id)
+                .ok_or_else(|| format!("no [[{kind}]] with id `{id}` is written in the file"))?;
             let w = match rest {
                 [key] => was(t, key),
                 _ => None,
@@ -138,7 +142,11 @@ pub fn with_choices(text: &str, choices: &[Choice]) -> Result<String, String> {
         "# Choices made on trajectoire's workshop page (trajectoire serve), written into the file:\n",
     );
     for c in choices {
-        note.push_str(&format!("#   {} = {}\n", c.path, value_text(c.value, c.integer)));
+        note.push_str(&format!(
+            "#   {} = {}\n",
+            c.path,
+            value_text(c.value, c.integer)
+        ));
     }
     note.push_str("#\n");
     Ok(note + &doc.to_string())
@@ -180,17 +188,26 @@ mod tests {
         ];
         let out = with_choices(text, &choices).unwrap();
         assert!(out.contains("# the id"), "{out}");
-        assert!(out.contains("budget = 2500 # workshop choice (was 1000)"), "{out}");
-        assert!(out.contains("intensity = 0.5 # workshop choice (was 1.0)"), "{out}");
+        assert!(
+            out.contains("budget = 2500 # workshop choice (was 1000)"),
+            "{out}"
+        );
+        assert!(
+            out.contains("intensity = 0.5 # workshop choice (was 1.0)"),
+            "{out}"
+        );
         assert!(out.contains("intensity = 1.5 # workshop choice\n"), "{out}");
         assert!(out.contains("h = 0.02"), "{out}");
         assert!(out.contains("[scale]\nimitation = 0.05"), "{out}");
         assert!(out.starts_with("# Choices made"), "{out}");
-        let err = with_choices(text, &[Choice {
-            path: "lever.z.intensity".into(),
-            value: 1.0,
-            integer: false,
-        }])
+        let err = with_choices(
+            text,
+            &[Choice {
+                path: "lever.z.intensity".into(),
+                value: 1.0,
+                integer: false,
+            }],
+        )
         .unwrap_err();
         assert!(err.contains("no [[lever]] with id `z`"), "{err}");
     }

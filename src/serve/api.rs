@@ -18,7 +18,7 @@ use std::time::Instant;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Query, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -30,20 +30,34 @@ use crate::diag::Error;
 use crate::ensemble::Controls;
 use crate::output::{self, plot, text};
 use crate::stats::Estimate;
-use crate::study::outcome::parse_outcome;
 use crate::study::workshop::{problems, Reading, NAMES};
 
 /// The router over a server's state.
 pub fn router(server: Arc<Server>) -> Router {
     Router::new()
-        .route("/", get(|| async { file(page::INDEX, "text/html; charset=utf-8") }))
-        .route("/app.js", get(|| async { file(page::SCRIPT, "text/javascript; charset=utf-8") }))
-        .route("/style.css", get(|| async { file(page::STYLE, "text/css; charset=utf-8") }))
+        .route(
+            "/",
+            get(|| async { file(page::INDEX, "text/html; charset=utf-8") }),
+        )
+        .route(
+            "/app.js",
+            get(|| async { file(page::SCRIPT, "text/javascript; charset=utf-8") }),
+        )
+        .route(
+            "/style.css",
+            get(|| async { file(page::STYLE, "text/css; charset=utf-8") }),
+        )
         .route("/api/scenario", get(scenario))
         .route("/api/simulate", post(simulate))
         .route("/api/export", get(export))
         .route("/api/results.csv", get(results_csv))
-        .fallback(|| async { errors(StatusCode::NOT_FOUND, "there is nothing at this address", None) })
+        .fallback(|| async {
+            errors(
+                StatusCode::NOT_FOUND,
+                "there is nothing at this address",
+                None,
+            )
+        })
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(server)
 }
@@ -60,7 +74,10 @@ fn file(body: &'static str, kind: &'static str) -> Response {
             "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'",
         ),
     );
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     r
 }
 
@@ -79,7 +96,11 @@ fn invalid(e: &Error) -> Response {
         .into_iter()
         .map(|(message, help)| json!({"message": message, "help": help}))
         .collect();
-    (StatusCode::BAD_REQUEST, axum::Json(json!({ "errors": list }))).into_response()
+    (
+        StatusCode::BAD_REQUEST,
+        axum::Json(json!({ "errors": list })),
+    )
+        .into_response()
 }
 
 async fn scenario(State(s): State<Arc<Server>>) -> Response {
@@ -117,6 +138,13 @@ struct Request {
     runs: Option<u64>,
 }
 
+/// The page's own name, if it sent one.
+fn page_of(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get("x-trajectoire-page")
+        .and_then(|v| v.to_str().ok())
+}
+
 /// Sets the flag when dropped while armed: a request whose client went away stops its work.
 struct CancelOnDrop(Arc<AtomicBool>, bool);
 
@@ -133,9 +161,10 @@ impl Drop for CancelOnDrop {
 async fn for_client(
     s: &Arc<Server>,
     ip: std::net::IpAddr,
+    page: Option<&str>,
     work: impl FnOnce(Arc<Server>, Arc<AtomicBool>) -> Response + Send + 'static,
 ) -> Response {
-    let slot = s.slot(ip);
+    let slot = s.slot(ip, page);
     let flag = slot.replace();
     let mut guard = CancelOnDrop(flag.clone(), true);
     let superseded = || {
@@ -150,7 +179,11 @@ async fn for_client(
         return superseded();
     }
     let Ok(_permit) = s.gate.acquire().await else {
-        return errors(StatusCode::SERVICE_UNAVAILABLE, "the server is stopping", None);
+        return errors(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the server is stopping",
+            None,
+        );
     };
     if flag.load(Ordering::Relaxed) {
         return superseded();
@@ -172,6 +205,7 @@ async fn for_client(
 async fn simulate(
     State(s): State<Arc<Server>>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let body = match body {
@@ -200,7 +234,7 @@ async fn simulate(
     if let Err(e) = s.workshop.prepare(&choices, request.runs) {
         return invalid(&e);
     }
-    for_client(&s, addr.ip(), move |server, cancel| {
+    for_client(&s, addr.ip(), page_of(&headers), move |server, cancel| {
         let started = Instant::now();
         let quiet = |_: u64, _: u64| {};
         let controls = Controls {
@@ -242,15 +276,15 @@ fn answer(server: &Server, reading: &Reading) -> Result<Value, String> {
     let written = &server.workshop.study.model;
     let names: Vec<String> = NAMES.iter().map(|s| s.to_string()).collect();
     let results = c.results.as_deref().ok_or("no results")?;
-    let mut charts: Vec<Value> = plot::overlays(written, &names, results, c.series.as_deref(), true)?
-        .into_iter()
-        .map(|(name, p)| json!({"name": name, "svg": p.svg}))
-        .collect();
+    let mut charts: Vec<Value> =
+        plot::overlays(written, &names, results, c.series.as_deref(), true)?
+            .into_iter()
+            .map(|(name, p)| json!({"name": name, "svg": p.svg}))
+            .collect();
     charts.push(json!({
         "name": "phases",
         "svg": plot::standard_svg("phases", &reading.model, &results[1])?,
     }));
-    let default = (written.territories.len() == 1).then_some(0);
     let differences: Vec<Value> = c
         .outcomes
         .iter()
@@ -263,13 +297,7 @@ fn answer(server: &Server, reading: &Reading) -> Result<Value, String> {
                 .as_ref()
                 .map(|d| d[o])
                 .unwrap_or(*w);
-            let (what, territory) = match parse_outcome(text, written, default) {
-                Ok(parsed) => (
-                    text::describe(&parsed, written),
-                    written.territories[parsed.territory].name.clone(),
-                ),
-                Err(_) => (text.clone(), String::new()),
-            };
+            let (what, territory) = text::outcome_words(text, written);
             json!({
                 "outcome": text,
                 "territory": territory,
@@ -314,17 +342,25 @@ fn choices_of(
             "file" => file = Some(v.clone()),
             "runs" => {
                 runs = Some(v.parse().map_err(|_| {
-                    errors(StatusCode::BAD_REQUEST, &format!("runs={v} is not a number of runs"), None)
+                    errors(
+                        StatusCode::BAD_REQUEST,
+                        &format!("runs={v} is not a number of runs"),
+                        None,
+                    )
                 })?)
             }
             _ => {
-                let x: f64 = v.parse().ok().filter(|x: &f64| x.is_finite()).ok_or_else(|| {
-                    errors(
-                        StatusCode::BAD_REQUEST,
-                        &format!("{k}={v}: the value is not a number"),
-                        Some("write PATH=number, e.g. lever.citergie.intensity=0.5"),
-                    )
-                })?;
+                let x: f64 = v
+                    .parse()
+                    .ok()
+                    .filter(|x: &f64| x.is_finite())
+                    .ok_or_else(|| {
+                        errors(
+                            StatusCode::BAD_REQUEST,
+                            &format!("{k}={v}: the value is not a number"),
+                            Some("write PATH=number, e.g. lever.citergie.intensity=0.5"),
+                        )
+                    })?;
                 choices.push((k.clone(), x));
             }
         }
@@ -340,7 +376,11 @@ async fn export(
     query: Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let Ok(Query(query)) = query else {
-        return errors(StatusCode::BAD_REQUEST, "the address's query cannot be read", None);
+        return errors(
+            StatusCode::BAD_REQUEST,
+            "the address's query cannot be read",
+            None,
+        );
     };
     let (choices, file, _) = match choices_of(&query) {
         Ok(c) => c,
@@ -369,10 +409,15 @@ async fn export(
 async fn results_csv(
     State(s): State<Arc<Server>>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     query: Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let Ok(Query(query)) = query else {
-        return errors(StatusCode::BAD_REQUEST, "the address's query cannot be read", None);
+        return errors(
+            StatusCode::BAD_REQUEST,
+            "the address's query cannot be read",
+            None,
+        );
     };
     let (choices, _, runs) = match choices_of(&query) {
         Ok(c) => c,
@@ -381,27 +426,36 @@ async fn results_csv(
     if let Err(e) = s.workshop.prepare(&choices, runs) {
         return invalid(&e);
     }
-    for_client(&s, addr.ip(), move |server, cancel| {
+    for_client(&s, addr.ip(), page_of(&headers), move |server, cancel| {
         let quiet = |_: u64, _: u64| {};
         let controls = Controls {
             progress: &quiet,
             cancel: &cancel,
         };
-        let reading = server
-            .pool
-            .install(|| server.workshop.read(&choices, runs, &server.workspace, &controls));
+        let reading = server.pool.install(|| {
+            server
+                .workshop
+                .read(&choices, runs, &server.workspace, &controls)
+        });
         match reading {
             Ok(Some(r)) => {
                 let mut resp = output::compare::csv(&r.comparison).into_response();
                 let h = resp.headers_mut();
-                h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+                h.insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/csv; charset=utf-8"),
+                );
                 h.insert(
                     header::CONTENT_DISPOSITION,
                     HeaderValue::from_static("attachment; filename=\"results.csv\""),
                 );
                 resp
             }
-            Ok(None) => errors(StatusCode::CONFLICT, "a newer request replaced this one", None),
+            Ok(None) => errors(
+                StatusCode::CONFLICT,
+                "a newer request replaced this one",
+                None,
+            ),
             Err(e) => invalid(&e),
         }
     })

@@ -70,8 +70,8 @@ pub struct Server {
     pub workspace: Workspace,
     /// Simulations at once, across clients (fair: first come, first served).
     pub gate: tokio::sync::Semaphore,
-    /// Per client (by address): its slot.
-    pub clients: Mutex<HashMap<IpAddr, Arc<Slot>>>,
+    /// Per client (a page's own name, else its address): its slot.
+    pub clients: Mutex<HashMap<String, Arc<Slot>>>,
 }
 
 impl Server {
@@ -90,14 +90,19 @@ impl Server {
         })
     }
 
-    /// The slot of the client at `ip`.
-    pub fn slot(&self, ip: IpAddr) -> Arc<Slot> {
+    /// The slot of a client: the page named `page` (its `X-Trajectoire-Page` header, at most
+    /// 64 characters) or, without one, whatever comes from `ip`.
+    pub fn slot(&self, ip: IpAddr, page: Option<&str>) -> Arc<Slot> {
+        let key = match page.filter(|p| !p.is_empty() && p.len() <= 64) {
+            Some(p) => format!("page {p}"),
+            None => format!("address {ip}"),
+        };
         let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
         // A room of phones is tens of clients; a scan by many addresses is bounded here.
         if clients.len() > 10_000 {
             clients.retain(|_, s| Arc::strong_count(s) > 1);
         }
-        clients.entry(ip).or_default().clone()
+        clients.entry(key).or_default().clone()
     }
 }
 

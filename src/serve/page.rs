@@ -24,9 +24,11 @@ pub fn export(
     let files: Vec<(String, usize)> = match &loaded.scenario {
         Scenario::Territory(t) => vec![(workshop.study.model.id.clone(), t.file)],
         Scenario::Network(n) => std::iter::once((workshop.study.model.id.clone(), 0))
-            .chain(n.territories.iter().filter_map(|t| {
-                t.header.id.as_ref().map(|id| (id.value.clone(), t.file))
-            }))
+            .chain(
+                n.territories
+                    .iter()
+                    .filter_map(|t| t.header.id.as_ref().map(|id| (id.value.clone(), t.file))),
+            )
             .collect(),
         Scenario::Library(_) => return Err("a lever library has no choices".into()),
     };
@@ -88,9 +90,9 @@ pub fn export(
         .map(|(_, c)| c)
         .collect();
     let text = with_choices(&source.text, &mine)?;
-    let name = source
-        .path
-        .file_name()
-        .map_or_else(|| "scenario.toml".to_string(), |n| n.to_string_lossy().into_owned());
+    let name = source.path.file_name().map_or_else(
+        || "scenario.toml".to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
     Ok((name, text))
 }

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use super::collect::{outcome_scale, OutcomeSums, Outcomes};
+use super::hypothesis::{Hypothesis, Tested};
 use super::outcome::{parse_outcome, Outcome};
 use crate::diag::{Diagnostic, Error, Location, Sources};
 use crate::engine::{Block, Engine};
@@ -45,6 +46,20 @@ pub struct Comparison {
     /// results are asked for: `series[s - 1]`.
     #[serde(skip)]
     pub series: Option<Vec<SeriesDifferences>>,
+}
+
+impl Comparison {
+    /// The verdicts on `hypotheses` in scenario `s`, from its estimates; a hypothesis whose
+    /// outcome was not compared is left out.
+    pub fn tested(&self, hypotheses: &[Hypothesis], s: usize) -> Vec<Tested> {
+        hypotheses
+            .iter()
+            .filter_map(|h| {
+                let o = self.outcomes.iter().position(|o| *o == h.outcome.text)?;
+                Some(Tested::new(h.clone(), self.scenarios[s].estimates[o]))
+            })
+            .collect()
+    }
 }
 
 /// The paired difference (scenario − base) of a quantity month by month, with its 95% interval.
@@ -107,6 +122,17 @@ pub fn default_outcomes(model: &Model) -> Vec<String> {
         out.push(format!("{p}spend"));
     }
     out
+}
+
+/// The default outcomes of a model and, after them, those of its hypotheses (each once).
+pub fn outcomes_with(model: &Model, hypotheses: &[Hypothesis]) -> Vec<String> {
+    let mut outcomes = default_outcomes(model);
+    for h in hypotheses {
+        if !outcomes.contains(&h.outcome.text) {
+            outcomes.push(h.outcome.text.clone());
+        }
+    }
+    outcomes
 }
 
 /// Parses outcome texts against a model, every problem reported against the `--outcome`
@@ -317,7 +343,10 @@ impl PairedSeries {
         let territories = engines[0].territory_count();
         PairedSeries {
             sums: vec![
-                vec![std::array::from_fn(|_| vec![OutcomeSums::default(); months]); territories];
+                vec![
+                    std::array::from_fn(|_| vec![OutcomeSums::default(); months]);
+                    territories
+                ];
                 engines.len() - 1
             ],
             values: Vec::with_capacity(crate::engine::LANES),
@@ -366,13 +395,13 @@ impl Aggregate for PairedSeries {
                                 .zip(base.stabilisation_index(ti))
                                 .map(|(x, y)| x - y),
                         ),
-                        1 => self.values.extend(
-                            block
-                                .alive(ti)
-                                .iter()
-                                .zip(base.alive(ti))
-                                .map(|(x, y)| f64::from(u8::from(*x)) - f64::from(u8::from(*y))),
-                        ),
+                        1 => {
+                            self.values.extend(
+                                block.alive(ti).iter().zip(base.alive(ti)).map(|(x, y)| {
+                                    f64::from(u8::from(*x)) - f64::from(u8::from(*y))
+                                }),
+                            )
+                        }
                         _ => self.values.extend(
                             block
                                 .reach(ti)
@@ -382,7 +411,9 @@ impl Aggregate for PairedSeries {
                         ),
                     }
                     sums[m].add_fixed(
-                        self.values.iter().map(|d| ((d + 1.0) / 2.0).clamp(0.0, 1.0)),
+                        self.values
+                            .iter()
+                            .map(|d| ((d + 1.0) / 2.0).clamp(0.0, 1.0)),
                         u64::from(weight),
                     );
                 }
@@ -393,7 +424,12 @@ impl Aggregate for PairedSeries {
     fn finish(&mut self, _: &[Engine], _: &[Block], _: u32) {}
 
     fn merge(&mut self, other: Self, _: &Workspace) {
-        for (a, b) in self.sums.iter_mut().flatten().zip(other.sums.iter().flatten()) {
+        for (a, b) in self
+            .sums
+            .iter_mut()
+            .flatten()
+            .zip(other.sums.iter().flatten())
+        {
             for (a, b) in a.iter_mut().zip(b) {
                 for (a, b) in a.iter_mut().zip(b) {
                     a.add(b);

@@ -9,8 +9,8 @@
 
 use serde::Serialize;
 
-use super::compare::{default_outcomes, Comparison, Prepared};
-use super::hypothesis::{Hypothesis, Tested};
+use super::compare::{outcomes_with, Comparison, Prepared};
+use super::hypothesis::Tested;
 use super::Study;
 use crate::diag::{Diagnostic, Error};
 use crate::ensemble::{Controls, Workspace};
@@ -314,7 +314,10 @@ pub fn sliders(loaded: &Loaded, model: &Model) -> Result<Vec<Slider>, Error> {
         let Some(value) = value_at(model, &full) else {
             problem(
                 path.span,
-                format!("`{}` has no number in this scenario to start from", path.value),
+                format!(
+                    "`{}` has no number in this scenario to start from",
+                    path.value
+                ),
                 "write the value in the file first, or choose another path",
             );
             continue;
@@ -429,12 +432,7 @@ impl Workshop {
         };
         let study = Study::of(&loaded, &overrides)?;
         let sliders = sliders(&loaded, &study.model)?;
-        let mut outcomes = default_outcomes(&study.model);
-        for h in &study.hypotheses {
-            if !outcomes.contains(&h.outcome.text) {
-                outcomes.push(h.outcome.text.clone());
-            }
-        }
+        let outcomes = outcomes_with(&study.model, &study.hypotheses);
         let runs = study.model.settings.runs;
         if !(bounds::RUNS.0..=bounds::RUNS.1).contains(&max_runs) || runs > max_runs {
             return Err(Error::Usage(format!(
@@ -517,23 +515,10 @@ impl Workshop {
         let Some(comparison) = prepared.run(true, workspace, controls) else {
             return Ok(None);
         };
-        let position = |h: &Hypothesis| {
-            comparison
-                .outcomes
-                .iter()
-                .position(|o| *o == h.outcome.text)
-        };
-        let hypotheses = self
-            .study
-            .hypotheses
-            .iter()
-            .filter_map(|h| {
-                let o = position(h)?;
-                Some((
-                    Tested::new(h.clone(), comparison.scenarios[0].estimates[o]),
-                    Tested::new(h.clone(), comparison.scenarios[1].estimates[o]),
-                ))
-            })
+        let hypotheses = comparison
+            .tested(&self.study.hypotheses, 0)
+            .into_iter()
+            .zip(comparison.tested(&self.study.hypotheses, 1))
             .collect();
         let model = prepared.models[1].clone();
         Ok(Some(Reading {
@@ -588,13 +573,25 @@ mod tests {
         assert_eq!(value_at(&m, "territory.budget"), Some(10000.0));
         assert_eq!(value_at(&m, "lever.cooperation.intensity"), Some(0.25));
         assert_eq!(value_at(&m, "lever.narrative.intensity"), Some(1.0));
-        assert_eq!(value_at(&m, "shock.municipal-election.probability"), Some(0.45));
-        assert_eq!(value_at(&m, "shock.municipal-election.hits.elected"), Some(0.45));
+        assert_eq!(
+            value_at(&m, "shock.municipal-election.probability"),
+            Some(0.45)
+        );
+        assert_eq!(
+            value_at(&m, "shock.municipal-election.hits.elected"),
+            Some(0.45)
+        );
         assert_eq!(value_at(&m, "actor.elected.engagement"), Some(0.5));
         assert_eq!(value_at(&m, "lever.nothing.intensity"), None);
         let (_, n) = model("villes-pairs.toml");
-        assert_eq!(value_at(&n, "link.malaunay.loos-en-gohelle.exchange"), Some(0.004));
-        assert_eq!(value_at(&n, "grande-synthe.territory.budget"), Some(10000.0));
+        assert_eq!(
+            value_at(&n, "link.malaunay.loos-en-gohelle.exchange"),
+            Some(0.004)
+        );
+        assert_eq!(
+            value_at(&n, "grande-synthe.territory.budget"),
+            Some(10000.0)
+        );
     }
 
     #[test]

@@ -46,6 +46,15 @@ pub(super) const GRID: RGBColor = RGBColor(225, 225, 225);
 
 pub(super) const MUTED: RGBColor = RGBColor(110, 110, 110);
 
+/// An axis tick with `digits` decimals, never "-0.00" (a tick a hair below zero is zero).
+pub(super) fn tick(y: f64, digits: usize) -> String {
+    let text = format!("{y:.digits$}");
+    match text.strip_prefix('-') {
+        Some(rest) if rest.chars().all(|c| c == '0' || c == '.') => rest.to_string(),
+        _ => text,
+    }
+}
+
 /// Registers the embedded fonts once.
 pub fn register_fonts() {
     static ONCE: Once = Once::new();
@@ -183,4 +192,14 @@ pub fn write_pictures(dir: &Path, pictures: &[(String, Picture)]) -> Result<Vec<
         }
     }
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ticks_have_no_negative_zero() {
+        assert_eq!(super::tick(-0.0000001, 2), "0.00");
+        assert_eq!(super::tick(-0.05, 2), "-0.05");
+        assert_eq!(super::tick(0.1, 1), "0.1");
+    }
 }

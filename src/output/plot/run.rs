@@ -239,7 +239,7 @@ fn configure_mesh<'a, DB: DrawingBackend + 'a>(
         .x_labels(8)
         .y_labels(6)
         .x_label_formatter(&fmt)
-        .y_label_formatter(&|y| format!("{y:.digits$}"))
+        .y_label_formatter(&|y| super::tick(*y, digits))
         .light_line_style(WHITE)
         .bold_line_style(GRID)
         .label_style((FONT, 14))
@@ -351,7 +351,9 @@ fn survival_curves<DB: DrawingBackend>(
         .iter()
         .flat_map(|c| c.data.iter().map(|p| p.low))
         .fold(1.0f64, f64::min);
-    let (y, fitted) = share_range(lo, 1.0, 1.02);
+    // At least 5 points shown: at a few hundred runs a curve always at 100% has an interval
+    // reaching 99.x%, which an axis fitted to it alone would blow up to fill the panel.
+    let (y, fitted) = share_range(lo.min(0.95), 1.0, 1.02);
     let label = fitted_label("share of runs still alive", fitted);
     let mut chart = time_chart(area, axis, title, 22, y, &label)?;
     draw_marks(&mut chart, axis, marks, 0.45)?;
@@ -390,9 +392,14 @@ fn survival_curves<DB: DrawingBackend>(
         let low: Vec<f64> = curve.data.iter().map(|p| p.low).collect();
         let high: Vec<f64> = curve.data.iter().map(|p| p.high).collect();
         let alpha = if many { 0.25 } else { 0.7 };
-        let interval = band_polygon(&mut chart, axis, &low, &high, band.mix(alpha))?;
+        let always_alive = curve.data.iter().all(|p| p.share >= 1.0);
         if !many {
+            let interval = band_polygon(&mut chart, axis, &low, &high, band.mix(alpha))?;
             swatch(interval, "95% interval", band.mix(alpha));
+        } else if !always_alive {
+            // Among many towns, only the bands of those that lose futures: bands stacked at
+            // the top say nothing and hide one another.
+            band_polygon(&mut chart, axis, &low, &high, band.mix(alpha))?;
         }
         chart
             .draw_series(LineSeries::new(
@@ -423,7 +430,14 @@ fn phases_chart<DB: DrawingBackend>(
     axis: &TimeAxis,
     title: &str,
 ) -> Drawn {
-    let mut chart = time_chart(area, axis, title, 20, 0.0..1.0, "share of runs in each phase")?;
+    let mut chart = time_chart(
+        area,
+        axis,
+        title,
+        20,
+        0.0..1.0,
+        "share of runs in each phase",
+    )?;
     let months = t.phase_share.first().map_or(0, Vec::len);
     let mut below = vec![0.0; months];
     for (k, (phase, shares)) in labels.iter().zip(&t.phase_share).enumerate() {
@@ -448,7 +462,14 @@ fn groups_chart<DB: DrawingBackend>(
     axis: &TimeAxis,
     title: &str,
 ) -> Drawn {
-    let mut chart = time_chart(area, axis, title, 20, 0.0..1.0, "share of the group engaged")?;
+    let mut chart = time_chart(
+        area,
+        axis,
+        title,
+        20,
+        0.0..1.0,
+        "share of the group engaged",
+    )?;
     for (k, g) in model.territories[ti].groups.iter().enumerate() {
         let Some(s) = t.series(&format!("engagement:{}", g.id)) else {
             continue;
@@ -634,8 +655,10 @@ fn difference_panel<DB: DrawingBackend>(
     ti: usize,
     quantity: usize,
 ) -> Drawn {
-    let diffs: Vec<&crate::study::compare::Difference> =
-        series.iter().map(|s| &s.territories[ti][quantity]).collect();
+    let diffs: Vec<&crate::study::compare::Difference> = series
+        .iter()
+        .map(|s| &s.territories[ti][quantity])
+        .collect();
     let lo = diffs
         .iter()
         .flat_map(|d| d.low.iter().copied())

@@ -2,6 +2,9 @@
 // words of the answer. Plain JavaScript, no library, nothing fetched but this server's API.
 "use strict";
 
+// This page's own name for the server: one simulation at a time per page (a newer request
+// cancels the older), however many pages share one machine's address.
+const PAGE = Math.random().toString(36).slice(2, 14);
 const state = { scenario: null, controller: null, pending: null, guessFor: null };
 // For tests and the curious: how long the last answer took from the slider's release to the
 // charts drawn, in milliseconds, and how many answers were drawn.
@@ -127,7 +130,7 @@ async function request() {
   try {
     const response = await fetch("/api/simulate", {
       method: "POST",
-      headers: { "Content-Type": "application/json" },
+      headers: { "Content-Type": "application/json", "X-Trajectoire-Page": PAGE },
       body: JSON.stringify({ set: choices(), runs }),
       signal: controller.signal,
     });
