@@ -134,9 +134,11 @@ fn what_a_file_says_is_shown_not_run() {
     assert!(text.contains("<script>"));
     let file = dir.join("hostile.toml");
     std::fs::write(&file, text).unwrap();
-    for f in ["referentiel.toml"] {
-        std::fs::copy(scenarios().join(f), dir.join(f)).unwrap();
-    }
+    std::fs::copy(
+        scenarios().join("referentiel.toml"),
+        dir.join("referentiel.toml"),
+    )
+    .unwrap();
     let page = dir.join("r.html");
     trajectoire()
         .arg("report")

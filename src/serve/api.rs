@@ -331,23 +331,31 @@ fn answer(server: &Server, reading: &Reading) -> Result<Value, String> {
     }))
 }
 
-/// The choices of a query `PATH=value&...`, and its `file` and `runs` if given.
-fn choices_of(
-    query: &[(String, String)],
-) -> Result<(Vec<(String, f64)>, Option<String>, Option<u64>), Response> {
-    let mut choices = Vec::new();
-    let (mut file, mut runs) = (None, None);
+/// What a query `PATH=value&...[&file=ID][&runs=N]` asks.
+struct Asked {
+    choices: Vec<(String, f64)>,
+    file: Option<String>,
+    runs: Option<u64>,
+}
+
+/// The choices of a query, and its `file` and `runs` if given; a 400 answer if unreadable.
+fn choices_of(query: &[(String, String)]) -> Result<Asked, Box<Response>> {
+    let refuse = |message: &str, help: Option<&str>| {
+        Box::new(errors(StatusCode::BAD_REQUEST, message, help))
+    };
+    let mut asked = Asked {
+        choices: Vec::new(),
+        file: None,
+        runs: None,
+    };
     for (k, v) in query {
         match k.as_str() {
-            "file" => file = Some(v.clone()),
+            "file" => asked.file = Some(v.clone()),
             "runs" => {
-                runs = Some(v.parse().map_err(|_| {
-                    errors(
-                        StatusCode::BAD_REQUEST,
-                        &format!("runs={v} is not a number of runs"),
-                        None,
-                    )
-                })?)
+                let runs = v
+                    .parse()
+                    .map_err(|_| refuse(&format!("runs={v} is not a number of runs"), None))?;
+                asked.runs = Some(runs);
             }
             _ => {
                 let x: f64 = v
@@ -355,20 +363,19 @@ fn choices_of(
                     .ok()
                     .filter(|x: &f64| x.is_finite())
                     .ok_or_else(|| {
-                        errors(
-                            StatusCode::BAD_REQUEST,
+                        refuse(
                             &format!("{k}={v}: the value is not a number"),
                             Some("write PATH=number, e.g. lever.citergie.intensity=0.5"),
                         )
                     })?;
-                choices.push((k.clone(), x));
+                asked.choices.push((k.clone(), x));
             }
         }
     }
-    if choices.len() > 1000 {
-        return Err(errors(StatusCode::BAD_REQUEST, "too many choices", None));
+    if asked.choices.len() > 1000 {
+        return Err(refuse("too many choices", None));
     }
-    Ok((choices, file, runs))
+    Ok(asked)
 }
 
 async fn export(
@@ -382,9 +389,9 @@ async fn export(
             None,
         );
     };
-    let (choices, file, _) = match choices_of(&query) {
+    let Asked { choices, file, .. } = match choices_of(&query) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if let Err(e) = s.workshop.prepare(&choices, None) {
         return invalid(&e);
@@ -419,9 +426,9 @@ async fn results_csv(
             None,
         );
     };
-    let (choices, _, runs) = match choices_of(&query) {
+    let Asked { choices, runs, .. } = match choices_of(&query) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if let Err(e) = s.workshop.prepare(&choices, runs) {
         return invalid(&e);

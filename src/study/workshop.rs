@@ -302,10 +302,14 @@ pub fn sliders(loaded: &Loaded, model: &Model) -> Result<Vec<Slider>, Error> {
             Ok(i) => i,
             Err(Error::Invalid { diagnostics: d, .. }) => {
                 let why = d.first().map_or(String::new(), |d| d.message.clone());
+                let help = d.first().and_then(|d| d.help.clone()).unwrap_or_else(|| {
+                    "use a path as --set takes it, e.g. lever.ID.intensity or territory.budget"
+                        .into()
+                });
                 problem(
                     path.span,
                     format!("`{}` is not a value a slider can move: {why}", path.value),
-                    "use a path as --set takes it, e.g. lever.ID.intensity or territory.budget",
+                    &help,
                 );
                 continue;
             }

@@ -70,7 +70,9 @@ async function session(browser, { file, port, slider, key, presses, verdictChang
     page.on("pageerror", (e) => errors.push(String(e)));
     if (process.env.TRACE) page.on("response", (r) => console.error("response", r.status(), r.url().slice(0, 120)));
     page.on("console", (m) => {
-      if (m.type() === "error") errors.push(m.text());
+      // A request replaced by a newer one is answered 409 by design (the page drops it);
+      // Chromium logs every 4xx answer, so that one is not a script error.
+      if (m.type() === "error" && !m.text().includes("status of 409")) errors.push(m.text());
     });
     await page.goto(`${origin}/`);
     await waitForRender(page, 0);
@@ -140,6 +142,10 @@ async function session(browser, { file, port, slider, key, presses, verdictChang
     if (shots) {
       await page.evaluate(() => window.scrollTo(0, 0));
       await page.screenshot({ path: `${shots}/workshop-${name}.png`, fullPage: false });
+      await page.locator("#charts").scrollIntoViewIfNeeded();
+      await page.evaluate(() => document.querySelector("#charts").scrollIntoView());
+      await page.screenshot({ path: `${shots}/workshop-${name}-charts.png`, fullPage: false });
+      await page.evaluate(() => window.scrollTo(0, 0));
       const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2 });
       const p2 = await phone.newPage();
       await p2.goto(`${origin}/`);
