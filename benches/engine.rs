@@ -153,12 +153,60 @@ fn plotting(c: &mut Criterion) {
     g.finish();
 }
 
+/// What the workshop page waits for after a slider is released: the choice read against the
+/// file as written (two scenarios paired, 1,000 runs, 2 threads) and the charts drawn as SVG.
+fn workshop(c: &mut Criterion) {
+    use trajectoire::study::workshop::{Workshop, NAMES};
+    let scenarios = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let cancel = AtomicBool::new(false);
+    let controls = Controls {
+        progress: &|_, _| {},
+        cancel: &cancel,
+    };
+    let threads = pool(2);
+    let mut g = c.benchmark_group("workshop");
+    g.sample_size(10);
+    for (file, choice) in [
+        ("grande-synthe", "lever.narrative.intensity"),
+        ("villes-pairs", "malaunay.lever.citergie.intensity"),
+    ] {
+        let w =
+            Workshop::open(&scenarios.join(format!("{file}.toml")), Some(1000), 20_000).unwrap();
+        let names: Vec<String> = NAMES.iter().map(|s| s.to_string()).collect();
+        let choices = vec![(choice.to_string(), 0.5)];
+        g.bench_function(format!("{file}-1000-runs-read-and-drawn"), |b| {
+            b.iter(|| {
+                threads.install(|| {
+                    let r = w
+                        .read(&choices, None, &common::WORKSPACE, &controls)
+                        .unwrap()
+                        .unwrap();
+                    let results = r.comparison.results.as_deref().unwrap();
+                    let series = r.comparison.series.as_deref();
+                    black_box(
+                        trajectoire::output::plot::overlays(
+                            &w.study.model,
+                            &names,
+                            results,
+                            series,
+                            true,
+                        )
+                        .unwrap(),
+                    );
+                })
+            })
+        });
+    }
+    g.finish();
+}
+
 criterion_group!(
     benches,
     stepping,
     ensemble_threads,
     scaling,
     aggregation,
-    plotting
+    plotting,
+    workshop
 );
 criterion_main!(benches);
