@@ -378,24 +378,29 @@ fn choices_of(query: &[(String, String)]) -> Result<Asked, Box<Response>> {
     Ok(asked)
 }
 
-async fn export(
-    State(s): State<Arc<Server>>,
-    query: Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>,
-) -> Response {
+type QueryOf = Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>;
+
+/// What a query asks, checked against the scenario as `--set` checks (a 400 answer if not).
+fn asked(s: &Server, query: QueryOf) -> Result<Asked, Box<Response>> {
     let Ok(Query(query)) = query else {
-        return errors(
+        return Err(Box::new(errors(
             StatusCode::BAD_REQUEST,
             "the address's query cannot be read",
             None,
-        );
+        )));
     };
-    let Asked { choices, file, .. } = match choices_of(&query) {
-        Ok(c) => c,
+    let asked = choices_of(&query)?;
+    match s.workshop.prepare(&asked.choices, asked.runs) {
+        Ok(_) => Ok(asked),
+        Err(e) => Err(Box::new(invalid(&e))),
+    }
+}
+
+async fn export(State(s): State<Arc<Server>>, query: QueryOf) -> Response {
+    let Asked { choices, file, .. } = match asked(&s, query) {
+        Ok(a) => a,
         Err(r) => return *r,
     };
-    if let Err(e) = s.workshop.prepare(&choices, None) {
-        return invalid(&e);
-    }
     match crate::serve::page::export(&s.workshop, &choices, file.as_deref()) {
         Ok((name, text)) => {
             let mut r = text.into_response();
@@ -417,22 +422,12 @@ async fn results_csv(
     State(s): State<Arc<Server>>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    query: Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>,
+    query: QueryOf,
 ) -> Response {
-    let Ok(Query(query)) = query else {
-        return errors(
-            StatusCode::BAD_REQUEST,
-            "the address's query cannot be read",
-            None,
-        );
-    };
-    let Asked { choices, runs, .. } = match choices_of(&query) {
-        Ok(c) => c,
+    let Asked { choices, runs, .. } = match asked(&s, query) {
+        Ok(a) => a,
         Err(r) => return *r,
     };
-    if let Err(e) = s.workshop.prepare(&choices, runs) {
-        return invalid(&e);
-    }
     for_client(&s, addr.ip(), page_of(&headers), move |server, cancel| {
         let quiet = |_: u64, _: u64| {};
         let controls = Controls {

@@ -10,7 +10,7 @@
 // writes the page at a desktop and a phone size there. Prints a JSON summary; exits 1 on any
 // failure, saying which.
 import { spawn } from "node:child_process";
-import { chromium } from "playwright-core";
+import { launch } from "./chromium.mjs";
 
 const [binary, shots] = process.argv.slice(2);
 if (!binary) {
@@ -160,19 +160,7 @@ async function session(browser, { file, port, slider, key, presses, verdictChang
   return result;
 }
 
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  args: [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-    "--disable-quic",
-  ],
-});
+const browser = await launch();
 const results = [];
 const only = process.env.ONLY;
 try {

@@ -6,7 +6,7 @@
 // blocked, then checks: no request was attempted, every section is there, every figure's SVG
 // has a size on the page (it is drawn, not broken), the print layout is A4. Prints a JSON
 // summary; exits 1 on any failure, saying which.
-import { chromium } from "playwright-core";
+import { launch } from "./chromium.mjs";
 import { pathToFileURL } from "node:url";
 import { resolve } from "node:path";
 
@@ -20,18 +20,7 @@ const check = (ok, what) => {
   if (!ok) failures.push(what);
 };
 const url = pathToFileURL(resolve(file)).href;
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  args: [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-  ],
-});
+const browser = await launch();
 const summary = {};
 try {
   const context = await browser.newContext({

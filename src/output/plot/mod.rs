@@ -1,15 +1,17 @@
 //! Plots, each as PNG and SVG, drawn in memory with plotters and an embedded DejaVu Sans font
 //! (so text renders on a machine with no fonts installed), then written as files or embedded
 //! in a page. What is shared lives here: fonts, colours, legends, grids of panels, the
-//! encoding. [`run`] draws a run's plots and a comparison's overlays; [`sweep`] and
+//! encoding. [`run`] draws a run's plots, [`compare`] a comparison's overlays; [`sweep`] and
 //! [`sensitivity`] those of the exploring commands.
 
+mod compare;
 mod raster;
 mod run;
 pub mod sensitivity;
 pub mod sweep;
 
-pub use run::{overlays, size, standard, standard_svg, write_all, write_overlays, COMPARE_PLOTS};
+pub use compare::{overlays, write_overlays, COMPARE_PLOTS};
+pub use run::{size, standard, standard_svg, write_all};
 
 use std::path::{Path, PathBuf};
 use std::sync::Once;

@@ -1,6 +1,6 @@
 //! A run's plots — fan charts of the median with 25–75% and 5–95% bands, perpetuation as a
 //! survival curve with its 95% interval, phases as stacked areas, engagement by group, the
-//! dashboard — and a comparison's overlays. The x axis is in years when the scenario gives a
+//! dashboard; [`super::compare`] draws a comparison's overlays with them. The x axis is in years when the scenario gives a
 //! `start_year`. In a network each territory has its own colour and a legend.
 
 use std::path::{Path, PathBuf};
@@ -13,25 +13,24 @@ use super::*;
 use crate::diag::Error;
 use crate::ensemble::{Results, Series, Survival, TerritoryResults};
 use crate::model::{Model, ShockTiming};
-use crate::study::compare::SeriesDifferences;
 
 /// Time axis: months, or years when a start year is known.
-struct TimeAxis {
-    start_year: Option<i32>,
-    horizon: u32,
+pub(super) struct TimeAxis {
+    pub(super) start_year: Option<i32>,
+    pub(super) horizon: u32,
 }
 
 impl TimeAxis {
-    fn x(&self, month: usize) -> f64 {
+    pub(super) fn x(&self, month: usize) -> f64 {
         match self.start_year {
             Some(y) => f64::from(y) + month as f64 / 12.0,
             None => month as f64,
         }
     }
-    fn range(&self) -> std::ops::Range<f64> {
+    pub(super) fn range(&self) -> std::ops::Range<f64> {
         self.x(0)..self.x(self.horizon as usize)
     }
-    fn label(&self) -> &'static str {
+    pub(super) fn label(&self) -> &'static str {
         if self.start_year.is_some() {
             "year"
         } else {
@@ -41,15 +40,15 @@ impl TimeAxis {
 }
 
 /// What a fan chart shows.
-struct Fan<'a> {
-    title: &'a str,
-    y_label: &'a str,
-    index: &'a str,
+pub(super) struct Fan<'a> {
+    pub(super) title: &'a str,
+    pub(super) y_label: &'a str,
+    pub(super) index: &'a str,
 }
 
 /// Months at which a periodic or scheduled shock is due, with its label (first one per month).
 /// In a network only periodic shocks (elections, shared by all towns) are marked.
-fn shock_marks(model: &Model) -> Vec<(u32, String)> {
+pub(super) fn shock_marks(model: &Model) -> Vec<(u32, String)> {
     let horizon = model.horizon();
     let mut marks: Vec<(u32, String)> = Vec::new();
     for t in &model.territories {
@@ -77,13 +76,13 @@ fn shock_marks(model: &Model) -> Vec<(u32, String)> {
 }
 
 /// One named curve of a chart: a territory, or a scenario in a comparison.
-struct Curve<'a, T> {
-    label: String,
-    colour: RGBColor,
-    data: &'a T,
+pub(super) struct Curve<'a, T> {
+    pub(super) label: String,
+    pub(super) colour: RGBColor,
+    pub(super) data: &'a T,
 }
 
-fn fan_chart<DB: DrawingBackend>(
+pub(super) fn fan_chart<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     results: &Results,
     axis: &TimeAxis,
@@ -107,7 +106,7 @@ fn fan_chart<DB: DrawingBackend>(
 
 /// Fan chart of one or more curves: with one, a blue fan with its bands in the legend; with
 /// several, one colour each, lighter bands and the curves' names in the legend.
-fn fan_curves<DB: DrawingBackend>(
+pub(super) fn fan_curves<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     axis: &TimeAxis,
     title: &str,
@@ -176,7 +175,7 @@ fn fan_curves<DB: DrawingBackend>(
 
 /// A chart over the time axis and the values `y`, with its title (in `caption`-pixel type),
 /// grid and axis labels.
-fn time_chart<'a, DB: DrawingBackend + 'a>(
+pub(super) fn time_chart<'a, DB: DrawingBackend + 'a>(
     area: &'a DrawingArea<DB, Shift>,
     axis: &TimeAxis,
     title: &str,
@@ -199,7 +198,7 @@ fn time_chart<'a, DB: DrawingBackend + 'a>(
 /// The y range of shares whose plotted values lie in `lo..=hi`: the whole of [0, `top`] when
 /// they spread over much of it, else fitted to them (from 0 when they start near it), and
 /// whether it was fitted.
-fn share_range(lo: f64, hi: f64, top: f64) -> (std::ops::Range<f64>, bool) {
+pub(super) fn share_range(lo: f64, hi: f64, top: f64) -> (std::ops::Range<f64>, bool) {
     if !(lo.is_finite() && hi.is_finite()) || hi - lo > 0.45 || (lo < 0.05 && hi > 0.35) {
         return (0.0..top, false);
     }
@@ -210,7 +209,7 @@ fn share_range(lo: f64, hi: f64, top: f64) -> (std::ops::Range<f64>, bool) {
 }
 
 /// `label`, saying when the axis was fitted to the data.
-fn fitted_label(label: &str, fitted: bool) -> String {
+pub(super) fn fitted_label(label: &str, fitted: bool) -> String {
     if fitted {
         format!("{label} (axis fitted to the data)")
     } else {
@@ -218,7 +217,7 @@ fn fitted_label(label: &str, fitted: bool) -> String {
     }
 }
 
-fn configure_mesh<'a, DB: DrawingBackend + 'a>(
+pub(super) fn configure_mesh<'a, DB: DrawingBackend + 'a>(
     chart: &mut Chart<'a, DB>,
     axis: &TimeAxis,
     y_label: &str,
@@ -250,7 +249,7 @@ fn configure_mesh<'a, DB: DrawingBackend + 'a>(
 
 /// Dotted vertical lines at shocks; each distinct label written once, stacked from `label_y`
 /// (a fraction of the chart's height, from its bottom) on a white ground.
-fn draw_marks<'a, DB: DrawingBackend + 'a>(
+pub(super) fn draw_marks<'a, DB: DrawingBackend + 'a>(
     chart: &mut Chart<'a, DB>,
     axis: &TimeAxis,
     marks: &[(u32, String)],
@@ -296,7 +295,7 @@ fn draw_marks<'a, DB: DrawingBackend + 'a>(
     Ok(())
 }
 
-fn band_polygon<'c, 'a, DB: DrawingBackend + 'a>(
+pub(super) fn band_polygon<'c, 'a, DB: DrawingBackend + 'a>(
     chart: &'c mut Chart<'a, DB>,
     axis: &TimeAxis,
     low: &[f64],
@@ -314,7 +313,7 @@ fn band_polygon<'c, 'a, DB: DrawingBackend + 'a>(
         .map_err(err)
 }
 
-fn perpetuation_chart<DB: DrawingBackend>(
+pub(super) fn perpetuation_chart<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     results: &Results,
     axis: &TimeAxis,
@@ -339,7 +338,7 @@ fn perpetuation_chart<DB: DrawingBackend>(
     )
 }
 
-fn survival_curves<DB: DrawingBackend>(
+pub(super) fn survival_curves<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     axis: &TimeAxis,
     title: &str,
@@ -423,7 +422,7 @@ fn survival_curves<DB: DrawingBackend>(
     legend(&mut chart, SeriesLabelPosition::LowerRight)
 }
 
-fn phases_chart<DB: DrawingBackend>(
+pub(super) fn phases_chart<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     t: &TerritoryResults,
     labels: &[String],
@@ -454,7 +453,7 @@ fn phases_chart<DB: DrawingBackend>(
     legend(&mut chart, SeriesLabelPosition::UpperRight)
 }
 
-fn groups_chart<DB: DrawingBackend>(
+pub(super) fn groups_chart<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     t: &TerritoryResults,
     model: &Model,
@@ -507,7 +506,7 @@ pub fn size(name: &str, territories: usize) -> (u32, u32) {
     }
 }
 
-fn draw<DB: DrawingBackend>(
+pub(super) fn draw<DB: DrawingBackend>(
     root: DrawingArea<DB, Shift>,
     name: &str,
     model: &Model,
@@ -578,7 +577,7 @@ fn draw<DB: DrawingBackend>(
     root.present().map_err(err)
 }
 
-struct Standard<'a> {
+pub(super) struct Standard<'a> {
     name: &'a str,
     model: &'a Model,
     results: &'a Results,
@@ -636,234 +635,4 @@ pub fn write_all(dir: &Path, model: &Model, results: &Results) -> Result<Vec<Pat
         )?;
     }
     Ok(written)
-}
-
-/// Base names of the comparison plots; each is written as `.png` and `.svg`.
-pub const COMPARE_PLOTS: [&str; 3] = [
-    "compare-stabilisation",
-    "compare-perpetuation",
-    "compare-scale",
-];
-
-/// The paired differences with the base of quantity `quantity` (of [`FOLLOWED`]) of territory
-/// `ti`, one curve with its 95% band per other scenario, around a zero line.
-fn difference_panel<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    axis: &TimeAxis,
-    names: &[String],
-    series: &[SeriesDifferences],
-    ti: usize,
-    quantity: usize,
-) -> Drawn {
-    let diffs: Vec<&crate::study::compare::Difference> = series
-        .iter()
-        .map(|s| &s.territories[ti][quantity])
-        .collect();
-    let lo = diffs
-        .iter()
-        .flat_map(|d| d.low.iter().copied())
-        .fold(0.0f64, f64::min);
-    let hi = diffs
-        .iter()
-        .flat_map(|d| d.high.iter().copied())
-        .fold(0.0f64, f64::max);
-    let pad = ((hi - lo) * 0.1).max(1e-3);
-    let mut chart = time_chart(
-        area,
-        axis,
-        &format!("difference with {} (paired runs, 95%)", names[0]),
-        15,
-        (lo - pad)..(hi + pad),
-        "difference",
-    )?;
-    let x = axis.range();
-    chart
-        .draw_series(DashedLineSeries::new(
-            vec![(x.start, 0.0), (x.end, 0.0)],
-            6,
-            4,
-            BLACK.mix(0.6).stroke_width(1),
-        ))
-        .map_err(err)?;
-    for (k, d) in diffs.iter().enumerate() {
-        let c = colour(k + 1);
-        band_polygon(&mut chart, axis, &d.low, &d.high, c.mix(0.25))?;
-        chart
-            .draw_series(LineSeries::new(
-                d.estimate.iter().enumerate().map(|(m, v)| (axis.x(m), *v)),
-                c.stroke_width(2),
-            ))
-            .map_err(err)?;
-    }
-    Ok(())
-}
-
-fn draw_overlay<DB: DrawingBackend>(
-    root: DrawingArea<DB, Shift>,
-    name: &str,
-    model: &Model,
-    names: &[String],
-    results: &[Results],
-    series: Option<&[SeriesDifferences]>,
-) -> Drawn {
-    root.fill(&WHITE).map_err(err)?;
-    let axis = TimeAxis {
-        start_year: model.start_year(),
-        horizon: model.horizon(),
-    };
-    let marks = shock_marks(model);
-    let cells = grid(&root, model.territories.len());
-    let quantity = match name {
-        "compare-stabilisation" => 0,
-        "compare-perpetuation" => 1,
-        _ => 2,
-    };
-    for (ti, (whole, territory)) in cells.iter().zip(&model.territories).enumerate() {
-        let suffix = format!(" — {}", territory.name);
-        // With the paired differences, a panel of them under the curves.
-        let cell = match series {
-            Some(s) if !s.is_empty() => {
-                let h = whole.dim_in_pixel().1;
-                let (top, bottom) = whole.split_vertically(h * 64 / 100);
-                difference_panel(&bottom, &axis, names, s, ti, quantity)?;
-                top
-            }
-            _ => whole.clone(),
-        };
-        let cell = &cell;
-        if name == "compare-perpetuation" {
-            let curves: Vec<Curve<'_, Vec<Survival>>> = names
-                .iter()
-                .zip(results)
-                .enumerate()
-                .filter_map(|(k, (n, r))| {
-                    r.territories.get(ti).map(|t| Curve {
-                        label: n.clone(),
-                        colour: colour(k),
-                        data: &t.perpetuation,
-                    })
-                })
-                .collect();
-            survival_curves(
-                cell,
-                &axis,
-                &format!("Perpetuation{suffix}"),
-                &curves,
-                &marks,
-            )?;
-        } else {
-            let (index, title, y_label) = if name == "compare-scale" {
-                ("scale", "Change of scale", "share of potential reached")
-            } else {
-                (
-                    "stabilisation",
-                    "Stabilisation",
-                    "share of engagement anchored",
-                )
-            };
-            let curves: Vec<Curve<'_, Series>> = names
-                .iter()
-                .zip(results)
-                .enumerate()
-                .filter_map(|(k, (n, r))| {
-                    r.territories
-                        .get(ti)
-                        .and_then(|t| t.series(index))
-                        .map(|s| Curve {
-                            label: n.clone(),
-                            colour: colour(k),
-                            data: s,
-                        })
-                })
-                .collect();
-            fan_curves(
-                cell,
-                &axis,
-                &format!("{title}{suffix} (median, 5–95%)"),
-                y_label,
-                &curves,
-                &marks,
-            )?;
-        }
-    }
-    root.present().map_err(err)
-}
-
-struct Overlay<'a> {
-    name: &'a str,
-    model: &'a Model,
-    names: &'a [String],
-    results: &'a [Results],
-    series: Option<&'a [SeriesDifferences]>,
-}
-
-impl Painter for Overlay<'_> {
-    fn paint<DB: DrawingBackend>(&self, root: DrawingArea<DB, Shift>) -> Drawn {
-        draw_overlay(
-            root,
-            self.name,
-            self.model,
-            self.names,
-            self.results,
-            self.series,
-        )
-    }
-}
-
-/// Pixels of a comparison's overlay: a cell per territory, taller with a panel of differences.
-fn overlay_dims(territories: usize, differences: bool) -> (u32, u32) {
-    let cell = if differences { 760 } else { 520 };
-    if territories > 1 {
-        (1600, cell * territories.div_ceil(2) as u32)
-    } else {
-        (1000, if differences { 860 } else { 620 })
-    }
-}
-
-/// The comparison overlays (each scenario's median and 5–95% band, one colour each; with the
-/// paired differences, a panel of them under each), drawn in memory: `(name, picture)` for
-/// each of [`COMPARE_PLOTS`]. Only SVG with `svg_only` (a page).
-pub fn overlays(
-    model: &Model,
-    names: &[String],
-    results: &[Results],
-    series: Option<&[SeriesDifferences]>,
-    svg_only: bool,
-) -> Result<Vec<(String, Picture)>, String> {
-    register_fonts();
-    let dims = overlay_dims(model.territories.len(), series.is_some());
-    COMPARE_PLOTS
-        .iter()
-        .map(|&name| {
-            let overlay = Overlay {
-                name,
-                model,
-                names,
-                results,
-                series,
-            };
-            let p = if svg_only {
-                Picture {
-                    png: Vec::new(),
-                    svg: svg(&overlay, dims)?,
-                }
-            } else {
-                picture(&overlay, dims)?
-            };
-            Ok((name.to_string(), p))
-        })
-        .collect()
-}
-
-/// Writes the comparison overlays (see [`overlays`]) as PNG and SVG into `dir`.
-pub fn write_overlays(
-    dir: &Path,
-    model: &Model,
-    names: &[String],
-    results: &[Results],
-    series: Option<&[SeriesDifferences]>,
-) -> Result<Vec<PathBuf>, Error> {
-    let pictures = overlays(model, names, results, series, false)
-        .map_err(|e| Error::io(dir, format!("could not draw the plots: {e}")))?;
-    write_pictures(dir, &pictures)
 }
