@@ -27,7 +27,6 @@ use serde_json::{json, Value};
 
 use super::{page, Server, MAX_BODY};
 use crate::diag::Error;
-use crate::ensemble::Controls;
 use crate::output::{self, plot, text};
 use crate::stats::Estimate;
 use crate::study::workshop::{problems, Reading, NAMES};
@@ -236,16 +235,7 @@ async fn simulate(
     }
     for_client(&s, addr.ip(), page_of(&headers), move |server, cancel| {
         let started = Instant::now();
-        let quiet = |_: u64, _: u64| {};
-        let controls = Controls {
-            progress: &quiet,
-            cancel: &cancel,
-        };
-        let reading = server.pool.install(|| {
-            server
-                .workshop
-                .read(&choices, request.runs, &server.workspace, &controls)
-        });
+        let reading = server.read(&choices, request.runs, &cancel);
         match reading {
             Err(e) => invalid(&e),
             Ok(None) => errors(
@@ -429,16 +419,7 @@ async fn results_csv(
         Err(r) => return *r,
     };
     for_client(&s, addr.ip(), page_of(&headers), move |server, cancel| {
-        let quiet = |_: u64, _: u64| {};
-        let controls = Controls {
-            progress: &quiet,
-            cancel: &cancel,
-        };
-        let reading = server.pool.install(|| {
-            server
-                .workshop
-                .read(&choices, runs, &server.workspace, &controls)
-        });
+        let reading = server.read(&choices, runs, &cancel);
         match reading {
             Ok(Some(r)) => {
                 let mut resp = output::compare::csv(&r.comparison).into_response();

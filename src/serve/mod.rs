@@ -19,8 +19,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::diag::Error;
-use crate::ensemble::Workspace;
-use crate::study::workshop::Workshop;
+use crate::ensemble::{Controls, Workspace};
+use crate::study::workshop::{Reading, Workshop};
 
 /// Largest request body accepted, bytes.
 pub const MAX_BODY: usize = 64 * 1024;
@@ -87,6 +87,25 @@ impl Server {
             workspace: Workspace::new(),
             gate: tokio::sync::Semaphore::new(2 * threads.max(1)),
             clients: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Reads `choices` against the file as written on the server's workers; `Ok(None)` when
+    /// `cancel` was set by a newer request.
+    pub fn read(
+        &self,
+        choices: &[(String, f64)],
+        runs: Option<u64>,
+        cancel: &AtomicBool,
+    ) -> Result<Option<Reading>, Error> {
+        let quiet = |_: u64, _: u64| {};
+        let controls = Controls {
+            progress: &quiet,
+            cancel,
+        };
+        self.pool.install(|| {
+            self.workshop
+                .read(choices, runs, &self.workspace, &controls)
         })
     }
 

@@ -82,10 +82,7 @@ fn draw_overlay<DB: DrawingBackend>(
     series: Option<&[SeriesDifferences]>,
 ) -> Drawn {
     root.fill(&WHITE).map_err(err)?;
-    let axis = TimeAxis {
-        start_year: model.start_year(),
-        horizon: model.horizon(),
-    };
+    let axis = TimeAxis::of(model);
     let marks = shock_marks(model);
     let cells = grid(&root, model.territories.len());
     let quantity = match name {

@@ -21,6 +21,13 @@ pub(super) struct TimeAxis {
 }
 
 impl TimeAxis {
+    /// The time axis of a model's months.
+    pub(super) fn of(model: &Model) -> TimeAxis {
+        TimeAxis {
+            start_year: model.start_year(),
+            horizon: model.horizon(),
+        }
+    }
     pub(super) fn x(&self, month: usize) -> f64 {
         match self.start_year {
             Some(y) => f64::from(y) + month as f64 / 12.0,
@@ -513,10 +520,7 @@ pub(super) fn draw<DB: DrawingBackend>(
     results: &Results,
 ) -> Drawn {
     root.fill(&WHITE).map_err(err)?;
-    let axis = TimeAxis {
-        start_year: model.start_year(),
-        horizon: model.horizon(),
-    };
+    let axis = TimeAxis::of(model);
     let marks = shock_marks(model);
     let stabilisation = Fan {
         title: "Stabilisation — anchored engagement",
