@@ -213,6 +213,16 @@ pub enum Error {
     /// `trajectoire test`: some hypothesis is rejected or inconclusive: exit code 4. The table
     /// was already printed.
     NotSupported,
+    /// An input file cannot be used as asked (a shard that does not fit the others, a
+    /// corrupted one): exit code 1, nothing written.
+    Refused {
+        /// The offending file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+        /// What to do.
+        help: String,
+    },
     /// Reading or writing a file failed: exit code 3.
     Io {
         /// The path involved.
@@ -223,14 +233,27 @@ pub enum Error {
 }
 
 impl Error {
-    /// Exit code for this error: 1 invalid scenario, 2 usage, 3 input/output.
+    /// Exit code for this error: 1 invalid scenario or refused input, 2 usage, 3 input/output.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Invalid { .. } => 1,
+            Error::Invalid { .. } | Error::Refused { .. } => 1,
             Error::Usage(_) => 2,
             Error::Io { .. } => 3,
             Error::Interrupted => 130,
             Error::NotSupported => 4,
+        }
+    }
+
+    /// A refusal of the file `path`: what is wrong and what to do.
+    pub fn refused(
+        path: impl Into<PathBuf>,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) -> Self {
+        Error::Refused {
+            path: path.into(),
+            message: message.into(),
+            help: help.into(),
         }
     }
 
@@ -276,6 +299,14 @@ impl Error {
             Error::Io { path, message } => {
                 format!("error: {}: {message}\n", path.display())
             }
+            Error::Refused {
+                path,
+                message,
+                help,
+            } => format!(
+                "error: {}: {message}\n  help: {help}\nnothing was written.\n",
+                path.display()
+            ),
         }
     }
 }

@@ -7,9 +7,11 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{Parser, Subcommand};
+use trajectoire::commands::job::Job;
 use trajectoire::commands::{self, Controls};
 use trajectoire::diag::Error;
 use trajectoire::output::text;
+use trajectoire::study::shard::Shard;
 use trajectoire::Overrides;
 
 /// Model and simulate a territory's ecological and social transition.
@@ -34,6 +36,8 @@ enum Command {
         /// Write tables and summary only.
         #[arg(long)]
         no_plots: bool,
+        #[command(flatten)]
+        sharding: Sharding,
     },
     /// Write one self-contained HTML report: the numbers in words, every plot, the phases, the
     /// hypotheses' verdicts and the variants compared (readable offline, printable on A4).
@@ -57,8 +61,13 @@ enum Command {
         /// A further hypothesis, e.g. "perpetuation@144 >= 0.7" (repeatable).
         #[arg(long = "expect", value_name = "EXPR")]
         expects: Vec<String>,
+        /// With --shard: the folder of the shard file (default: output/<id>-test/).
+        #[arg(long)]
+        out: Option<PathBuf>,
         #[command(flatten)]
         sim: Simulation,
+        #[command(flatten)]
+        sharding: Sharding,
     },
     /// Compare scenarios on the same seed and runs: the first file is the base; every other
     /// file and variant is compared with it (paired differences).
@@ -80,6 +89,8 @@ enum Command {
         no_plots: bool,
         #[command(flatten)]
         sim: Simulation,
+        #[command(flatten)]
+        sharding: Sharding,
     },
     /// Evaluate a scenario at every point of a design (a grid of values, a Latin hypercube, a
     /// Sobol' sequence), every point on the same runs; a table and a plot per outcome.
@@ -108,6 +119,8 @@ enum Command {
         no_plots: bool,
         #[command(flatten)]
         sim: Simulation,
+        #[command(flatten)]
+        sharding: Sharding,
     },
     /// Global sensitivity analysis: which parameters matter most for which outcomes (Sobol'
     /// indices or Morris elementary effects), with SALib-compatible samples and evaluations.
@@ -142,6 +155,45 @@ enum Command {
         no_plots: bool,
         #[command(flatten)]
         sim: Simulation,
+        #[command(flatten)]
+        sharding: Sharding,
+    },
+    /// Merge the shard files of a split run, test, comparison, sweep or analysis into exactly
+    /// what the command writes on one machine.
+    Merge {
+        /// The shard files (shard-I-of-N.shard), all N of them.
+        #[arg(required = true)]
+        shards: Vec<PathBuf>,
+        /// Output folder (default: the split command's).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Write the tables only, no plots.
+        #[arg(long)]
+        no_plots: bool,
+        /// Worker threads for the plots (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Print nothing but errors.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Write a Slurm job array doing a command in N shards, and the job that merges them once
+    /// they all succeed; with --submit, submit both.
+    Slurm {
+        /// Array tasks: the shards the work is split into.
+        #[arg(long)]
+        tasks: u32,
+        /// Submit both jobs with sbatch (otherwise print the two sbatch lines).
+        #[arg(long)]
+        submit: bool,
+        /// An sbatch option for both jobs, e.g. --sbatch=--partition=short or
+        /// --sbatch=--time=01:00:00 (repeatable).
+        #[arg(long = "sbatch", value_name = "ARG", allow_hyphen_values = true)]
+        sbatch: Vec<String>,
+        /// The command and its arguments after `--`, e.g. -- run scenarios/villes-pairs.toml
+        /// --runs 1000000.
+        #[arg(last = true, required = true, value_name = "COMMAND ARGS")]
+        command: Vec<String>,
     },
     /// Serve the workshop page: sliders for the scenario's levers, budget and shocks, the
     /// futures redrawn against the file as written. Stops with Ctrl-C.
@@ -185,6 +237,15 @@ enum Command {
     },
 }
 
+/// Splitting the work across machines.
+#[derive(clap::Args)]
+struct Sharding {
+    /// Do the I-th of N equal parts of the work and write DIR/shard-I-of-N.shard (DIR: --out
+    /// or the default folder) for `trajectoire merge`, instead of the outputs.
+    #[arg(long, value_name = "I/N")]
+    shard: Option<String>,
+}
+
 /// Options shared by the commands that simulate.
 #[derive(clap::Args)]
 struct Simulation {
@@ -226,6 +287,7 @@ impl Simulation {
             },
             threads: self.threads,
             allow_long: self.allow_long,
+            shards: 0,
         }
     }
 }
@@ -285,13 +347,208 @@ fn main() -> ExitCode {
     }
 }
 
-fn execute(command: Command) -> Result<(), Error> {
-    match command {
+/// A simulating command as a job, with its options and `--shard`; `None` for the others.
+fn job_of(command: &Command) -> Option<(Job, &Simulation, Option<&str>)> {
+    let overrides = |sim: &Simulation| sim.options().overrides;
+    let (job, sim, sharding) = match command {
         Command::Run {
             file,
             sim,
             out,
             no_plots,
+            sharding,
+        } => (
+            Job::Run {
+                file: file.clone(),
+                out: out.clone(),
+                plots: !no_plots,
+                overrides: overrides(sim),
+            },
+            sim,
+            sharding,
+        ),
+        Command::Test {
+            file,
+            expects,
+            out,
+            sim,
+            sharding,
+        } => (
+            Job::Test {
+                file: file.clone(),
+                expects: expects.clone(),
+                out: out.clone(),
+                overrides: overrides(sim),
+            },
+            sim,
+            sharding,
+        ),
+        Command::Compare {
+            files,
+            variants,
+            outcomes,
+            out,
+            no_plots,
+            sim,
+            sharding,
+        } => (
+            Job::Compare {
+                files: files.clone(),
+                variants: variants.clone(),
+                outcomes: outcomes.clone(),
+                out: out.clone(),
+                plots: !no_plots,
+                overrides: overrides(sim),
+            },
+            sim,
+            sharding,
+        ),
+        Command::Sweep {
+            file,
+            varies,
+            design,
+            outcomes,
+            expects,
+            out,
+            no_plots,
+            sim,
+            sharding,
+        } => (
+            Job::Sweep {
+                file: file.clone(),
+                args: commands::sweep::SweepArgs {
+                    varies: varies.clone(),
+                    design: design.clone(),
+                    outcomes: outcomes.clone(),
+                    expects: expects.clone(),
+                },
+                out: out.clone(),
+                plots: !no_plots,
+                overrides: overrides(sim),
+            },
+            sim,
+            sharding,
+        ),
+        Command::Sensitivity {
+            file,
+            varies,
+            method,
+            levels,
+            no_second_order,
+            bootstrap,
+            outcomes,
+            out,
+            no_plots,
+            sim,
+            sharding,
+        } => (
+            Job::Sensitivity {
+                file: file.clone(),
+                args: commands::sensitivity::SensitivityArgs {
+                    varies: varies.clone(),
+                    method: method.clone(),
+                    levels: *levels,
+                    second_order: !no_second_order,
+                    bootstrap: *bootstrap,
+                    outcomes: outcomes.clone(),
+                },
+                out: out.clone(),
+                plots: !no_plots,
+                overrides: overrides(sim),
+            },
+            sim,
+            sharding,
+        ),
+        _ => return None,
+    };
+    Some((job, sim, sharding.shard.as_deref()))
+}
+
+/// Prints a merged command's report as the command itself prints it.
+fn print_merged(report: &commands::merge::MergeReport) -> Result<(), Error> {
+    use commands::merge::Merged;
+    match &report.merged {
+        Merged::Run(r) => {
+            print!("{}", text::summary(&r.study.model, &r.results));
+            println!("\nOutputs in {}/", r.out_dir.display());
+        }
+        Merged::Test(r) => print!("{}", text::verdicts(&r.model, &r.rows)),
+        Merged::Compare(r) => {
+            print!("{}", text::comparison(&r.comparison));
+            println!("\nOutputs in {}/", r.out_dir.display());
+        }
+        Merged::Sweep(r) => {
+            print!("{}", text::sweep(&r.sweep, &r.model));
+            println!("\nOutputs in {}/", r.out_dir.display());
+        }
+        Merged::Sensitivity(r) => {
+            print!("{}", text::sensitivity(&r.analysis, &r.model));
+            println!("\nOutputs in {}/", r.out_dir.display());
+        }
+    }
+    Ok(())
+}
+
+fn execute(command: Command) -> Result<(), Error> {
+    if let Some((job, sim, shard)) = job_of(&command) {
+        if let Some(text) = shard {
+            let shard = Shard::parse(text)?;
+            let options = sim.options();
+            let unit = if matches!(job, Job::Sweep { .. } | Job::Sensitivity { .. }) {
+                "pieces"
+            } else {
+                "runs"
+            };
+            let report = drive(sim.quiet, unit, |controls| {
+                commands::shard::shard(&job, shard, &options, controls)
+            })?;
+            if !sim.quiet {
+                println!(
+                    "Shard {} ({}) written to {}",
+                    report.shard,
+                    report.part,
+                    report.path.display()
+                );
+            }
+            return Ok(());
+        }
+        if let Job::Test { out: Some(_), .. } = job {
+            return Err(Error::Usage(
+                "--out is for --shard I/N (the folder of the shard file): test itself writes no file".into(),
+            ));
+        }
+    }
+    match command {
+        Command::Merge {
+            shards,
+            out,
+            no_plots,
+            threads,
+            quiet,
+        } => {
+            let report = drive(quiet, "shards", |controls| {
+                commands::merge::merge(&shards, out.as_deref(), !no_plots, threads, controls)
+            })?;
+            if !quiet {
+                print_merged(&report)?;
+            }
+            match &report.merged {
+                commands::merge::Merged::Test(t) if !t.all_supported() => Err(Error::NotSupported),
+                _ => Ok(()),
+            }
+        }
+        Command::Slurm {
+            tasks,
+            submit,
+            sbatch,
+            command,
+        } => slurm(tasks, submit, &sbatch, &command),
+        Command::Run {
+            file,
+            sim,
+            out,
+            no_plots,
+            ..
         } => {
             let options = sim.options();
             let report = drive(sim.quiet, "runs", |controls| {
@@ -318,7 +575,9 @@ fn execute(command: Command) -> Result<(), Error> {
             }
             Ok(())
         }
-        Command::Test { file, expects, sim } => {
+        Command::Test {
+            file, expects, sim, ..
+        } => {
             let options = sim.options();
             let report = drive(sim.quiet, "runs", |controls| {
                 commands::test::test(&file, &options, &expects, controls)
@@ -339,6 +598,7 @@ fn execute(command: Command) -> Result<(), Error> {
             out,
             no_plots,
             sim,
+            ..
         } => {
             let options = sim.options();
             let report = drive(sim.quiet, "runs", |controls| {
@@ -367,6 +627,7 @@ fn execute(command: Command) -> Result<(), Error> {
             out,
             no_plots,
             sim,
+            ..
         } => {
             let options = sim.options();
             let args = commands::sweep::SweepArgs {
@@ -395,6 +656,7 @@ fn execute(command: Command) -> Result<(), Error> {
             out,
             no_plots,
             sim,
+            ..
         } => {
             let options = sim.options();
             let args = commands::sensitivity::SensitivityArgs {
@@ -472,4 +734,61 @@ fn execute(command: Command) -> Result<(), Error> {
             Ok(())
         }
     }
+}
+
+/// `trajectoire slurm`: the command after `--` read as the program reads it, then the two job
+/// scripts written (and submitted with `--submit`).
+fn slurm(tasks: u32, submit: bool, sbatch: &[String], words: &[String]) -> Result<(), Error> {
+    let argv = std::iter::once("trajectoire".to_string()).chain(words.iter().cloned());
+    let cli = Cli::try_parse_from(argv).map_err(|e| {
+        Error::Usage(format!(
+            "the command after `--` cannot be read: {}",
+            e.to_string().trim_start_matches("error: ").trim_end()
+        ))
+    })?;
+    let Some((job, sim, shard)) = job_of(&cli.command) else {
+        return Err(Error::Usage(
+            "slurm splits run, test, compare, sweep or sensitivity: give one of them after `--`, e.g. trajectoire slurm --tasks 100 -- run scenarios/villes-pairs.toml --runs 1000000".into(),
+        ));
+    };
+    if shard.is_some() {
+        return Err(Error::Usage(
+            "leave --shard out of the command after `--`: slurm gives each task its own".into(),
+        ));
+    }
+    let options = commands::slurm::Options {
+        tasks,
+        sbatch: sbatch.to_vec(),
+        threads: sim.threads,
+        allow_long: sim.allow_long,
+        program: std::env::current_exe().map_err(|e| Error::io("trajectoire", e))?,
+    };
+    let plan = commands::slurm::plan(&job, &options)?;
+    if submit {
+        let submitted = commands::slurm::submit(&plan)?;
+        println!(
+            "Submitted the array job {} ({tasks} tasks) and the merge job {} (after all succeed).",
+            submitted.array, submitted.merge
+        );
+        println!(
+            "Follow them with: squeue -j {},{}",
+            submitted.array, submitted.merge
+        );
+        println!("Task logs: {}/", plan.logs.display());
+        println!(
+            "When the merge job ends, the outputs are in {}/",
+            plan.target.display()
+        );
+    } else {
+        println!(
+            "Wrote {} and {}.",
+            plan.array.display(),
+            plan.merge.display()
+        );
+        println!("Submit them with:");
+        for line in commands::slurm::sbatch_lines(&plan) {
+            println!("  {line}");
+        }
+    }
+    Ok(())
 }

@@ -5,11 +5,15 @@
 
 pub mod check;
 pub mod compare;
+pub mod job;
+pub mod merge;
 pub mod new;
 pub mod report;
 pub mod run;
 pub mod sensitivity;
 pub mod serve;
+pub mod shard;
+pub mod slurm;
 pub mod sweep;
 pub mod test;
 
@@ -31,6 +35,9 @@ pub struct Simulation {
     pub threads: Option<usize>,
     /// `--allow-long`: run work estimated at over 10 minutes or 8 GB.
     pub allow_long: bool,
+    /// The parts the work is split into (N of `--shard I/N`; 0 or 1: not split), by which the
+    /// estimated time of the part done here is divided.
+    pub shards: u32,
 }
 
 impl Simulation {

@@ -31,15 +31,13 @@ pub fn run(
     plots: bool,
     controls: &Controls<'_>,
 ) -> Result<Option<RunReport>, Error> {
-    sim.check()?;
-    let study = Study::load(path, &sim.overrides)?;
+    let study = prepare(path, sim)?;
     let model = &study.model;
     if !sim.allow_long {
-        Workload::of(model, model.settings.runs, 1, sim.threads(), true).check()?;
+        workload(&study, sim).check()?;
     }
-    let target = out.map_or_else(|| default_out_dir(model, None), Path::to_path_buf);
     // Created before simulating: an unwritable folder fails now, not after the work.
-    let staging = Staging::create(&target)?;
+    let staging = Staging::create(&target(&study, out))?;
     let results = sim.in_pool(|| {
         // One ensemble: the workspace is dropped with it, and its memory serves the outputs.
         ensemble::simulate(model, &Workspace::new(), controls)
@@ -47,18 +45,55 @@ pub fn run(
     let Some(results) = results else {
         return Ok(None);
     };
+    write(staging, study, results, sim, plots, None).map(Some)
+}
+
+/// The study of `run`: the scenario loaded and validated with the options checked.
+pub fn prepare(path: &Path, sim: &Simulation) -> Result<Study, Error> {
+    sim.check()?;
+    Study::load(path, &sim.overrides)
+}
+
+/// The work of the whole run.
+pub fn workload(study: &Study, sim: &Simulation) -> Workload {
+    let model = &study.model;
+    Workload::of(model, model.settings.runs, 1, sim.threads(), true)
+}
+
+/// The output folder: `out`, or `output/<id>/`.
+pub fn target(study: &Study, out: Option<&Path>) -> PathBuf {
+    out.map_or_else(|| default_out_dir(&study.model, None), Path::to_path_buf)
+}
+
+/// Writes every output of `results` into `staging` and moves it into place; `shards`: the
+/// record of the shards merged, if any, for summary.json.
+pub fn write(
+    staging: Staging,
+    study: Study,
+    results: Results,
+    sim: &Simulation,
+    plots: bool,
+    shards: Option<&serde_json::Value>,
+) -> Result<RunReport, Error> {
     let written = sim.in_pool(|| {
-        output::write_all(staging.path(), model, &study.hypotheses, &results, plots)
+        output::write_all(
+            staging.path(),
+            &study.model,
+            &study.hypotheses,
+            &results,
+            plots,
+            shards,
+        )
     })??;
     let out_dir = staging.commit()?;
     let files = written
         .iter()
         .filter_map(|f| f.file_name().map(|n| out_dir.join(n)))
         .collect();
-    Ok(Some(RunReport {
+    Ok(RunReport {
         study,
         results,
         out_dir,
         files,
-    }))
+    })
 }

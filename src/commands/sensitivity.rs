@@ -10,7 +10,8 @@ use crate::output::{explore, folder::Staging, plot};
 use crate::study::sensitivity::{Analysis, Method, Prepared};
 
 /// What `sensitivity` is asked.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SensitivityArgs {
     /// `--vary PATH=LO..HI`, in order.
     pub varies: Vec<String>,
@@ -60,6 +61,17 @@ pub fn sensitivity(
     plots: bool,
     controls: &Controls<'_>,
 ) -> Result<Option<SensitivityReport>, Error> {
+    let prepared = prepare(path, args, sim)?;
+    let staging = Staging::create(&target(&prepared, out))?;
+    let Some(analysis) = sim.in_pool(|| prepared.run(&Workspace::new(), controls))?? else {
+        return Ok(None);
+    };
+    write(staging, &prepared, analysis, sim, plots).map(Some)
+}
+
+/// The analysis to run: every argument and point checked (and the work, unless
+/// `--allow-long`).
+pub fn prepare(path: &Path, args: &SensitivityArgs, sim: &Simulation) -> Result<Prepared, Error> {
     sim.check()?;
     let method = Method::parse(&args.method, args.levels, args.second_order)?;
     let loaded = crate::scenario::load(path)?;
@@ -72,18 +84,30 @@ pub fn sensitivity(
         args.bootstrap,
     )?;
     if !sim.allow_long {
-        prepared.workload(sim.threads()).check()?;
+        prepared.workload(sim.threads()).shard(sim.shards).check()?;
     }
-    let model = prepared.base().clone();
     sim.in_pool(|| prepared.check())??;
-    let target = out.map_or_else(
-        || default_out_dir(&model, Some("sensitivity")),
+    Ok(prepared)
+}
+
+/// The output folder: `out`, or `output/<id>-sensitivity/`.
+pub fn target(prepared: &Prepared, out: Option<&Path>) -> PathBuf {
+    out.map_or_else(
+        || default_out_dir(prepared.base(), Some("sensitivity")),
         Path::to_path_buf,
-    );
-    let staging = Staging::create(&target)?;
-    let Some(analysis) = sim.in_pool(|| prepared.run(&Workspace::new(), controls))?? else {
-        return Ok(None);
-    };
+    )
+}
+
+/// Writes the analysis's samples, evaluations, indices and plots into `staging` and moves it
+/// into place.
+pub fn write(
+    staging: Staging,
+    prepared: &Prepared,
+    analysis: Analysis,
+    sim: &Simulation,
+    plots: bool,
+) -> Result<SensitivityReport, Error> {
+    let model = prepared.base().clone();
     let write = |name: &str, bytes: Vec<u8>| {
         let path = staging.path().join(name);
         std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))
@@ -96,7 +120,7 @@ pub fn sensitivity(
     write("indices.csv", explore::indices_csv(&analysis))?;
     if let Method::Sobol {
         second_order: true, ..
-    } = method
+    } = prepared.method
     {
         write("second-order.csv", explore::second_order_csv(&analysis))?;
     }
@@ -112,9 +136,9 @@ pub fn sensitivity(
         plot::write_pictures(staging.path(), &pictures)?;
     }
     let out_dir = staging.commit()?;
-    Ok(Some(SensitivityReport {
+    Ok(SensitivityReport {
         analysis,
         model,
         out_dir,
-    }))
+    })
 }

@@ -11,7 +11,8 @@ use crate::study::design::Design;
 use crate::study::sweep::{Prepared, Sweep};
 
 /// What `sweep` is asked.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SweepArgs {
     /// `--vary PATH=SPEC`, in order.
     pub varies: Vec<String>,
@@ -45,6 +46,16 @@ pub fn sweep(
     plots: bool,
     controls: &Controls<'_>,
 ) -> Result<Option<SweepReport>, Error> {
+    let prepared = prepare(path, args, sim)?;
+    let staging = Staging::create(&target(&prepared, out))?;
+    let Some(sweep) = sim.in_pool(|| prepared.run(&Workspace::new(), controls))?? else {
+        return Ok(None);
+    };
+    write(staging, &prepared, sweep, sim, plots).map(Some)
+}
+
+/// The sweep to run: every argument and point checked (and the work, unless `--allow-long`).
+pub fn prepare(path: &Path, args: &SweepArgs, sim: &Simulation) -> Result<Prepared, Error> {
     sim.check()?;
     let design = Design::parse(args.design.as_deref().unwrap_or("grid"))?;
     let loaded = crate::scenario::load(path)?;
@@ -57,15 +68,29 @@ pub fn sweep(
         &args.expects,
     )?;
     if !sim.allow_long {
-        prepared.workload(sim.threads()).check()?;
+        prepared.workload(sim.threads()).shard(sim.shards).check()?;
     }
-    let model = prepared.base().clone();
     sim.in_pool(|| prepared.check())??;
-    let target = out.map_or_else(|| default_out_dir(&model, Some("sweep")), Path::to_path_buf);
-    let staging = Staging::create(&target)?;
-    let Some(sweep) = sim.in_pool(|| prepared.run(&Workspace::new(), controls))?? else {
-        return Ok(None);
-    };
+    Ok(prepared)
+}
+
+/// The output folder: `out`, or `output/<id>-sweep/`.
+pub fn target(prepared: &Prepared, out: Option<&Path>) -> PathBuf {
+    out.map_or_else(
+        || default_out_dir(prepared.base(), Some("sweep")),
+        Path::to_path_buf,
+    )
+}
+
+/// Writes the sweep's tables and plots into `staging` and moves it into place.
+pub fn write(
+    staging: Staging,
+    prepared: &Prepared,
+    sweep: Sweep,
+    sim: &Simulation,
+    plots: bool,
+) -> Result<SweepReport, Error> {
+    let model = prepared.base().clone();
     let write = |name: &str, bytes: Vec<u8>| {
         let path = staging.path().join(name);
         std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))
@@ -79,9 +104,9 @@ pub fn sweep(
         plot::write_pictures(staging.path(), &pictures)?;
     }
     let out_dir = staging.commit()?;
-    Ok(Some(SweepReport {
+    Ok(SweepReport {
         sweep,
         model,
         out_dir,
-    }))
+    })
 }

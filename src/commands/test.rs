@@ -1,13 +1,14 @@
 //! `trajectoire test`: the hypotheses of a file and of `--expect`, each with its estimate,
 //! interval and verdict.
 
+use std::ops::Range;
 use std::path::Path;
 
 use super::{Controls, Simulation};
 use crate::diag::{self, Diagnostic, Error, Sources};
 use crate::ensemble::{Workload, Workspace};
 use crate::model::Model;
-use crate::study::collect::gather;
+use crate::study::collect::{gather, Outcomes};
 use crate::study::hypothesis::{parse_hypothesis, Tested, Verdict};
 use crate::study::outcome::Outcome;
 use crate::study::Study;
@@ -36,6 +37,20 @@ pub fn test(
     expects: &[String],
     controls: &Controls<'_>,
 ) -> Result<Option<TestReport>, Error> {
+    let study = prepare(path, sim, expects)?;
+    if !sim.allow_long {
+        workload(&study, sim).check()?;
+    }
+    let runs = 0..study.model.settings.runs;
+    let Some(gathered) = sim.in_pool(|| gather_runs(&study, runs, &Workspace::new(), controls))?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(verdicts(study, &gathered)))
+}
+
+/// The study of `test`: the scenario with the file's hypotheses, then `expects`'s.
+pub fn prepare(path: &Path, sim: &Simulation, expects: &[String]) -> Result<Study, Error> {
     sim.check()?;
     let Study {
         model,
@@ -68,29 +83,48 @@ pub fn test(
             "nothing to test: add [[hypothesis]] tables to the file or --expect \"perpetuation@end >= 0.7\"".into(),
         ));
     }
-    if !sim.allow_long {
-        Workload::of(&model, model.settings.runs, 1, sim.threads(), false).check()?;
-    }
-    let outcomes: Vec<Outcome> = hypotheses.iter().map(|h| h.outcome.clone()).collect();
-    let runs = 0..model.settings.runs;
-    let gathered = sim.in_pool(|| {
-        let threads = rayon::current_num_threads();
-        gather(
-            &model,
-            &outcomes,
-            runs,
-            threads,
-            &Workspace::new(),
-            controls,
-        )
-    })?;
-    let Some(gathered) = gathered else {
-        return Ok(None);
-    };
-    let rows = hypotheses
+    Ok(Study { model, hypotheses })
+}
+
+/// The work of the whole test.
+pub fn workload(study: &Study, sim: &Simulation) -> Workload {
+    let model = &study.model;
+    Workload::of(model, model.settings.runs, 1, sim.threads(), false)
+}
+
+/// The hypotheses' outcomes over `runs` (all of them, or a shard's), on the current pool.
+pub fn gather_runs(
+    study: &Study,
+    runs: Range<u64>,
+    workspace: &Workspace,
+    controls: &Controls<'_>,
+) -> Option<Outcomes> {
+    let threads = rayon::current_num_threads();
+    gather(
+        &study.model,
+        &outcomes(study),
+        runs,
+        threads,
+        workspace,
+        controls,
+    )
+}
+
+/// The outcomes the hypotheses are about, in their order.
+pub fn outcomes(study: &Study) -> Vec<Outcome> {
+    study.hypotheses.iter().map(|h| h.outcome.clone()).collect()
+}
+
+/// Each hypothesis's verdict from its outcome's sums over every run.
+pub fn verdicts(study: Study, gathered: &Outcomes) -> TestReport {
+    let rows = study
+        .hypotheses
         .into_iter()
         .zip(gathered.estimates())
         .map(|(h, e)| Tested::new(h, e))
         .collect();
-    Ok(Some(TestReport { model, rows }))
+    TestReport {
+        model: study.model,
+        rows,
+    }
 }

@@ -365,6 +365,20 @@ impl Aggregates {
     /// The bytes of these aggregates (see [`Writer`]).
     pub fn encode(&self) -> Vec<u8> {
         let mut w = Writer::default();
+        self.write(&mut w);
+        w.bytes
+    }
+
+    /// Reads aggregates written by [`Aggregates::encode`], checking every length and range.
+    pub fn decode(bytes: &[u8]) -> Result<Aggregates, Mismatch> {
+        let mut r = Reader::new(bytes);
+        let aggregates = Aggregates::read(&mut r)?;
+        r.end()?;
+        Ok(aggregates)
+    }
+
+    /// Writes these aggregates into `w`.
+    pub fn write(&self, w: &mut Writer) {
         w.header(&self.header);
         w.u64(self.runs);
         w.len(self.territories.len());
@@ -387,12 +401,11 @@ impl Aggregates {
             w.f64(t.spend_min);
             w.f64(t.spend_max_seen);
         }
-        w.bytes
     }
 
-    /// Reads aggregates written by [`Aggregates::encode`], checking every length and range.
-    pub fn decode(bytes: &[u8]) -> Result<Aggregates, Mismatch> {
-        let mut r = Reader::new(bytes);
+    /// Reads aggregates written by [`Aggregates::write`] from `r`, checking every length and
+    /// range.
+    pub fn read(r: &mut Reader<'_>) -> Result<Aggregates, Mismatch> {
         let header = r.header()?;
         let runs = r.u64("the number of runs")?;
         let n = r.len("the territories", 1)?;
@@ -437,7 +450,6 @@ impl Aggregates {
                 spend_max_seen: r.f64("the greatest spend")?,
             });
         }
-        r.end()?;
         Ok(Aggregates {
             header,
             runs,

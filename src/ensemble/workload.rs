@@ -74,6 +74,16 @@ impl Workload {
         }
     }
 
+    /// The workload of one of `shards` equal parts of this work (the memory is a worker's, the
+    /// same in every part).
+    pub fn shard(mut self, shards: u32) -> Workload {
+        let n = f64::from(shards.max(1));
+        self.group_steps /= n;
+        self.seconds /= n;
+        self.size.0 = self.size.0.div_ceil(u64::from(shards.max(1)));
+        self
+    }
+
     /// Refuses work over [`LONG_SECONDS`] or [`LARGE_BYTES`], saying how to proceed.
     pub fn check(&self) -> Result<(), Error> {
         let (runs, months, substeps, groups) = self.size;

@@ -8,7 +8,8 @@ use crate::diag::{Diagnostic, Error, Sources};
 use crate::scenario::{self, Loaded};
 
 /// Command-line settings that override the scenario's `[simulation]` table and its values.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Overrides {
     /// `--runs`.
     pub runs: Option<u64>,

@@ -34,10 +34,23 @@ struct Summary<'a> {
     overrides: &'a [String],
     results: &'a Results,
     model: Resolved<'a>,
+    /// The shards merged into these results (absent when simulated on one machine).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shards: Option<&'a serde_json::Value>,
 }
 
 /// The summary as pretty-printed JSON bytes.
 pub fn summary(model: &Model, hypotheses: &[Hypothesis], results: &Results) -> Vec<u8> {
+    summary_of(model, hypotheses, results, None)
+}
+
+/// [`summary`], with the record of the shards merged into the results when there were some.
+pub fn summary_of(
+    model: &Model,
+    hypotheses: &[Hypothesis],
+    results: &Results,
+    shards: Option<&serde_json::Value>,
+) -> Vec<u8> {
     let s = Summary {
         trajectoire_version: env!("CARGO_PKG_VERSION"),
         scenario: &model.id,
@@ -60,6 +73,7 @@ pub fn summary(model: &Model, hypotheses: &[Hypothesis], results: &Results) -> V
             hypotheses,
             overrides: &model.overrides,
         },
+        shards,
     };
     pretty(&s)
 }

@@ -11,6 +11,7 @@ pub mod folder;
 pub mod json;
 pub mod plot;
 pub mod report;
+pub mod shard;
 pub mod tables;
 pub mod text;
 pub mod toml;
@@ -48,6 +49,7 @@ pub fn write_all(
     hypotheses: &[Hypothesis],
     results: &Results,
     plots: bool,
+    shards: Option<&serde_json::Value>,
 ) -> Result<Vec<PathBuf>, Error> {
     let (tables, summary) = rayon::join(
         || {
@@ -58,7 +60,7 @@ pub fn write_all(
                 tables::phase_entries(results),
             ]
         },
-        || json::summary(model, hypotheses, results),
+        || json::summary_of(model, hypotheses, results, shards),
     );
     let files = TABLE_FILES
         .into_iter()

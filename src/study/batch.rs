@@ -12,6 +12,7 @@ use rayon::prelude::*;
 use super::collect::{gather, Outcomes};
 use super::compare::parse_outcomes;
 use super::outcome::Outcome;
+use super::shard::Piece;
 use crate::diag::{Error, Sources};
 use crate::ensemble::{each, Controls, Workload, Workspace};
 use crate::model::{Model, Overrides};
@@ -27,11 +28,13 @@ pub struct Batch {
     base: Model,
 }
 
-/// What one point gave.
+/// What one point gave (or some of its runs: a shard's piece of it).
 #[derive(Debug, Clone)]
 pub struct Evaluation {
     /// The point's index.
     pub point: usize,
+    /// The runs simulated.
+    pub runs: std::ops::Range<u64>,
     /// The model simulated (the base with the point's overrides).
     pub model: Model,
     /// Its outcomes' sums (estimates: [`Outcomes::estimates`]).
@@ -120,32 +123,59 @@ impl Batch {
         Workload::of(&self.base, runs, 1, threads, false)
     }
 
-    /// Evaluates points `0..n` (`points(i)`: point i's overrides, which [`Batch::check`] has
-    /// accepted) and gives each one's [`Evaluation`] to `emit` in point order as they finish.
-    /// Progress counts points. `Ok(None)` if cancelled.
+    /// Every point's runs: the base's, unless a point sets `simulation.runs` itself.
+    pub fn runs(&self, n: usize, points: &(dyn Fn(usize) -> Vec<String> + Sync)) -> Vec<u64> {
+        let base = self.base.settings.runs;
+        (0..n)
+            .into_par_iter()
+            .map(|i| {
+                let sets = points(i);
+                if sets
+                    .iter()
+                    .any(|s| s.trim_start().starts_with("simulation.runs"))
+                {
+                    self.point(&sets).map_or(base, |(m, _)| m.settings.runs)
+                } else {
+                    base
+                }
+            })
+            .collect()
+    }
+
+    /// Evaluates the pieces of points given (`points(i)`: point i's overrides, which
+    /// [`Batch::check`] has accepted; a piece: some of a point's runs, or all of them) and
+    /// gives each one's [`Evaluation`] to `emit` in the pieces' order as they finish. Progress
+    /// counts pieces. `Ok(None)` if cancelled.
     pub fn evaluate(
         &self,
-        n: usize,
+        pieces: &[Piece],
         points: &(dyn Fn(usize) -> Vec<String> + Sync),
         emit: &mut (dyn FnMut(Evaluation) + Send),
         workspace: &Workspace,
         controls: &Controls<'_>,
     ) -> Result<Option<()>, Error> {
-        // Points that set `simulation.runs` are rare; the base's runs decide how points run.
-        let runs = |_: usize| self.base.settings.runs;
+        let runs = |i: usize| pieces[i].runs.end - pieces[i].runs.start;
         let job = |i: usize, threads: usize, inner: &Controls<'_>| {
+            let piece = &pieces[i];
             // Checked up front: a point that fails now is reported as one that cannot run.
-            let (model, outcomes) = self.point(&points(i)).ok()?;
-            let runs = 0..model.settings.runs;
-            let outcomes = gather(&model, &outcomes, runs, threads, workspace, inner)?;
+            let (model, outcomes) = self.point(&points(piece.point)).ok()?;
+            let outcomes = gather(
+                &model,
+                &outcomes,
+                piece.runs.clone(),
+                threads,
+                workspace,
+                inner,
+            )?;
             Some(Evaluation {
-                point: i,
+                point: piece.point,
+                runs: piece.runs.clone(),
                 model,
                 outcomes,
             })
         };
         let mut emit_one = |_: usize, e: Evaluation| emit(e);
-        let done = each(n, &runs, &job, &mut emit_one, controls);
+        let done = each(pieces.len(), &runs, &job, &mut emit_one, controls);
         if done.is_none() && !controls.cancelled() {
             // A job gave nothing without being cancelled: a point that was not checked.
             return Err(Error::Usage(

@@ -148,7 +148,8 @@ impl OutcomeSums {
         }
     }
 
-    fn write(&self, w: &mut Writer) {
+    /// The saved form of the sums.
+    pub fn write(&self, w: &mut Writer) {
         w.u64(self.hits);
         w.u128(self.sum);
         w.u128(self.sum_sq);
@@ -156,7 +157,20 @@ impl OutcomeSums {
         w.u64s(&self.months);
     }
 
-    fn read(r: &mut Reader<'_>) -> Result<OutcomeSums, Mismatch> {
+    /// Reads sums saved by [`OutcomeSums::write`] in place of these (of the same outcome).
+    pub fn read_into(&mut self, r: &mut Reader<'_>) -> Result<(), Mismatch> {
+        let read = OutcomeSums::read(r)?;
+        if read.months.len() != self.months.len() {
+            return Err(Mismatch(
+                "an outcome's months do not fit the scenario".into(),
+            ));
+        }
+        *self = read;
+        Ok(())
+    }
+
+    /// Reads sums saved by [`OutcomeSums::write`].
+    pub fn read(r: &mut Reader<'_>) -> Result<OutcomeSums, Mismatch> {
         Ok(OutcomeSums {
             hits: r.u64("an outcome's successes")?,
             sum: r.u128("an outcome's sum")?,
@@ -346,13 +360,7 @@ impl Outcomes {
             )));
         }
         for s in &mut self.sums {
-            let read = OutcomeSums::read(r)?;
-            if read.months.len() != s.months.len() {
-                return Err(Mismatch(
-                    "an outcome's months do not fit the scenario".into(),
-                ));
-            }
-            *s = read;
+            s.read_into(r)?;
         }
         self.runs = runs;
         Ok(())

@@ -2,6 +2,7 @@
 //! stepped on the same run indices and seed in lockstep (common random numbers), so that each
 //! outcome's difference is estimated from the runs' paired differences.
 
+use std::ops::Range;
 use std::path::PathBuf;
 
 use serde::Serialize;
@@ -11,8 +12,10 @@ use super::hypothesis::{Hypothesis, Tested};
 use super::outcome::{parse_outcome, Outcome};
 use crate::diag::{Diagnostic, Error, Location, Sources};
 use crate::engine::{Block, Engine};
+use crate::ensemble::canonical::{Aggregates, Header, Mismatch, Reader, Writer};
 use crate::ensemble::{
-    aggregate, merged, Aggregate, Controls, EachScenario, Ensemble, Results, Workspace, LOG_RUNS,
+    aggregate, merged, Accumulator, Aggregate, Controls, EachScenario, Ensemble, Results,
+    Workspace, LOG_RUNS,
 };
 use crate::model::{Model, Overrides};
 use crate::stats::Estimate;
@@ -276,10 +279,50 @@ impl Prepared {
         workspace: &Workspace,
         controls: &Controls<'_>,
     ) -> Option<Comparison> {
-        let engines: Vec<Engine> = self.models.iter().map(Engine::new).collect();
+        let runs = 0..self.models[0].settings.runs;
+        let sums = self.gather(with_results, runs, workspace, controls)?;
+        Some(self.finish(sums))
+    }
+
+    /// The engines of the scenarios, base first.
+    fn engines(&self) -> Vec<Engine> {
+        self.models.iter().map(Engine::new).collect()
+    }
+
+    /// Empty sums of the comparison (to read saved ones into).
+    pub fn empty(&self, with_results: bool) -> Sums {
+        self.empty_of(&self.engines(), with_results, self.models[0].settings.runs)
+    }
+
+    fn empty_of(&self, engines: &[Engine], with_results: bool, count: u64) -> Sums {
+        let full = with_results.then(|| {
+            EachScenario(
+                engines
+                    .iter()
+                    .map(|e| Accumulator::new(e, count <= LOG_RUNS))
+                    .collect(),
+            )
+        });
+        Sums {
+            paired: Paired::new(engines, &self.outcomes),
+            full,
+            series: with_results.then(|| PairedSeries::new(engines)),
+        }
+    }
+
+    /// Simulates `runs` of every scenario (all of them, or a shard's) into their sums. `None`
+    /// if cancelled.
+    pub fn gather(
+        &self,
+        with_results: bool,
+        runs: Range<u64>,
+        workspace: &Workspace,
+        controls: &Controls<'_>,
+    ) -> Option<Sums> {
+        let engines = self.engines();
         let settings = self.models[0].settings;
-        let count = settings.runs;
-        let ensemble = Ensemble::new(&engines, settings.seed, 0, count);
+        let count = runs.end - runs.start;
+        let ensemble = Ensemble::new(&engines, settings.seed, runs.start, count);
         let make = || {
             let full = with_results.then(|| {
                 EachScenario(
@@ -295,6 +338,21 @@ impl Prepared {
         let threads = rayon::current_num_threads();
         let parts = aggregate(&ensemble, &make, workspace, controls, threads)?;
         let ((paired, full), series) = merged(parts, workspace)?;
+        Some(Sums {
+            paired,
+            full,
+            series,
+        })
+    }
+
+    /// The comparison its scenarios' sums give.
+    pub fn finish(&self, sums: Sums) -> Comparison {
+        let Sums {
+            paired,
+            full,
+            series,
+        } = sums;
+        let settings = self.models[0].settings;
         let scenarios = self
             .names
             .iter()
@@ -315,14 +373,79 @@ impl Prepared {
                 .map(|(a, m)| a.results(m, 0.0))
                 .collect()
         });
-        Some(Comparison {
+        Comparison {
             outcomes: self.outcomes[0].iter().map(|o| o.text.clone()).collect(),
             scenarios,
-            runs: count,
+            runs: settings.runs,
             seed: settings.seed,
             results,
             series: series.map(|s| s.differences()),
-        })
+        }
+    }
+
+    /// Reads sums saved by [`Sums::write`].
+    pub fn read(&self, r: &mut Reader<'_>, with_results: bool) -> Result<Sums, Mismatch> {
+        let engines = self.engines();
+        let mut sums = self.empty_of(&engines, with_results, self.models[0].settings.runs);
+        for s in &mut sums.paired.scenarios {
+            s.read(r)?;
+        }
+        for d in sums.paired.differences.iter_mut().flatten() {
+            d.read_into(r)?;
+        }
+        if let Some(EachScenario(accs)) = &mut sums.full {
+            for (acc, engine) in accs.iter_mut().zip(&engines) {
+                let saved = Aggregates::read(r)?;
+                *acc = saved.accumulator(engine)?;
+            }
+        }
+        if let Some(series) = &mut sums.series {
+            series.read(r)?;
+        }
+        Ok(sums)
+    }
+}
+
+/// What a comparison's runs add up to: each scenario's outcomes and their paired differences,
+/// and (for plots) every scenario's full results and paired series.
+#[derive(Debug, Clone)]
+pub struct Sums {
+    paired: Paired,
+    full: Option<EachScenario>,
+    series: Option<PairedSeries>,
+}
+
+impl Sums {
+    /// The runs these sums are of.
+    pub fn runs(&self) -> u64 {
+        self.paired.scenarios[0].runs()
+    }
+
+    /// Adds another's sums (of the same comparison, other runs).
+    pub fn add(&mut self, other: Sums, workspace: &Workspace) {
+        Aggregate::merge(&mut self.paired, other.paired, workspace);
+        Aggregate::merge(&mut self.full, other.full, workspace);
+        Aggregate::merge(&mut self.series, other.series, workspace);
+    }
+
+    /// The saved form of the sums of runs `runs` of `models` (see
+    /// [`crate::ensemble::canonical`]).
+    pub fn write(&self, w: &mut Writer, models: &[Model], runs: Range<u64>) {
+        for s in &self.paired.scenarios {
+            s.write(w);
+        }
+        for d in self.paired.differences.iter().flatten() {
+            d.write(w);
+        }
+        if let Some(EachScenario(accs)) = &self.full {
+            for (acc, model) in accs.iter().zip(models) {
+                let header = Header::of(model, runs.start, runs.end - runs.start);
+                acc.canonical(header).write(w);
+            }
+        }
+        if let Some(series) = &self.series {
+            series.write(w);
+        }
     }
 }
 
@@ -376,6 +499,25 @@ impl PairedSeries {
                     .collect(),
             })
             .collect()
+    }
+}
+
+impl PairedSeries {
+    fn all(&self) -> impl Iterator<Item = &OutcomeSums> {
+        self.sums.iter().flatten().flatten().flatten()
+    }
+
+    /// The saved form of the sums.
+    fn write(&self, w: &mut Writer) {
+        self.all().for_each(|s| s.write(w));
+    }
+
+    /// Reads sums saved by [`PairedSeries::write`] into these (empty, of the same shape).
+    fn read(&mut self, r: &mut Reader<'_>) -> Result<(), Mismatch> {
+        for s in self.sums.iter_mut().flatten().flatten().flatten() {
+            s.read_into(r)?;
+        }
+        Ok(())
     }
 }
 

@@ -5,7 +5,9 @@
 use serde::Serialize;
 
 use super::batch::{Batch, Evaluation};
+use super::collect::Outcomes;
 use super::design::{parse_vary, Parameter, Spec};
+use super::shard::Piece;
 use crate::diag::{Diagnostic, Error, Sources};
 use crate::ensemble::{Controls, Workspace};
 use crate::stats::Estimate;
@@ -133,6 +135,25 @@ pub struct PointEstimates {
     pub noise: Vec<f64>,
 }
 
+/// Every point whole: all its runs.
+pub fn whole(batch: &Batch, parameters: &[Parameter], points: &[Vec<f64>]) -> Vec<Piece> {
+    batch
+        .runs(points.len(), &|i| sets(parameters, &points[i]))
+        .into_iter()
+        .enumerate()
+        .map(|(point, r)| Piece { point, runs: 0..r })
+        .collect()
+}
+
+/// A point's estimates from its outcomes' sums.
+pub fn estimates_of(values: &[f64], outcomes: &Outcomes) -> PointEstimates {
+    PointEstimates {
+        values: values.to_vec(),
+        estimates: outcomes.estimates(),
+        noise: outcomes.noise_variances(),
+    }
+}
+
 /// Evaluates every point, in order (see [`Batch::evaluate`]); `Ok(None)` if cancelled.
 pub fn evaluate(
     batch: &Batch,
@@ -141,16 +162,33 @@ pub fn evaluate(
     workspace: &Workspace,
     controls: &Controls<'_>,
 ) -> Result<Option<Vec<PointEstimates>>, Error> {
+    let pieces = whole(batch, parameters, points);
     let mut out = Vec::with_capacity(points.len());
-    let mut emit = |e: Evaluation| {
-        out.push(PointEstimates {
-            values: points[e.point].clone(),
-            estimates: e.outcomes.estimates(),
-            noise: e.outcomes.noise_variances(),
-        })
-    };
+    let mut emit = |e: Evaluation| out.push(estimates_of(&points[e.point], &e.outcomes));
     let done = batch.evaluate(
-        points.len(),
+        &pieces,
+        &|i| sets(parameters, &points[i]),
+        &mut emit,
+        workspace,
+        controls,
+    )?;
+    Ok(done.map(|()| out))
+}
+
+/// Evaluates a shard's pieces of the points, giving each piece's outcomes' sums in order;
+/// `Ok(None)` if cancelled.
+pub fn gather_pieces(
+    batch: &Batch,
+    parameters: &[Parameter],
+    points: &[Vec<f64>],
+    pieces: &[Piece],
+    workspace: &Workspace,
+    controls: &Controls<'_>,
+) -> Result<Option<Vec<Outcomes>>, Error> {
+    let mut out = Vec::with_capacity(pieces.len());
+    let mut emit = |e: Evaluation| out.push(e.outcomes);
+    let done = batch.evaluate(
+        pieces,
         &|i| sets(parameters, &points[i]),
         &mut emit,
         workspace,

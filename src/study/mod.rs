@@ -17,6 +17,7 @@ pub mod explore;
 pub mod hypothesis;
 pub mod outcome;
 pub mod sensitivity;
+pub mod shard;
 pub mod sweep;
 pub mod workshop;
 

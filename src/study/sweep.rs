@@ -134,6 +134,11 @@ impl Prepared {
         self.batch.base()
     }
 
+    /// The batch evaluating the points.
+    pub fn batch(&self) -> &Batch {
+        &self.batch
+    }
+
     /// The work of every point, for the up-front refusal of long work.
     pub fn workload(&self, threads: usize) -> Workload {
         self.batch.workload(self.points.len(), threads)
@@ -160,8 +165,13 @@ impl Prepared {
         else {
             return Ok(None);
         };
+        Ok(Some(self.sweep_of(points)))
+    }
+
+    /// The sweep its points' estimates (in point order) make.
+    pub fn sweep_of(&self, points: Vec<PointEstimates>) -> Sweep {
         let s = self.base().settings;
-        Ok(Some(Sweep {
+        Sweep {
             parameters: self.parameters.clone(),
             design: self.design,
             outcomes: self.outcomes.clone(),
@@ -170,7 +180,7 @@ impl Prepared {
             points,
             runs: s.runs,
             seed: s.seed,
-        }))
+        }
     }
 }
 

@@ -186,6 +186,11 @@ impl Prepared {
         self.batch.base()
     }
 
+    /// The batch evaluating the points.
+    pub fn batch(&self) -> &Batch {
+        &self.batch
+    }
+
     /// The work of every point.
     pub fn workload(&self, threads: usize) -> Workload {
         self.batch.workload(self.points.len(), threads)
