@@ -3,6 +3,7 @@
 mod analytic;
 mod browser;
 mod cli;
+mod cluster;
 mod common;
 mod compare;
 mod explore;

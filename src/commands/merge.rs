@@ -69,7 +69,7 @@ fn disagree(other: &Read, first: &Read, what: &str, theirs: String, ours: String
     Error::refused(
         &other.path,
         format!(
-            "it is a shard of {what} {theirs}, but {} is of {ours}",
+            "its {what} is {theirs}, but {}'s is {ours}",
             name(&first.path)
         ),
         "merge the shards of one piece of work only: the same command, scenario, overrides, seed, runs and number of shards",
@@ -79,61 +79,51 @@ fn disagree(other: &Read, first: &Read, what: &str, theirs: String, ours: String
 /// Checks that `other` is a shard of the same work as `first`.
 fn agree(first: &Read, other: &Read) -> Result<(), Error> {
     let (a, b) = (&first.header, &other.header);
-    let checks: [(&str, String, String); 10] = [
-        ("the program version", b.program.clone(), a.program.clone()),
+    let checks: [(&str, String, String); 9] = [
+        ("program version", b.program.clone(), a.program.clone()),
         (
-            "the draw-stream version",
+            "draw-stream version",
             b.draw_stream.to_string(),
             a.draw_stream.to_string(),
         ),
         (
-            "the aggregates' format",
+            "aggregates' format",
             b.aggregates.to_string(),
             a.aggregates.to_string(),
         ),
         (
-            "the command",
+            "command",
             format!("`{}`", b.command),
             format!("`{}`", a.command),
         ),
+        ("seed", b.seed.to_string(), a.seed.to_string()),
+        ("number of runs", b.runs.to_string(), a.runs.to_string()),
         (
-            "the command line",
-            format!("`{}`", b.command_line),
-            format!("`{}`", a.command_line),
-        ),
-        ("the seed", b.seed.to_string(), a.seed.to_string()),
-        ("the runs", b.runs.to_string(), a.runs.to_string()),
-        (
-            "the substeps",
+            "number of substeps",
             b.substeps.to_string(),
             a.substeps.to_string(),
         ),
         (
-            "a split into",
-            format!("{} shards", b.shards),
-            format!("{} shards", a.shards),
+            "number of shards",
+            b.shards.to_string(),
+            a.shards.to_string(),
         ),
-        ("the points", b.points.to_string(), a.points.to_string()),
+        (
+            "number of points",
+            b.points.to_string(),
+            a.points.to_string(),
+        ),
     ];
     for (what, theirs, ours) in checks {
         if theirs != ours {
             return Err(disagree(other, first, what, theirs, ours));
         }
     }
-    if b.job != a.job {
-        return Err(disagree(
-            other,
-            first,
-            "other arguments",
-            String::new(),
-            "others".into(),
-        ));
-    }
     if b.deterministic != a.deterministic {
         return Err(disagree(
             other,
             first,
-            "a simulation",
+            "simulation",
             if b.deterministic {
                 "--deterministic"
             } else {
@@ -156,6 +146,15 @@ fn agree(first: &Read, other: &Read) -> Result<(), Error> {
                 name(&first.path)
             ),
             "merge the shards of one piece of work only; run the shards again if the scenario changed while they ran",
+        ));
+    }
+    if b.job != a.job {
+        return Err(disagree(
+            other,
+            first,
+            "the command line",
+            format!("`{}`", b.command_line),
+            format!("`{}`", a.command_line),
         ));
     }
     Ok(())

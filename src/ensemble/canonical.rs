@@ -436,6 +436,9 @@ impl Aggregates {
                     "the aggregates' lengths do not agree with their months and phases",
                 );
             }
+            for cell in &list {
+                check_cell(cell, runs)?;
+            }
             territories.push(TerritoryAggregates {
                 months,
                 phases,
@@ -450,12 +453,65 @@ impl Aggregates {
                 spend_max_seen: r.f64("the greatest spend")?,
             });
         }
+        for t in &territories {
+            check_spend(t, runs)?;
+        }
         Ok(Aggregates {
             header,
             runs,
             territories,
         })
     }
+}
+
+/// Refuses a cell that no runs could have made: a least or greatest value outside [0, 1],
+/// counts outside the bins between them, or counts that do not add up to the runs.
+fn check_cell(cell: &Cell, runs: u64) -> Result<(), Mismatch> {
+    let empty = cell.min == f64::INFINITY && cell.max == f64::NEG_INFINITY;
+    let ranged =
+        (0.0..=1.0).contains(&cell.min) && (0.0..=1.0).contains(&cell.max) && cell.min <= cell.max;
+    if !(empty || ranged) {
+        return mismatch("a cell's least and greatest values are not values of an index");
+    }
+    let span = span_between(cell.min, cell.max).unwrap_or(0..0);
+    let mut total: u64 = 0;
+    for &(bin, count) in &cell.counts {
+        if !span.contains(&usize::from(bin)) {
+            return mismatch("a cell counts runs outside its least and greatest values");
+        }
+        total = total.saturating_add(count);
+    }
+    if total != runs || (empty && runs > 0) {
+        return mismatch("a cell's counts do not add up to the runs");
+    }
+    // Σ value · 2⁵² of `runs` values in [0, 1].
+    if cell.sum > u128::from(runs) << 52 {
+        return mismatch("a cell's sum is larger than its runs allow");
+    }
+    Ok(())
+}
+
+/// Refuses spend aggregates that no runs could have made.
+fn check_spend(t: &TerritoryAggregates, runs: u64) -> Result<(), Mismatch> {
+    let finite = t.spend_max.is_finite() && t.spend_max > 0.0;
+    let empty = t.spend_min == f64::INFINITY && t.spend_max_seen == f64::NEG_INFINITY;
+    let ranged =
+        t.spend_min >= 0.0 && t.spend_min <= t.spend_max_seen && t.spend_max_seen.is_finite();
+    let total = t
+        .spend_counts
+        .iter()
+        .fold(0u64, |a, &(_, c)| a.saturating_add(c));
+    let bounded = |xs: &[u64]| xs.iter().all(|&x| x <= runs);
+    if !finite
+        || !(empty || ranged)
+        || total != runs
+        || !bounded(&t.alive)
+        || !bounded(&t.in_phase)
+        || !bounded(&t.entries)
+    {
+        return mismatch("the spend or phase aggregates are not those of the runs");
+    }
+    Ok(())
 }
 
 /// The sum of two sparse rows of counts.
