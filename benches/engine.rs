@@ -200,6 +200,76 @@ fn workshop(c: &mut Criterion) {
     g.finish();
 }
 
+/// Shards of a run: the merge of N shards of 1,024 runs (tables and summary, no plots) for
+/// N = 1 to 256, one town and the four; the shard files' sizes printed; and a shard's fixed
+/// start (load, prepare, one run, compress and write its file).
+fn cluster(c: &mut Criterion) {
+    use trajectoire::commands::job::Job;
+    use trajectoire::commands::{merge::merge, shard::shard, Simulation};
+    use trajectoire::study::shard::Shard;
+    use trajectoire::Overrides;
+    let scenarios = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let cancel = AtomicBool::new(false);
+    let controls = Controls {
+        progress: &|_, _| {},
+        cancel: &cancel,
+    };
+    let threads = pool(2);
+    let sim = Simulation {
+        threads: Some(2),
+        ..Simulation::default()
+    };
+    let job = |file: &str, runs: u64, out: &Path| Job::Run {
+        file: scenarios.join(format!("{file}.toml")),
+        out: Some(out.to_path_buf()),
+        plots: false,
+        overrides: Overrides {
+            runs: Some(runs),
+            ..Overrides::default()
+        },
+    };
+    let mut g = c.benchmark_group("cluster");
+    g.sample_size(10);
+    for file in ["grande-synthe", "villes-pairs"] {
+        for n in [1u32, 4, 16, 64, 256] {
+            let dir = bench_dir().join(format!("shards-{file}-{n}"));
+            let _ = std::fs::remove_dir_all(&dir);
+            let job = job(file, 1024, &dir);
+            let files: Vec<_> = (1..=n)
+                .map(|index| {
+                    let s = Shard { index, count: n };
+                    threads.install(|| shard(&job, s, &sim, &controls).unwrap().unwrap().path)
+                })
+                .collect();
+            let bytes: u64 = files
+                .iter()
+                .map(|f| std::fs::metadata(f).unwrap().len())
+                .sum();
+            eprintln!(
+                "cluster: {file}, {n} shards of 1024 runs: {:.0} kB in all, {:.0} kB a shard",
+                bytes as f64 / 1e3,
+                bytes as f64 / 1e3 / f64::from(n)
+            );
+            let out = bench_dir().join(format!("merged-{file}-{n}"));
+            g.bench_function(format!("merge-{n}-shards-{file}"), |b| {
+                b.iter(|| black_box(merge(&files, Some(&out), false, Some(2), &controls).unwrap()))
+            });
+        }
+        let dir = bench_dir().join(format!("start-{file}"));
+        let one = job(file, 1000, &dir);
+        g.bench_function(format!("shard-fixed-start-{file}"), |b| {
+            b.iter(|| {
+                let s = Shard {
+                    index: 1,
+                    count: 1000,
+                };
+                threads.install(|| black_box(shard(&one, s, &sim, &controls).unwrap()))
+            })
+        });
+    }
+    g.finish();
+}
+
 criterion_group!(
     benches,
     stepping,
@@ -207,6 +277,7 @@ criterion_group!(
     scaling,
     aggregation,
     plotting,
-    workshop
+    workshop,
+    cluster
 );
 criterion_main!(benches);

@@ -383,7 +383,11 @@ fn merge_refuses_shards_that_do_not_fit() {
     // A scenario changed since the shards ran.
     let moved = dir.join("changed.toml");
     std::fs::copy(&file, &moved).unwrap();
-    std::fs::copy(scenarios().join("referentiel.toml"), dir.join("referentiel.toml")).unwrap();
+    std::fs::copy(
+        scenarios().join("referentiel.toml"),
+        dir.join("referentiel.toml"),
+    )
+    .unwrap();
     let parts = shards(
         &["run", &path(&moved), "--runs", "60", "--no-plots"],
         &dir.join("changed"),

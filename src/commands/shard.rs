@@ -50,8 +50,14 @@ pub struct ShardReport {
 
 impl Work {
     /// Prepares `job` as its command would (loading its files, checking every argument and
-    /// point), with `sim`'s settings; checks the work unless `--allow-long`.
+    /// point), with the job's settings and overrides and `sim`'s threads; checks the work
+    /// unless `--allow-long`.
     pub fn prepare(job: &Job, sim: &Simulation) -> Result<Work, Error> {
+        // The job's settings and overrides, whatever `sim` holds.
+        let sim = &Simulation {
+            overrides: job.overrides().clone(),
+            ..sim.clone()
+        };
         let work = match job {
             Job::Run { file, .. } => Work::Run(run::prepare(file, sim)?),
             Job::Test { file, expects, .. } => Work::Test(test::prepare(file, sim, expects)?),

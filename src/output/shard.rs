@@ -88,7 +88,7 @@ pub fn encode(header: &Header, payload: &[u8]) -> Vec<u8> {
     header.payload_bytes = payload.len() as u64;
     let mut line = serde_json::to_vec(&header).unwrap_or_default();
     line.push(b'\n');
-    let mut deflate = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::new(6));
+    let mut deflate = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
     // Writing into memory cannot fail.
     let _ = deflate.write_all(payload);
     let compressed = deflate.finish().unwrap_or_default();
