@@ -15,6 +15,7 @@ pub mod compare;
 pub mod design;
 pub mod explore;
 pub mod hypothesis;
+pub mod observed;
 pub mod outcome;
 pub mod sensitivity;
 pub mod shard;
