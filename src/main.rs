@@ -224,6 +224,9 @@ enum Command {
     Check {
         /// Territory or network file (.toml).
         file: PathBuf,
+        /// Also check an observed history (CSV: index,month,value,sd) against the scenario.
+        #[arg(long, value_name = "OBS.csv")]
+        observed: Option<PathBuf>,
     },
     /// Describe a scenario in plain words, with its numbers and equations.
     Explain {
@@ -716,8 +719,12 @@ fn execute(command: Command) -> Result<(), Error> {
                 }
             })
         }
-        Command::Check { file } => {
+        Command::Check { file, observed } => {
             println!("{}", commands::check::check(&file)?.sentence());
+            if let Some(observed) = observed {
+                let report = commands::check::check_observed(&file, &observed)?;
+                println!("{}", report.sentence());
+            }
             Ok(())
         }
         Command::Explain { file } => {
@@ -765,30 +772,9 @@ fn slurm(tasks: u32, submit: bool, sbatch: &[String], words: &[String]) -> Resul
     };
     let plan = commands::slurm::plan(&job, &options)?;
     if submit {
-        let submitted = commands::slurm::submit(&plan)?;
-        println!(
-            "Submitted the array job {} ({tasks} tasks) and the merge job {} (after all succeed).",
-            submitted.array, submitted.merge
-        );
-        println!(
-            "Follow them with: squeue -j {},{}",
-            submitted.array, submitted.merge
-        );
-        println!("Task logs: {}/", plan.logs.display());
-        println!(
-            "When the merge job ends, the outputs are in {}/",
-            plan.target.display()
-        );
+        print!("{}", commands::slurm::submit(&plan)?.words(&plan, tasks));
     } else {
-        println!(
-            "Wrote {} and {}.",
-            plan.array.display(),
-            plan.merge.display()
-        );
-        println!("Submit them with:");
-        for line in commands::slurm::sbatch_lines(&plan) {
-            println!("  {line}");
-        }
+        print!("{}", commands::slurm::unsubmitted(&plan));
     }
     Ok(())
 }

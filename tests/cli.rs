@@ -245,3 +245,58 @@ fn new_writes_a_template_that_checks_explains_and_runs() {
         "default folder output/<id>/"
     );
 }
+
+/// `check --observed`: an observed history checked against the scenario, its problems at
+/// file:line:col (exit 1), or a sentence saying what it holds.
+#[test]
+fn check_reads_an_observed_history() {
+    let dir = out_dir("observed");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = scenarios().join("grande-synthe.toml");
+    let good = dir.join("good.csv");
+    std::fs::write(
+        &good,
+        "index,month,value,sd\nengagement:inhabitants,48,0.12,0.02\nengagement:inhabitants,96,0.2,\nperpetuation,120,1,0.05\n",
+    )
+    .unwrap();
+    let o = trajectoire()
+        .args([
+            "check",
+            &file.to_string_lossy(),
+            "--observed",
+            &good.to_string_lossy(),
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        stdout.contains("good.csv: valid — 3 observations of 2 indices, months 48 to 120; 1 without a standard error."),
+        "{stdout}"
+    );
+    let bad = dir.join("bad.csv");
+    std::fs::write(
+        &bad,
+        "index,month,value,sd\nengagement:inhabitant,48,0.12,0.02\n",
+    )
+    .unwrap();
+    let o = trajectoire()
+        .args([
+            "check",
+            &file.to_string_lossy(),
+            "--observed",
+            &bad.to_string_lossy(),
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("bad.csv:2:1: unknown group `inhabitant`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("did you mean `engagement:inhabitants`?"),
+        "{stderr}"
+    );
+}

@@ -74,6 +74,62 @@ pub fn check(path: &Path) -> Result<CheckReport, Error> {
     })
 }
 
+/// An observed history checked against a scenario (see [`crate::study::observed`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObservedReport {
+    /// The observed-data file.
+    pub path: PathBuf,
+    /// Observations.
+    pub observations: usize,
+    /// Distinct indices observed (per territory).
+    pub indices: usize,
+    /// First and last month observed.
+    pub months: (u32, u32),
+    /// Observations without a standard error.
+    pub without_sd: usize,
+}
+
+impl ObservedReport {
+    /// The report in a sentence.
+    pub fn sentence(&self) -> String {
+        let mut s = format!(
+            "{}: valid — {} observations of {} ind{}, months {} to {}",
+            self.path.display(),
+            self.observations,
+            self.indices,
+            if self.indices == 1 { "ex" } else { "ices" },
+            self.months.0,
+            self.months.1
+        );
+        if self.without_sd > 0 {
+            s.push_str(&format!("; {} without a standard error", self.without_sd));
+        }
+        s.push('.');
+        s
+    }
+}
+
+/// Checks the scenario, then the observed history `observed` against it: every problem at
+/// its line and column.
+pub fn check_observed(path: &Path, observed: &Path) -> Result<ObservedReport, Error> {
+    check(path)?;
+    let model = Model::load(path)?;
+    let obs = crate::study::observed::read(observed, &model)?;
+    let mut seen: Vec<(usize, &str)> = obs.iter().map(|o| (o.territory, o.name.as_str())).collect();
+    seen.sort_unstable();
+    seen.dedup();
+    Ok(ObservedReport {
+        path: observed.to_path_buf(),
+        observations: obs.len(),
+        indices: seen.len(),
+        months: (
+            obs.iter().map(|o| o.month).min().unwrap_or(0),
+            obs.iter().map(|o| o.month).max().unwrap_or(0),
+        ),
+        without_sd: obs.iter().filter(|o| o.sd.is_none()).count(),
+    })
+}
+
 /// A scenario in plain words: groups and who influences whom, phases, levers, shocks,
 /// equations.
 pub fn explain(path: &Path) -> Result<String, Error> {

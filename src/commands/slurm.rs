@@ -221,6 +221,37 @@ fn executable(_: &Path) -> Result<(), Error> {
     Ok(())
 }
 
+impl Submitted {
+    /// What was submitted, how to follow it and where it goes, in words.
+    pub fn words(&self, plan: &Plan, tasks: u32) -> String {
+        format!(
+            "Submitted the array job {} ({tasks} tasks) and the merge job {} (after all succeed).\n\
+             Follow them with: squeue -j {},{}\n\
+             Task logs: {}/\n\
+             When the merge job ends, the outputs are in {}/\n",
+            self.array,
+            self.merge,
+            self.array,
+            self.merge,
+            plan.logs.display(),
+            plan.target.display()
+        )
+    }
+}
+
+/// The scripts written and the two lines that submit them, in words.
+pub fn unsubmitted(plan: &Plan) -> String {
+    let mut s = format!(
+        "Wrote {} and {}.\nSubmit them with:\n",
+        plan.array.display(),
+        plan.merge.display()
+    );
+    for line in sbatch_lines(plan) {
+        s.push_str(&format!("  {line}\n"));
+    }
+    s
+}
+
 /// The two `sbatch` lines that submit the plan by hand.
 pub fn sbatch_lines(plan: &Plan) -> [String; 2] {
     [
