@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{Parser, Subcommand};
 use trajectoire::commands::job::Job;
+use trajectoire::commands::merge::Merged;
 use trajectoire::commands::{self, Controls};
 use trajectoire::diag::Error;
 use trajectoire::output::text;
@@ -467,10 +468,9 @@ fn job_of(command: &Command) -> Option<(Job, &Simulation, Option<&str>)> {
     Some((job, sim, sharding.shard.as_deref()))
 }
 
-/// Prints a merged command's report as the command itself prints it.
-fn print_merged(report: &commands::merge::MergeReport) -> Result<(), Error> {
-    use commands::merge::Merged;
-    match &report.merged {
+/// Prints a simulating command's report (done here or merged from shards).
+fn print_report(report: &Merged) {
+    match report {
         Merged::Run(r) => {
             print!("{}", text::summary(&r.study.model, &r.results));
             println!("\nOutputs in {}/", r.out_dir.display());
@@ -489,7 +489,79 @@ fn print_merged(report: &commands::merge::MergeReport) -> Result<(), Error> {
             println!("\nOutputs in {}/", r.out_dir.display());
         }
     }
-    Ok(())
+}
+
+/// The exit of a simulating command: `test` fails (4) unless every hypothesis is supported.
+fn outcome(report: &Merged) -> Result<(), Error> {
+    match report {
+        Merged::Test(t) if !t.all_supported() => Err(Error::NotSupported),
+        _ => Ok(()),
+    }
+}
+
+/// Runs a simulating command on this machine and prints its report.
+fn simulate(job: &Job, sim: &Simulation) -> Result<(), Error> {
+    let options = sim.options();
+    let unit = if matches!(job, Job::Sweep { .. } | Job::Sensitivity { .. }) {
+        "points"
+    } else {
+        "runs"
+    };
+    let report = drive(sim.quiet, unit, |controls| {
+        Ok(match job {
+            Job::Run {
+                file, out, plots, ..
+            } => commands::run::run(file, &options, out.as_deref(), *plots, controls)?
+                .map(Merged::Run),
+            Job::Test { file, expects, .. } => {
+                commands::test::test(file, &options, expects, controls)?.map(Merged::Test)
+            }
+            Job::Compare {
+                files,
+                variants,
+                outcomes,
+                out,
+                plots,
+                ..
+            } => commands::compare::compare(
+                files,
+                variants,
+                outcomes,
+                &options,
+                out.as_deref(),
+                *plots,
+                controls,
+            )?
+            .map(Merged::Compare),
+            Job::Sweep {
+                file,
+                args,
+                out,
+                plots,
+                ..
+            } => commands::sweep::sweep(file, args, &options, out.as_deref(), *plots, controls)?
+                .map(Merged::Sweep),
+            Job::Sensitivity {
+                file,
+                args,
+                out,
+                plots,
+                ..
+            } => commands::sensitivity::sensitivity(
+                file,
+                args,
+                &options,
+                out.as_deref(),
+                *plots,
+                controls,
+            )?
+            .map(Merged::Sensitivity),
+        })
+    })?;
+    if !sim.quiet {
+        print_report(&report);
+    }
+    outcome(&report)
 }
 
 fn execute(command: Command) -> Result<(), Error> {
@@ -520,6 +592,7 @@ fn execute(command: Command) -> Result<(), Error> {
                 "--out is for --shard I/N (the folder of the shard file): test itself writes no file".into(),
             ));
         }
+        return simulate(&job, sim);
     }
     match command {
         Command::Merge {
@@ -533,12 +606,9 @@ fn execute(command: Command) -> Result<(), Error> {
                 commands::merge::merge(&shards, out.as_deref(), !no_plots, threads, controls)
             })?;
             if !quiet {
-                print_merged(&report)?;
+                print_report(&report.merged);
             }
-            match &report.merged {
-                commands::merge::Merged::Test(t) if !t.all_supported() => Err(Error::NotSupported),
-                _ => Ok(()),
-            }
+            outcome(&report.merged)
         }
         Command::Slurm {
             tasks,
@@ -546,23 +616,6 @@ fn execute(command: Command) -> Result<(), Error> {
             sbatch,
             command,
         } => slurm(tasks, submit, &sbatch, &command),
-        Command::Run {
-            file,
-            sim,
-            out,
-            no_plots,
-            ..
-        } => {
-            let options = sim.options();
-            let report = drive(sim.quiet, "runs", |controls| {
-                commands::run::run(&file, &options, out.as_deref(), !no_plots, controls)
-            })?;
-            if !sim.quiet {
-                print!("{}", text::summary(&report.study.model, &report.results));
-                println!("\nOutputs in {}/", report.out_dir.display());
-            }
-            Ok(())
-        }
         Command::Report {
             file,
             variants,
@@ -575,114 +628,6 @@ fn execute(command: Command) -> Result<(), Error> {
             })?;
             if !sim.quiet {
                 println!("Report in {}", made.path.display());
-            }
-            Ok(())
-        }
-        Command::Test {
-            file, expects, sim, ..
-        } => {
-            let options = sim.options();
-            let report = drive(sim.quiet, "runs", |controls| {
-                commands::test::test(&file, &options, &expects, controls)
-            })?;
-            if !sim.quiet {
-                print!("{}", text::verdicts(&report.model, &report.rows));
-            }
-            if report.all_supported() {
-                Ok(())
-            } else {
-                Err(Error::NotSupported)
-            }
-        }
-        Command::Compare {
-            files,
-            variants,
-            outcomes,
-            out,
-            no_plots,
-            sim,
-            ..
-        } => {
-            let options = sim.options();
-            let report = drive(sim.quiet, "runs", |controls| {
-                commands::compare::compare(
-                    &files,
-                    &variants,
-                    &outcomes,
-                    &options,
-                    out.as_deref(),
-                    !no_plots,
-                    controls,
-                )
-            })?;
-            if !sim.quiet {
-                print!("{}", text::comparison(&report.comparison));
-                println!("\nOutputs in {}/", report.out_dir.display());
-            }
-            Ok(())
-        }
-        Command::Sweep {
-            file,
-            varies,
-            design,
-            outcomes,
-            expects,
-            out,
-            no_plots,
-            sim,
-            ..
-        } => {
-            let options = sim.options();
-            let args = commands::sweep::SweepArgs {
-                varies,
-                design,
-                outcomes,
-                expects,
-            };
-            let report = drive(sim.quiet, "points", |controls| {
-                commands::sweep::sweep(&file, &args, &options, out.as_deref(), !no_plots, controls)
-            })?;
-            if !sim.quiet {
-                print!("{}", text::sweep(&report.sweep, &report.model));
-                println!("\nOutputs in {}/", report.out_dir.display());
-            }
-            Ok(())
-        }
-        Command::Sensitivity {
-            file,
-            varies,
-            method,
-            levels,
-            no_second_order,
-            bootstrap,
-            outcomes,
-            out,
-            no_plots,
-            sim,
-            ..
-        } => {
-            let options = sim.options();
-            let args = commands::sensitivity::SensitivityArgs {
-                varies,
-                method,
-                levels,
-                second_order: !no_second_order,
-                bootstrap,
-                outcomes,
-            };
-            let report = drive(sim.quiet, "points", |controls| {
-                commands::sensitivity::sensitivity(
-                    &file,
-                    &args,
-                    &options,
-                    out.as_deref(),
-                    !no_plots,
-                    controls,
-                )
-            })?;
-            if !sim.quiet {
-                print!("{}", text::sensitivity(&report.analysis, &report.model));
-                println!("\nOutputs in {}/", report.out_dir.display());
             }
             Ok(())
         }
@@ -740,6 +685,12 @@ fn execute(command: Command) -> Result<(), Error> {
             );
             Ok(())
         }
+        // run, test, compare, sweep and sensitivity: done above, as jobs.
+        Command::Run { .. }
+        | Command::Test { .. }
+        | Command::Compare { .. }
+        | Command::Sweep { .. }
+        | Command::Sensitivity { .. } => Ok(()),
     }
 }
 

@@ -24,7 +24,7 @@ use crate::output::shard::{self as file, Header};
 use crate::study::explore;
 use crate::study::shard::Shard;
 
-/// What the merged work wrote: the report of the command that was split.
+/// A simulating command's report, whether it ran on one machine or was merged from shards.
 #[derive(Debug)]
 pub enum Merged {
     /// `run`.
