@@ -221,6 +221,31 @@ enum Command {
         #[arg(long)]
         open: bool,
     },
+    /// Fit a territory's file to its observed history: the posterior of the --vary
+    /// parameters (uniform priors over their ranges), 90% intervals, a calibrated file and
+    /// the fit plots.
+    Calibrate {
+        /// Territory file (.toml).
+        file: PathBuf,
+        /// The observed history (CSV: index,month,value,sd; see `check --observed`).
+        #[arg(long, value_name = "OBS.csv")]
+        observed: PathBuf,
+        /// A parameter and its prior range: PATH=LO..HI (repeatable).
+        #[arg(long = "vary", value_name = "PATH=LO..HI")]
+        varies: Vec<String>,
+        /// Particles of the sampler (default 400).
+        #[arg(long)]
+        particles: Option<usize>,
+        /// Output folder (default: output/<id>-calibration/).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Write the tables only, no plots.
+        #[arg(long)]
+        no_plots: bool,
+        /// --runs here: runs per likelihood evaluation (default 200).
+        #[command(flatten)]
+        sim: Simulation,
+    },
     /// Check a scenario and list every problem with its line and column.
     Check {
         /// Territory or network file (.toml).
@@ -663,6 +688,45 @@ fn execute(command: Command) -> Result<(), Error> {
                         .spawn();
                 }
             })
+        }
+        Command::Calibrate {
+            file,
+            observed,
+            varies,
+            particles,
+            out,
+            no_plots,
+            sim,
+        } => {
+            let args = commands::calibrate::CalibrateArgs {
+                observed,
+                varies,
+                particles,
+            };
+            let options = sim.options();
+            let r = drive(sim.quiet, "likelihood evaluations", |controls| {
+                commands::calibrate::calibrate(
+                    &file,
+                    &args,
+                    &options,
+                    out.as_deref(),
+                    !no_plots,
+                    controls,
+                )
+            })?;
+            if !sim.quiet {
+                print!(
+                    "{}",
+                    trajectoire::output::calibration::summary_text(
+                        &r.problem,
+                        &r.calibration,
+                        &r.observed,
+                        r.wall_seconds,
+                        &r.out_dir
+                    )
+                );
+            }
+            Ok(())
         }
         Command::Check { file, observed } => {
             println!("{}", commands::check::check(&file)?.sentence());

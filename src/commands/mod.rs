@@ -3,6 +3,7 @@
 //! and where it was written). The library never prints: the program prints the reports, and
 //! progress and cancellation come in through [`Controls`].
 
+pub mod calibrate;
 pub mod check;
 pub mod compare;
 pub mod job;

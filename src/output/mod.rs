@@ -4,6 +4,7 @@
 //! words), [`report`] (one self-contained HTML page), [`plot`] (PNG and SVG, drawn in memory). [`folder`] writes a set of files
 //! atomically; [`write_all`] writes a run's whole set into a folder.
 
+pub mod calibration;
 pub mod compare;
 pub mod explain;
 pub mod explore;

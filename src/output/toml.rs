@@ -7,7 +7,8 @@ use toml_edit::{DocumentMut, Item, Table, Value};
 
 use crate::study::design::value_text;
 
-/// One choice: the `--set` path, its value, and whether the path takes whole numbers.
+/// One choice: the `--set` path, its value, whether the path takes whole numbers, and the
+/// comment written next to it.
 #[derive(Debug, Clone)]
 pub struct Choice {
     /// The `--set` path, without a network's territory prefix.
@@ -16,6 +17,8 @@ pub struct Choice {
     pub value: f64,
     /// Whether the path takes whole numbers.
     pub integer: bool,
+    /// The comment next to the value (e.g. `workshop choice`); the value it replaces is added.
+    pub note: String,
 }
 
 fn number(x: f64, integer: bool) -> Value {
@@ -56,10 +59,16 @@ fn link_between<'d>(doc: &'d mut DocumentMut, a: &str, b: &str) -> Option<&'d mu
 
 /// Sets `key` of `table` to `x`, with a comment saying what it was; in an inline table
 /// `key.entry` (a map such as `push = { inhabitants = 0.01 }`).
-fn put(table: &mut Table, keys: &[&str], x: Value, was: Option<String>) -> Result<(), String> {
+fn put(
+    table: &mut Table,
+    keys: &[&str],
+    x: Value,
+    note: &str,
+    was: Option<String>,
+) -> Result<(), String> {
     let note = match was {
-        Some(w) => format!(" # workshop choice (was {w})"),
-        None => " # workshop choice".to_string(),
+        Some(w) => format!(" # {note} (was {w})"),
+        None => format!(" # {note}"),
     };
     match keys {
         [key] => {
@@ -101,7 +110,7 @@ fn write_choice(doc: &mut DocumentMut, c: &Choice) -> Result<(), String> {
                 .as_table_mut()
                 .ok_or_else(|| format!("[{plain}] is not a table"))?;
             let w = was(t, key);
-            put(t, &[key], x, w)
+            put(t, &[key], x, &c.note, w)
         }
         [kind @ ("actor" | "lever" | "shock" | "phase"), id, rest @ ..] => {
             let t = table_with(doc, kind, "id", id)
@@ -114,33 +123,47 @@ fn write_choice(doc: &mut DocumentMut, c: &Choice) -> Result<(), String> {
                 let mut a = toml_edit::Array::new();
                 a.push(x);
                 let mut v = Value::Array(a);
-                v.decor_mut().set_suffix(" # workshop choice");
+                v.decor_mut().set_suffix(format!(" # {}", c.note));
                 t.insert("at", Item::Value(v));
                 return Ok(());
             }
-            put(t, rest, x, w)
+            put(t, rest, x, &c.note, w)
         }
         ["link", a, b, key] => {
             let t = link_between(doc, a, b)
                 .ok_or_else(|| format!("no [[link]] between `{a}` and `{b}` in the file"))?;
             let w = was(t, key);
-            put(t, &[key], x, w)
+            put(t, &[key], x, &c.note, w)
         }
         _ => Err(format!("cannot write `{}` into the file", c.path)),
     }
 }
 
-/// `text` (a scenario file) with `choices` written in, and a note at its top.
-pub fn with_choices(text: &str, choices: &[Choice]) -> Result<String, String> {
+/// `text` (a scenario file) with `choices` written in, and at its top `heading` (comment
+/// lines) followed by the list of choices. `include` paths are rewritten by `include` (the
+/// file may be saved elsewhere than the original).
+pub fn with_choices(
+    text: &str,
+    choices: &[Choice],
+    heading: &str,
+    include: &dyn Fn(&str) -> String,
+) -> Result<String, String> {
     let mut doc: DocumentMut = text
         .parse()
         .map_err(|e| format!("the file cannot be edited: {e}"))?;
     for c in choices {
         write_choice(&mut doc, c)?;
     }
-    let mut note = String::from(
-        "# Choices made on trajectoire's workshop page (trajectoire serve), written into the file:\n",
-    );
+    if let Some(list) = doc.get_mut("include").and_then(Item::as_array_mut) {
+        for v in list.iter_mut() {
+            if let Some(path) = v.as_str() {
+                let decor = v.decor().clone();
+                *v = Value::from(include(path));
+                *v.decor_mut() = decor;
+            }
+        }
+    }
+    let mut note = String::from(heading);
     for c in choices {
         note.push_str(&format!(
             "#   {} = {}\n",
@@ -151,6 +174,10 @@ pub fn with_choices(text: &str, choices: &[Choice]) -> Result<String, String> {
     note.push_str("#\n");
     Ok(note + &doc.to_string())
 }
+
+/// The heading of a file saved from the workshop page.
+pub const WORKSHOP: &str =
+    "# Choices made on trajectoire's workshop page (trajectoire serve), written into the file:\n";
 
 #[cfg(test)]
 mod tests {
@@ -164,29 +191,34 @@ mod tests {
                 path: "territory.budget".into(),
                 value: 2500.0,
                 integer: false,
+                note: "workshop choice".into(),
             },
             Choice {
                 path: "lever.a.intensity".into(),
                 value: 0.5,
                 integer: false,
+                note: "workshop choice".into(),
             },
             Choice {
                 path: "lever.b.intensity".into(),
                 value: 1.5,
                 integer: false,
+                note: "workshop choice".into(),
             },
             Choice {
                 path: "lever.a.push.h".into(),
                 value: 0.02,
                 integer: false,
+                note: "workshop choice".into(),
             },
             Choice {
                 path: "scale.imitation".into(),
                 value: 0.05,
                 integer: false,
+                note: "workshop choice".into(),
             },
         ];
-        let out = with_choices(text, &choices).unwrap();
+        let out = with_choices(text, &choices, WORKSHOP, &|p| p.to_string()).unwrap();
         assert!(out.contains("# the id"), "{out}");
         assert!(
             out.contains("budget = 2500 # workshop choice (was 1000)"),
@@ -206,7 +238,10 @@ mod tests {
                 path: "lever.z.intensity".into(),
                 value: 1.0,
                 integer: false,
+                note: "workshop choice".into(),
             }],
+            WORKSHOP,
+            &|p| p.to_string(),
         )
         .unwrap_err();
         assert!(err.contains("no [[lever]] with id `z`"), "{err}");

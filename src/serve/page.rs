@@ -1,7 +1,7 @@
 //! The page's files, embedded in the binary (no CDN, nothing fetched from the network), and
 //! the scenario file written back with the page's choices.
 
-use crate::output::toml::{with_choices, Choice};
+use crate::output::toml::{with_choices, Choice, WORKSHOP};
 use crate::scenario::{self, Scenario};
 use crate::study::workshop::Workshop;
 
@@ -57,6 +57,7 @@ pub fn export(
                 path: local,
                 value: *value,
                 integer,
+                note: "workshop choice".into(),
             },
         ));
     }
@@ -89,7 +90,7 @@ pub fn export(
         .filter(|(k, _)| *k == wanted)
         .map(|(_, c)| c)
         .collect();
-    let text = with_choices(&source.text, &mine)?;
+    let text = with_choices(&source.text, &mine, WORKSHOP, &|p| p.to_string())?;
     let name = source.path.file_name().map_or_else(
         || "scenario.toml".to_string(),
         |n| n.to_string_lossy().into_owned(),

@@ -10,6 +10,7 @@
 //! [`Study`] is what a command studies: a validated model and the hypotheses its files state.
 
 pub mod batch;
+pub mod calibration;
 pub mod collect;
 pub mod compare;
 pub mod design;

@@ -4,6 +4,7 @@
 //! encoding. [`run`] draws a run's plots, [`compare`] a comparison's overlays; [`sweep`] and
 //! [`sensitivity`] those of the exploring commands.
 
+pub mod calibration;
 mod compare;
 mod raster;
 mod run;
