@@ -2,6 +2,7 @@
 
 mod analytic;
 mod browser;
+mod calibration;
 mod cli;
 mod cluster;
 mod common;

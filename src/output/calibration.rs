@@ -95,10 +95,10 @@ pub fn assumptions(problem: &Problem) -> Vec<String> {
     let mut out = vec![
         "priors: uniform over each --vary range, independent".to_string(),
         format!(
-            "the history is one stochastic realisation of the model: at each point, {} runs give the mean and the covariance of the observed values (every pair of months and indices), and the history is scored as one draw of a normal distribution with that covariance plus the observation errors",
+            "the history is one stochastic realisation of the model: at each point, {} runs, each with its observation errors drawn, give the mean and the covariance of the observed values (every pair of months and indices), and the history is scored as one draw of a normal distribution with them (the covariance's estimation bias corrected)",
             s.runs
         ),
-        "observation errors: independent, normal, standard deviation sd".to_string(),
+        "observation errors: independent, normal, of standard deviation sd".to_string(),
     ];
     let missing = problem.without_sd();
     if missing > 0 {

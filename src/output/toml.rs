@@ -96,7 +96,14 @@ fn put(
 fn write_choice(doc: &mut DocumentMut, c: &Choice) -> Result<(), String> {
     let segments: Vec<&str> = c.path.split('.').collect();
     let x = number(c.value, c.integer);
-    let was = |t: &Table, key: &str| t.get(key).map(|v| v.to_string().trim().to_string());
+    // The value as written, without its comment.
+    let was = |t: &Table, key: &str| {
+        t.get(key).and_then(Item::as_value).map(|v| {
+            let mut bare = v.clone();
+            bare.decor_mut().clear();
+            bare.to_string().trim().to_string()
+        })
+    };
     let table_of = |doc: &mut DocumentMut, name: &str| -> Result<(), String> {
         if doc.get(name).is_none() {
             doc.insert(name, Item::Table(Table::new()));

@@ -27,6 +27,12 @@ pub fn run_rng(seed: u64, run: u64) -> ChaCha8Rng {
     rng
 }
 
+/// The stream of the simulated observation errors of a calibration's likelihood evaluation
+/// `id`: stream 2⁶² + id, far from every run's and every side stream's.
+pub fn observation_rng(seed: u64, id: u64) -> ChaCha8Rng {
+    run_rng(seed, (1 << 62) + id)
+}
+
 /// What a side stream is for (see [`side_rng`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Purpose {

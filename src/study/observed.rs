@@ -8,7 +8,8 @@
 //! year), then one observation per line. `index` is any per-run index of the outputs
 //! (`engagement`, `stabilisation`, `scale`, `engagement:<group>`, `anchored:<group>`) or
 //! `perpetuation`; `value` is in [0, 1]; `sd`, the observation's standard error, is optional
-//! (a column left out or a cell left empty: the calibration says what it assumes).
+//! (a column left out or a cell left empty: the calibration says what it assumes). Lines
+//! starting with `#` are comments (say where the numbers come from).
 
 use std::path::Path;
 
@@ -42,6 +43,12 @@ pub struct Observation {
     pub sd: Option<f64>,
     /// Its line in the file (from 1).
     pub line: usize,
+}
+
+/// Whether a line is left out: blank, or a comment (`#` first: where the numbers come from).
+fn skipped(line: &str) -> bool {
+    let t = line.trim();
+    t.is_empty() || t.starts_with('#')
 }
 
 /// Largest observed-data file read.
@@ -100,7 +107,7 @@ pub fn parse(path: &Path, text: &str, model: &Model) -> Result<Vec<Observation>,
         diagnostics: problems,
         sources,
     };
-    let Some(header_line) = lines.iter().position(|l| !l.trim().is_empty()) else {
+    let Some(header_line) = lines.iter().position(|l| !skipped(l)) else {
         return Err(invalid(
             vec![Diagnostic::file(path, "the file is empty").with_help(header_help(model))],
             sources,
@@ -120,7 +127,7 @@ pub fn parse(path: &Path, text: &str, model: &Model) -> Result<Vec<Observation>,
     let start_year = model.start_year();
     let mut observations: Vec<Observation> = Vec::new();
     for (l, line) in lines.iter().enumerate().skip(header_line + 1) {
-        if line.trim().is_empty() {
+        if skipped(line) {
             continue;
         }
         let fields: Vec<&str> = line.split(',').map(str::trim).collect();
@@ -393,7 +400,7 @@ mod tests {
         let m = town();
         let start = m.start_year().unwrap();
         let text = format!(
-            "\u{feff}index,year,value,sd\nengagement:inhabitants,{},0.12,0.02\r\nperpetuation,{},1,\n\nscale,{start},0.0,0.01\n",
+            "\u{feff}# survey 2005\nindex,year,value,sd\nengagement:inhabitants,{},0.12,0.02\r\nperpetuation,{},1,\n  # counted\nscale,{start},0.0,0.01\n",
             start + 4,
             start + 10
         );
@@ -407,7 +414,7 @@ mod tests {
             (obs[1].observable, obs[1].month, obs[1].sd),
             (Observable::Perpetuation, 120, None)
         );
-        assert_eq!((obs[2].month, obs[2].line), (0, 5));
+        assert_eq!((obs[2].month, obs[2].line), (0, 6));
         let g = m.territories[0]
             .groups
             .iter()

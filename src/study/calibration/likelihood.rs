@@ -1,15 +1,32 @@
-//! The synthetic likelihood of an observed history at one point (Wood 2010): the point's runs
-//! give the mean μ(θ) and covariance S(θ) of the observed values, taken jointly — the same
-//! run's engagement at month 24 and month 36 are correlated, and that correlation counts —
-//! and the history y is scored as one draw of N(μ(θ), S(θ) + D), D = diag(sd²) the
-//! observation errors:
+//! The synthetic likelihood of an observed history at one point (Wood 2010). Each of the
+//! point's R runs, with an observation error drawn for each observed value (normal, of the
+//! observation's sd), is one history the territory could have recorded; together they say how
+//! far, and how jointly, a history strays from the point's mean — the same run's engagement
+//! at month 24 and at month 36 are correlated, and that correlation counts.
 //!
-//! ℓ(θ) = −½ [ d ln 2π + ln det Σ + (y − μ)ᵀ Σ⁻¹ (y − μ) ],   Σ = S + D.
+//! A full covariance of d observed values estimated from R runs makes a likelihood whose noise
+//! grows as d/√(R − d) (a hundred observations would take thousands of runs per point), so
+//! the covariance is taken in two parts (whitened synthetic likelihood, Priddle et al. 2022):
+//! its correlations from a reference covariance Σ₀ = L Lᵀ, estimated once per generation
+//! of the sampler with many runs at the particles' mean, and its variances from each point's
+//! own runs. With z = L⁻¹x the whitened values (of each run, and of the history y),
 //!
-//! Everything an evaluation needs is in a [`Scratch`] its caller owns and reuses: the runs'
-//! values, the covariance and its Cholesky factor. Nothing is allocated per evaluation.
+//! ℓ̂(θ) = −ln det L − ½ Σⱼ [ ln 2π + ln s²ⱼ + c (z_y,ⱼ − z̄ⱼ)² / s²ⱼ ],
+//! c = (R − 3)/(R − 1) · R/(R + 1),
+//!
+//! z̄ⱼ, s²ⱼ the mean and variance of the point's whitened runs. The factor c undoes the bias of
+//! the plug-in (E[1/s²] = (R − 1)/(R − 3)·1/σ², and z_y − z̄ has variance σ²(1 + 1/R)). Near
+//! the reference, the whitened values are uncorrelated and this is the full synthetic
+//! likelihood; as the particles close in on the posterior, the reference follows them.
+//!
+//! Without randomness in the model (every run the same), R = 1 and the likelihood is the
+//! exact normal one of the observation errors.
+//!
+//! Everything an evaluation needs is in a [`Scratch`] its caller owns and reuses.
 
+use super::smc::normal;
 use crate::engine::{Block, Engine, LANES};
+use crate::random::observation_rng;
 use crate::study::observed::{Observable, Observation};
 
 /// What is observed, laid out for the runs: each observation's place, grouped by month.
@@ -83,10 +100,6 @@ impl Plan {
 pub struct Scratch {
     /// Observation j of run r at `x[j * runs + r]`.
     x: Vec<f64>,
-    mean: Vec<f64>,
-    /// Σ, then its Cholesky factor (lower triangle, row-major d × d).
-    sigma: Vec<f64>,
-    residual: Vec<f64>,
     runs: usize,
 }
 
@@ -95,27 +108,39 @@ impl Scratch {
     pub fn new(d: usize, runs: usize) -> Scratch {
         Scratch {
             x: vec![0.0; d * runs],
-            mean: vec![0.0; d],
-            sigma: vec![0.0; d * d],
-            residual: vec![0.0; d],
             runs,
         }
     }
 
-    /// Observation j's values over the runs.
-    pub fn column(&self, j: usize) -> &[f64] {
-        &self.x[j * self.runs..(j + 1) * self.runs]
+    /// The runs it holds.
+    pub fn runs(&self) -> usize {
+        self.runs
     }
 }
 
-/// Simulates `runs` runs (`first..first + runs` of master seed `seed`) of `engine` and records
-/// every observed value into `scratch` (which must have been made for `runs` runs). `false`
-/// if cancelled (`cancelled` is asked once a month).
+/// The reference of a generation: the Cholesky factor L of a covariance Σ₀ of the observed
+/// values, and the history whitened by it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Whitening {
+    /// L, lower triangle, row-major d × d.
+    l: Vec<f64>,
+    /// L⁻¹ y.
+    y: Vec<f64>,
+    /// ln det L.
+    log_det: f64,
+}
+
+/// Simulates runs `first..first + R` of master seed `seed` (R the runs `scratch` was made
+/// for) of `engine` and records every observed value into `scratch`, each with its
+/// observation error drawn from stream `errors` ([`observation_rng`]) when R > 1. `false` if
+/// cancelled (`cancelled` is asked once a month).
+#[allow(clippy::too_many_arguments)]
 pub fn simulate(
     plan: &Plan,
     engine: &Engine,
     seed: u64,
     first: u64,
+    errors: u64,
     block: &mut Block,
     scratch: &mut Scratch,
     cancelled: &dyn Fn() -> bool,
@@ -141,66 +166,111 @@ pub fn simulate(
         }
         done += lanes;
     }
+    if runs > 1 {
+        let mut rng = observation_rng(seed, errors);
+        for (j, v) in plan.noise.iter().enumerate() {
+            let sd = v.sqrt();
+            for x in &mut scratch.x[j * runs..(j + 1) * runs] {
+                *x += sd * normal(&mut rng);
+            }
+        }
+    }
     true
 }
 
 /// ln 2π.
 const LN_TAU: f64 = 1.837_877_066_409_345_5;
 
+impl Whitening {
+    /// The reference of the runs recorded in `scratch` (many runs, with their observation
+    /// errors): their covariance's Cholesky factor; the observation errors' alone (diagonal)
+    /// should it not be positive definite.
+    pub fn of(plan: &Plan, scratch: &Scratch) -> Whitening {
+        let d = plan.len();
+        let runs = scratch.runs;
+        let x = &scratch.x;
+        let mean: Vec<f64> = (0..d)
+            .map(|j| x[j * runs..(j + 1) * runs].iter().sum::<f64>() / runs as f64)
+            .collect();
+        let centred: Vec<f64> = (0..d)
+            .flat_map(|j| {
+                let m = mean[j];
+                x[j * runs..(j + 1) * runs].iter().map(move |v| v - m)
+            })
+            .collect();
+        let mut l = vec![0.0; d * d];
+        let denominator = (runs.max(2) - 1) as f64;
+        for j in 0..d {
+            let a = &centred[j * runs..(j + 1) * runs];
+            for k in 0..=j {
+                let b = &centred[k * runs..(k + 1) * runs];
+                l[j * d + k] = dot(a, b) / denominator;
+            }
+        }
+        if runs < 2 || !cholesky(&mut l, d) {
+            l.iter_mut().for_each(|v| *v = 0.0);
+            for j in 0..d {
+                l[j * d + j] = plan.noise[j].sqrt();
+            }
+        }
+        let mut y = plan.y.clone();
+        forward(&l, d, &mut y, 1);
+        let log_det = (0..d).map(|j| l[j * d + j].ln()).sum();
+        Whitening { l, y, log_det }
+    }
+}
+
+/// Solves L z = x in place for `columns` right-hand sides laid out as d rows of `columns`.
+fn forward(l: &[f64], d: usize, x: &mut [f64], columns: usize) {
+    for j in 0..d {
+        let (done, rest) = x.split_at_mut(j * columns);
+        let row = &mut rest[..columns];
+        for k in 0..j {
+            let a = l[j * d + k];
+            if a != 0.0 {
+                let z = &done[k * columns..(k + 1) * columns];
+                for (v, w) in row.iter_mut().zip(z) {
+                    *v -= a * w;
+                }
+            }
+        }
+        let pivot = l[j * d + j];
+        for v in row.iter_mut() {
+            *v /= pivot;
+        }
+    }
+}
+
 /// The synthetic log-likelihood of the plan's observed values from the runs recorded in
-/// `scratch`; −∞ when Σ is not positive definite (it always is when every sd > 0).
-pub fn log_likelihood(plan: &Plan, scratch: &mut Scratch) -> f64 {
+/// `scratch` (R ≥ 4, or R = 1), whitened by `reference`; −∞ when a whitened value does not
+/// vary over the runs.
+pub fn log_likelihood(plan: &Plan, reference: &Whitening, scratch: &mut Scratch) -> f64 {
     let d = plan.len();
     let runs = scratch.runs;
-    let Scratch {
-        x,
-        mean,
-        sigma,
-        residual,
-        ..
-    } = scratch;
-    for j in 0..d {
-        let column = &x[j * runs..(j + 1) * runs];
-        mean[j] = column.iter().sum::<f64>() / runs as f64;
-    }
-    // Centre in place: the covariance is then a sum of products.
-    for j in 0..d {
-        let m = mean[j];
-        for v in &mut x[j * runs..(j + 1) * runs] {
-            *v -= m;
+    if runs == 1 {
+        // Every run the same: the observation errors are the whole spread.
+        let mut ll = 0.0;
+        for j in 0..d {
+            let r = plan.y[j] - scratch.x[j];
+            ll -= 0.5 * (LN_TAU + plan.noise[j].ln() + r * r / plan.noise[j]);
         }
+        return ll;
     }
-    let denominator = if runs > 1 { (runs - 1) as f64 } else { 1.0 };
+    forward(&reference.l, d, &mut scratch.x, runs);
+    let r = runs as f64;
+    let c = (r - 3.0) / (r - 1.0) * r / (r + 1.0);
+    let mut ll = -reference.log_det;
     for j in 0..d {
-        let a = &x[j * runs..(j + 1) * runs];
-        for k in 0..=j {
-            let b = &x[k * runs..(k + 1) * runs];
-            let s = if runs > 1 {
-                dot(a, b) / denominator
-            } else {
-                0.0
-            };
-            sigma[j * d + k] = s;
+        let z = &scratch.x[j * runs..(j + 1) * runs];
+        let mean = z.iter().sum::<f64>() / r;
+        let var = z.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / (r - 1.0);
+        if var.is_nan() || var <= 0.0 || c <= 0.0 {
+            return f64::NEG_INFINITY;
         }
-        sigma[j * d + j] += plan.noise[j];
+        let e = reference.y[j] - mean;
+        ll -= 0.5 * (LN_TAU + var.ln() + c * e * e / var);
     }
-    if !cholesky(sigma, d) {
-        return f64::NEG_INFINITY;
-    }
-    for j in 0..d {
-        residual[j] = plan.y[j] - mean[j];
-    }
-    // Solve L z = (y − μ): then (y − μ)ᵀ Σ⁻¹ (y − μ) = |z|².
-    let mut log_det = 0.0;
-    for j in 0..d {
-        let row = &sigma[j * d..j * d + j];
-        let s = residual[j] - dot(row, &residual[..j]);
-        let l = sigma[j * d + j];
-        residual[j] = s / l;
-        log_det += 2.0 * l.ln();
-    }
-    let quadratic = dot(residual, residual);
-    -0.5 * (d as f64 * LN_TAU + log_det + quadratic)
+    ll
 }
 
 fn dot(a: &[f64], b: &[f64]) -> f64 {
@@ -266,23 +336,53 @@ mod tests {
     }
 
     #[test]
-    fn log_likelihood_is_the_gaussian_density_of_the_runs_mean_and_covariance() {
-        // Two observations, three runs: x₁ = (0.1, 0.2, 0.3), x₂ = (0.2, 0.2, 0.5).
+    fn log_likelihood_is_the_whitened_bias_corrected_density_of_the_runs() {
+        // Two observations, six runs (already with their observation errors).
         let plan = Plan {
             observations: Vec::new(),
             y: vec![0.25, 0.3],
             noise: vec![0.01, 0.04],
             by_month: Vec::new(),
         };
-        let mut s = Scratch::new(2, 3);
-        s.x = vec![0.1, 0.2, 0.3, 0.2, 0.2, 0.5];
-        let ll = log_likelihood(&plan, &mut s);
-        // By hand: μ = (0.2, 0.3); S = [[0.01, 0.015], [0.015, 0.03]]; Σ = S + diag(0.01, 0.04)
-        // = [[0.02, 0.015], [0.015, 0.07]]; det = 0.0014 − 0.000225 = 0.001175;
-        // r = (0.05, 0); rᵀΣ⁻¹r = 0.0025 · 0.07 / det.
-        let det: f64 = 0.02 * 0.07 - 0.015 * 0.015;
-        let q = 0.05 * 0.05 * 0.07 / det;
-        let expected = -0.5 * (2.0 * (2.0 * std::f64::consts::PI).ln() + det.ln() + q);
+        let a = [0.1, 0.2, 0.3, 0.15, 0.25, 0.2];
+        let b = [0.2, 0.2, 0.5, 0.1, 0.4, 0.3];
+        // A reference Σ₀ = L Lᵀ with L = [[0.1, 0], [0.05, 0.2]].
+        let reference = Whitening {
+            l: vec![0.1, 0.0, 0.05, 0.2],
+            y: vec![0.25 / 0.1, (0.3 - 0.05 * 2.5) / 0.2],
+            log_det: (0.1f64 * 0.2).ln(),
+        };
+        let mut s = Scratch::new(2, 6);
+        s.x = a.iter().chain(&b).copied().collect();
+        let ll = log_likelihood(&plan, &reference, &mut s);
+        // By hand: z₁ = a / 0.1, z₂ = (b − 0.05 z₁) / 0.2; their means and variances (n − 1).
+        let z1: Vec<f64> = a.iter().map(|v| v / 0.1).collect();
+        let z2: Vec<f64> = b
+            .iter()
+            .zip(&z1)
+            .map(|(v, z)| (v - 0.05 * z) / 0.2)
+            .collect();
+        let c = 3.0 / 5.0 * 6.0 / 7.0;
+        let term = |z: &[f64], y: f64| {
+            let m = z.iter().sum::<f64>() / 6.0;
+            let v = z.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / 5.0;
+            (2.0 * std::f64::consts::PI).ln() + v.ln() + c * (y - m) * (y - m) / v
+        };
+        let expected = -(0.1f64 * 0.2).ln() - 0.5 * (term(&z1, 2.5) + term(&z2, 0.875));
         assert!((ll - expected).abs() < 1e-12, "{ll} vs {expected}");
+        // The reference of these runs: their covariance's factor, and y whitened by it.
+        let mut s = Scratch::new(2, 6);
+        s.x = a.iter().chain(&b).copied().collect();
+        let w = Whitening::of(&plan, &s);
+        assert!((w.l[0] * w.l[0] - 0.005).abs() < 1e-12, "{:?}", w.l);
+        assert!((w.y[0] - 0.25 / w.l[0]).abs() < 1e-12);
+        // One run (a model without randomness): the observation errors alone.
+        let mut one = Scratch::new(2, 1);
+        one.x = vec![0.2, 0.3];
+        let exact = -0.5
+            * (2.0 * (2.0 * std::f64::consts::PI).ln()
+                + (0.01f64 * 0.04).ln()
+                + 0.05 * 0.05 / 0.01);
+        assert!((log_likelihood(&plan, &reference, &mut one) - exact).abs() < 1e-12);
     }
 }

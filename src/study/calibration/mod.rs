@@ -26,10 +26,17 @@ use crate::ensemble::{Controls, Workspace};
 use crate::model::{Model, Overrides};
 use crate::random::{side_rng, Purpose};
 use crate::scenario::Loaded;
-use likelihood::{Plan, Scratch};
+use likelihood::{Plan, Scratch, Whitening};
 
 /// Runs per likelihood evaluation when `--runs` is not given.
-pub const DEFAULT_RUNS: u64 = 200;
+pub const DEFAULT_RUNS: u64 = 100;
+/// Fewest runs per likelihood evaluation.
+pub const MIN_RUNS: u64 = 10;
+/// Fewest runs of a generation's reference covariance (or ten per observation, if more).
+pub const PILOT_RUNS: usize = 1000;
+/// The first run (and observation-error stream) of the references, far above every
+/// evaluation's.
+const PILOT_FIRST: u64 = 1 << 40;
 /// Particles when `--particles` is not given.
 pub const DEFAULT_PARTICLES: usize = 400;
 /// Most runs per evaluation.
@@ -134,16 +141,13 @@ impl Problem {
             )));
         }
         let runs = overrides.runs.unwrap_or(DEFAULT_RUNS);
-        if !(2..=MAX_RUNS).contains(&runs) {
+        let stochastic = Engine::new(base).is_stochastic();
+        if stochastic && !(MIN_RUNS..=MAX_RUNS).contains(&runs) {
             return Err(Error::Usage(format!(
-                "--runs {runs}: runs per likelihood evaluation, from 2 to {MAX_RUNS} (default {DEFAULT_RUNS})"
+                "--runs {runs}: the runs of each likelihood evaluation (their spread is the model's own): give from {MIN_RUNS} to {MAX_RUNS} (default {DEFAULT_RUNS})"
             )));
         }
-        let runs = if Engine::new(base).is_stochastic() {
-            runs
-        } else {
-            1
-        };
+        let runs = if stochastic { runs } else { 1 };
         let settings = Settings {
             particles,
             runs,
@@ -208,39 +212,113 @@ impl Problem {
         self.batch.point(&sets).ok().map(|(m, _)| m)
     }
 
-    /// The log-likelihood estimate at `values` from evaluation `id` (runs id·R .. (id+1)·R of
-    /// the master seed); −∞ outside the scenario's rules; `None` if cancelled.
+    /// Simulates runs `first..` of the model at `values` into `scratch`, with observation
+    /// errors from stream `errors`; `Some(false)` where the scenario's rules refuse the
+    /// values; `None` if cancelled.
+    #[allow(clippy::too_many_arguments)]
+    fn simulate(
+        &self,
+        values: &[f64],
+        first: u64,
+        errors: u64,
+        scratch: &mut Scratch,
+        workspace: &Workspace,
+        cancelled: &dyn Fn() -> bool,
+    ) -> Option<bool> {
+        let Some(model) = self.model_at(values) else {
+            return Some(false);
+        };
+        let engine = Engine::new(&model);
+        let mut block = workspace.block(&engine);
+        let done = likelihood::simulate(
+            &self.plan,
+            &engine,
+            self.settings.seed,
+            first,
+            errors,
+            &mut block,
+            scratch,
+            cancelled,
+        );
+        workspace.keep_block(&engine, block);
+        done.then_some(true)
+    }
+
+    /// The reference of generation `generation`: [`PILOT_RUNS`] (or more) runs at `at`, their
+    /// own run numbers and observation errors, far from every evaluation's; `None` if
+    /// cancelled.
+    pub fn reference(
+        &self,
+        at: &[f64],
+        generation: u64,
+        workspace: &Workspace,
+        cancelled: &dyn Fn() -> bool,
+    ) -> Option<Whitening> {
+        let runs = self.pilot_runs();
+        let mut scratch = Scratch::new(self.plan.len(), runs);
+        let first = PILOT_FIRST + generation * runs as u64;
+        if runs > 1 {
+            let ok = self.simulate(
+                at,
+                first,
+                PILOT_FIRST + generation,
+                &mut scratch,
+                workspace,
+                cancelled,
+            )?;
+            if !ok {
+                // The particles' mean broke the scenario's rules (a non-convex region):
+                // whiten by the observation errors alone.
+                scratch = Scratch::new(self.plan.len(), 1);
+            }
+        }
+        Some(Whitening::of(&self.plan, &scratch))
+    }
+
+    /// Runs of a generation's reference.
+    pub fn pilot_runs(&self) -> usize {
+        if self.settings.runs == 1 {
+            1
+        } else {
+            PILOT_RUNS.max(10 * self.plan.len())
+        }
+    }
+
+    /// The log-likelihood estimate at `values` against `reference`, from evaluation `id`
+    /// (runs id·R .. (id+1)·R of the master seed, observation errors of stream id); −∞
+    /// outside the scenario's rules; `None` if cancelled.
     pub fn log_likelihood(
         &self,
+        reference: &Whitening,
         values: &[f64],
         id: u64,
         workspace: &Workspace,
         cancelled: &dyn Fn() -> bool,
     ) -> Option<f64> {
-        let Some(model) = self.model_at(values) else {
-            return Some(f64::NEG_INFINITY);
-        };
-        let engine = Engine::new(&model);
         let runs = self.settings.runs as usize;
-        let mut block = workspace.block(&engine);
         let taken = self
             .scratches
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .pop();
         let mut scratch = taken.unwrap_or_else(|| Scratch::new(self.plan.len(), runs));
-        let first = id * runs as u64;
-        let done = likelihood::simulate(
-            &self.plan,
-            &engine,
-            self.settings.seed,
-            first,
-            &mut block,
+        let done = self.simulate(
+            values,
+            id * runs as u64,
+            id,
             &mut scratch,
+            workspace,
             cancelled,
         );
-        let value = done.then(|| likelihood::log_likelihood(&self.plan, &mut scratch));
-        workspace.keep_block(&engine, block);
+        let value = match done {
+            None => None,
+            Some(false) => Some(f64::NEG_INFINITY),
+            Some(true) => Some(likelihood::log_likelihood(
+                &self.plan,
+                reference,
+                &mut scratch,
+            )),
+        };
         self.scratches
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -257,17 +335,25 @@ struct Evaluator<'a> {
 }
 
 impl smc::Target for Evaluator<'_> {
+    type Reference = Whitening;
+
     fn bounds(&self) -> &[(f64, f64)] {
         &self.problem.bounds
     }
 
-    fn log_likelihood(&self, values: &[f64], id: u64) -> Option<f64> {
+    fn reference(&self, at: &[f64], generation: u64) -> Option<Whitening> {
+        let cancelled = || self.controls.cancelled();
+        self.problem
+            .reference(at, generation, self.workspace, &cancelled)
+    }
+
+    fn log_likelihood(&self, reference: &Whitening, values: &[f64], id: u64) -> Option<f64> {
         if self.controls.cancelled() {
             return None;
         }
         let cancelled = || self.controls.cancelled();
         self.problem
-            .log_likelihood(values, id, self.workspace, &cancelled)
+            .log_likelihood(reference, values, id, self.workspace, &cancelled)
     }
 }
 
@@ -304,14 +390,14 @@ pub fn calibrate(
         controls,
     };
     let report = |done: u64, planned: u64| (controls.progress)(done, planned);
-    let sample = smc::sample(&evaluator, &settings.tuning, &mut rng, &report)?;
+    let (sample, reference) = smc::sample(&evaluator, &settings.tuning, &mut rng, &report)?;
     let estimates = summary::estimates(&sample.values, &problem.bounds);
     let correlations = summary::rank_correlations(&sample.values);
     // The noise of the likelihood at the posterior median, on fresh runs.
     let median: Vec<f64> = estimates.iter().map(|e| e.median).collect();
     let first = sample.ids;
     let repeats: Option<Vec<f64>> = (0..NOISE_REPEATS as u64)
-        .map(|k| smc::Target::log_likelihood(&evaluator, &median, first + k))
+        .map(|k| smc::Target::log_likelihood(&evaluator, &reference, &median, first + k))
         .collect();
     let noise = summary::standard_deviation(&repeats?);
     let predictive = predictive::draw(

@@ -85,13 +85,27 @@ pub struct Sample {
     pub distinct: usize,
 }
 
-/// What the sampler needs of the problem: the prior box and a likelihood.
+/// What the sampler needs of the problem: the prior box and a likelihood, which may depend on
+/// a reference point the sampler renews each generation (the particles' mean).
 pub trait Target: Sync {
+    /// What the likelihood of a generation is computed against.
+    type Reference: Sync;
     /// The prior's lower and upper ends, per parameter.
     fn bounds(&self) -> &[(f64, f64)];
+    /// The reference of generation `generation`, at the particles' mean `at`; `None` if
+    /// cancelled.
+    fn reference(&self, at: &[f64], generation: u64) -> Option<Self::Reference>;
     /// The log-likelihood estimate at `values` from evaluation `id` (its own runs); `None` if
     /// cancelled.
-    fn log_likelihood(&self, values: &[f64], id: u64) -> Option<f64>;
+    fn log_likelihood(&self, reference: &Self::Reference, values: &[f64], id: u64) -> Option<f64>;
+}
+
+/// The particles' mean.
+fn mean_of(values: &[Vec<f64>]) -> Vec<f64> {
+    let p = values.first().map_or(0, Vec::len);
+    (0..p)
+        .map(|j| values.iter().map(|v| v[j]).sum::<f64>() / values.len() as f64)
+        .collect()
 }
 
 /// A standard normal draw (Box–Muller, one of the pair).
@@ -216,24 +230,29 @@ fn inside(values: &[f64], bounds: &[(f64, f64)]) -> bool {
 
 /// Evaluates the log-likelihood at every point of `points`, evaluation ids from `*next`
 /// (advanced past them); `None` if cancelled.
-fn evaluate_all(target: &dyn Target, points: &[Vec<f64>], next: &mut u64) -> Option<Vec<f64>> {
+fn evaluate_all<T: Target>(
+    target: &T,
+    reference: &T::Reference,
+    points: &[Vec<f64>],
+    next: &mut u64,
+) -> Option<Vec<f64>> {
     let first = *next;
     *next += points.len() as u64;
     points
         .par_iter()
         .enumerate()
-        .map(|(i, v)| target.log_likelihood(v, first + i as u64))
+        .map(|(i, v)| target.log_likelihood(reference, v, first + i as u64))
         .collect()
 }
 
 /// Samples the posterior of `target`. `report(evaluations done, evaluations planned)` is told
 /// the progress; `None` if cancelled.
-pub fn sample(
-    target: &dyn Target,
+pub fn sample<T: Target>(
+    target: &T,
     tuning: &Tuning,
     rng: &mut ChaCha8Rng,
     report: &dyn Fn(u64, u64),
-) -> Option<Sample> {
+) -> Option<(Sample, T::Reference)> {
     let bounds = target.bounds();
     let p = bounds.len();
     let n = tuning.particles;
@@ -247,7 +266,8 @@ pub fn sample(
         .collect();
     let mut next = 0;
     report(0, n as u64);
-    let mut log_likelihoods = evaluate_all(target, &values, &mut next)?;
+    let mut reference = target.reference(&mean_of(&values), 0)?;
+    let mut log_likelihoods = evaluate_all(target, &reference, &values, &mut next)?;
     let mut evaluations = next;
     let per_step = 2 * n as u64;
     let mut planned = evaluations + per_step * tuning.max_moves as u64;
@@ -264,6 +284,7 @@ pub fn sample(
         values = kept.iter().map(|&i| values[i].clone()).collect();
         log_likelihoods = kept.iter().map(|&i| log_likelihoods[i]).collect();
         phi = to;
+        reference = target.reference(&mean_of(&values), generations.len() as u64 + 1)?;
         let chol = proposal(&values, bounds);
         let start = evaluations;
         let (mut proposed, mut accepted) = (0usize, 0usize);
@@ -300,8 +321,8 @@ pub fn sample(
                 .map(|(k, &i)| {
                     let id = first + k as u64;
                     Some((
-                        target.log_likelihood(&values[i], id)?,
-                        target.log_likelihood(&proposals[i], id)?,
+                        target.log_likelihood(&reference, &values[i], id)?,
+                        target.log_likelihood(&reference, &proposals[i], id)?,
                     ))
                 })
                 .collect();
@@ -343,14 +364,15 @@ pub fn sample(
     sorted.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
     sorted.dedup();
     let distinct = sorted.len();
-    Some(Sample {
+    let sample = Sample {
         values,
         log_likelihoods,
         generations,
         evaluations,
         ids: next,
         distinct,
-    })
+    };
+    Some((sample, reference))
 }
 
 #[cfg(test)]
@@ -363,10 +385,14 @@ mod tests {
     struct Gaussian;
 
     impl Target for Gaussian {
+        type Reference = ();
         fn bounds(&self) -> &[(f64, f64)] {
             &[(0.0, 1.0), (-5.0, 5.0)]
         }
-        fn log_likelihood(&self, v: &[f64], _: u64) -> Option<f64> {
+        fn reference(&self, _: &[f64], _: u64) -> Option<()> {
+            Some(())
+        }
+        fn log_likelihood(&self, _: &(), v: &[f64], _: u64) -> Option<f64> {
             let (a, b) = ((v[0] - 0.3) / 0.05, (v[1] - 2.0) / 0.4);
             let r: f64 = 0.6;
             Some(-0.5 * (a * a - 2.0 * r * a * b + b * b) / (1.0 - r * r))
@@ -376,7 +402,7 @@ mod tests {
     #[test]
     fn tempering_finds_a_known_gaussian_posterior() {
         let mut rng = ChaCha8Rng::seed_from_u64(7);
-        let s = sample(&Gaussian, &Tuning::new(2000), &mut rng, &|_, _| {}).unwrap();
+        let (s, ()) = sample(&Gaussian, &Tuning::new(2000), &mut rng, &|_, _| {}).unwrap();
         let n = s.values.len() as f64;
         let mean = |j: usize| s.values.iter().map(|v| v[j]).sum::<f64>() / n;
         let (m0, m1) = (mean(0), mean(1));

@@ -140,7 +140,7 @@ pub fn standard_deviation(x: &[f64]) -> f64 {
 /// Above this share of its prior's 90% interval, a parameter is barely informed.
 pub const BARELY_INFORMED: f64 = 0.7;
 /// Above this rank correlation (in size), two parameters are told apart poorly.
-pub const ENTANGLED: f64 = 0.7;
+pub const ENTANGLED: f64 = 0.6;
 /// Above this standard deviation, the likelihood estimates are too noisy.
 pub const NOISY: f64 = 2.5;
 
