@@ -451,13 +451,11 @@ fn the_files_parse_back_and_are_the_same_bytes_at_any_thread_count() {
             .unwrap(),
         1.0
     );
-    assert!(
-        a["diagnostics"]["effective_sample_sizes"]
-            .as_array()
-            .unwrap()
-            .len()
-            >= 1
-    );
+    let steps = a["diagnostics"]["generations"].as_u64().unwrap() as usize;
+    assert!(steps >= 1);
+    for key in ["effective_sample_sizes", "acceptance_rates", "temperatures"] {
+        assert_eq!(a["diagnostics"][key].as_array().unwrap().len(), steps, "{key}");
+    }
     // The calibrated file: medians written in, with their intervals, the library found.
     let calibrated = std::fs::read_to_string(one.join("calibrated.toml")).unwrap();
     let (_, params) = rows(&one.join("parameters.csv"));
