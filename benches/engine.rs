@@ -270,6 +270,59 @@ fn cluster(c: &mut Criterion) {
     g.finish();
 }
 
+/// A calibration at the defaults: Malaunay (4 groups, 312 months), 3 parameters, the 90
+/// observations of scenarios/malaunay-observed.csv, 400 particles of 100 runs, on 2 threads,
+/// every file and plot written — the target is under 2 minutes. And its parts: one
+/// likelihood evaluation (100 runs and the whitened score) and one generation's reference
+/// (1,000 runs and the covariance's factor).
+fn calibration(c: &mut Criterion) {
+    use trajectoire::commands::calibrate::{calibrate, prepare, CalibrateArgs};
+    use trajectoire::commands::Simulation;
+    use trajectoire::ensemble::Workspace;
+    let scenarios = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let cancel = AtomicBool::new(false);
+    let controls = Controls {
+        progress: &|_, _| {},
+        cancel: &cancel,
+    };
+    let args = CalibrateArgs {
+        observed: scenarios.join("malaunay-observed.csv"),
+        varies: vec![
+            "lever.eco-citizen-committee.intensity=0..2".into(),
+            "lever.citergie.intensity=0..2".into(),
+            "actor.inhabitants.fatigue=0.01..0.08".into(),
+        ],
+        particles: None,
+    };
+    let sim = Simulation {
+        threads: Some(2),
+        ..Simulation::default()
+    };
+    let file = scenarios.join("malaunay.toml");
+    let out = bench_dir().join("calibration");
+    let mut g = c.benchmark_group("calibration");
+    g.sample_size(10);
+    let problem = prepare(&file, &args, &sim).unwrap();
+    let workspace = Workspace::new();
+    let never = || false;
+    let at = [0.8, 1.0, 0.035];
+    let reference = problem.reference(&at, 0, &workspace, &never).unwrap();
+    g.bench_function("evaluation-malaunay-100-runs", |b| {
+        let mut id = 0;
+        b.iter(|| {
+            id += 1;
+            black_box(problem.log_likelihood(&reference, &at, id, &workspace, &never))
+        })
+    });
+    g.bench_function("reference-malaunay-1000-runs", |b| {
+        b.iter(|| black_box(problem.reference(&at, 1, &workspace, &never)))
+    });
+    g.bench_function("calibrate-malaunay-3-parameters-90-observations", |b| {
+        b.iter(|| black_box(calibrate(&file, &args, &sim, Some(&out), true, &controls).unwrap()))
+    });
+    g.finish();
+}
+
 criterion_group!(
     benches,
     stepping,
@@ -278,6 +331,7 @@ criterion_group!(
     aggregation,
     plotting,
     workshop,
-    cluster
+    cluster,
+    calibration
 );
 criterion_main!(benches);

@@ -454,7 +454,11 @@ fn the_files_parse_back_and_are_the_same_bytes_at_any_thread_count() {
     let steps = a["diagnostics"]["generations"].as_u64().unwrap() as usize;
     assert!(steps >= 1);
     for key in ["effective_sample_sizes", "acceptance_rates", "temperatures"] {
-        assert_eq!(a["diagnostics"][key].as_array().unwrap().len(), steps, "{key}");
+        assert_eq!(
+            a["diagnostics"][key].as_array().unwrap().len(),
+            steps,
+            "{key}"
+        );
     }
     // The calibrated file: medians written in, with their intervals, the library found.
     let calibrated = std::fs::read_to_string(one.join("calibrated.toml")).unwrap();
@@ -557,4 +561,44 @@ fn bad_calibrations_are_refused_before_anything_runs() {
     assert!(err.contains("inhabitants"), "did-you-mean: {err}");
     assert!(err.contains("bad.csv:3:"), "{err}");
     assert!(!dir.join("never").exists());
+}
+
+#[test]
+fn ctrl_c_stops_a_calibration_within_a_second_and_writes_nothing() {
+    let dir = folder("ctrl-c");
+    let out = dir.join("out");
+    let scenarios = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("trajectoire"))
+        .arg("calibrate")
+        .arg(scenarios.join("malaunay.toml"))
+        .arg("--observed")
+        .arg(scenarios.join("malaunay-observed.csv"))
+        .args(["--vary", "lever.citergie.intensity=0..2", "--out"])
+        .arg(&out)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let sent = std::time::Instant::now();
+    let ok = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let status = child.wait().unwrap();
+    let elapsed = sent.elapsed();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(
+        elapsed < std::time::Duration::from_secs(1),
+        "stopped after {elapsed:?}"
+    );
+    assert!(stderr.starts_with("interrupted"), "{stderr}");
+    assert!(!out.exists());
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
 }

@@ -95,8 +95,9 @@ pub fn assumptions(problem: &Problem) -> Vec<String> {
     let mut out = vec![
         "priors: uniform over each --vary range, independent".to_string(),
         format!(
-            "the history is one stochastic realisation of the model: at each point, {} runs, each with its observation errors drawn, give the mean and the covariance of the observed values (every pair of months and indices), and the history is scored as one draw of a normal distribution with them (the covariance's estimation bias corrected)",
-            s.runs
+            "the history is one stochastic realisation of the model: at each point, {} runs, each with its observation errors drawn, give the mean and the spread of the observed values; how they go together (every pair of months and indices) comes from {} runs at the particles' mean, renewed each generation; the history is scored as one draw of the normal distribution they make (the estimates' bias corrected)",
+            s.runs,
+            problem.pilot_runs()
         ),
         "observation errors: independent, normal, of standard deviation sd".to_string(),
     ];

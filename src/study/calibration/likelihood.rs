@@ -24,7 +24,7 @@
 //!
 //! Everything an evaluation needs is in a [`Scratch`] its caller owns and reuses.
 
-use super::smc::normal;
+use super::smc::normal_pair;
 use crate::engine::{Block, Engine, LANES};
 use crate::random::observation_rng;
 use crate::study::observed::{Observable, Observation};
@@ -170,8 +170,13 @@ pub fn simulate(
         let mut rng = observation_rng(seed, errors);
         for (j, v) in plan.noise.iter().enumerate() {
             let sd = v.sqrt();
-            for x in &mut scratch.x[j * runs..(j + 1) * runs] {
-                *x += sd * normal(&mut rng);
+            // Both normals of each Box–Muller pair (the draws are a tenth of the time).
+            for pair in scratch.x[j * runs..(j + 1) * runs].chunks_mut(2) {
+                let (a, b) = normal_pair(&mut rng);
+                pair[0] += sd * a;
+                if let Some(x) = pair.get_mut(1) {
+                    *x += sd * b;
+                }
             }
         }
     }

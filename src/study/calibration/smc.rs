@@ -110,9 +110,16 @@ fn mean_of(values: &[Vec<f64>]) -> Vec<f64> {
 
 /// A standard normal draw (Box–Muller, one of the pair).
 pub fn normal(rng: &mut ChaCha8Rng) -> f64 {
+    normal_pair(rng).0
+}
+
+/// Two independent standard normal draws (Box–Muller).
+pub fn normal_pair(rng: &mut ChaCha8Rng) -> (f64, f64) {
     let u = uniform(rng);
     let v = uniform(rng);
-    (-2.0 * (1.0 - u).ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+    let r = (-2.0 * (1.0 - u).ln()).sqrt();
+    let (sin, cos) = (std::f64::consts::TAU * v).sin_cos();
+    (r * cos, r * sin)
 }
 
 /// The effective sample size of weights exp(δ ℓᵢ), normalised: (Σw)² / Σw².
