@@ -175,10 +175,13 @@ fn three_parameters_of_a_synthetic_history_are_recovered_inside_narrow_intervals
         300,
         100,
     );
-    for (e, t) in c.estimates.iter().zip(truth) {
+    // The lever's intensity and the imitation are well informed by these data; the fatigue
+    // (which acts on the inhabitants' engagement only, under its noise) less so.
+    let widest = [0.8, 0.1, 0.35];
+    for ((e, t), most) in c.estimates.iter().zip(truth).zip(widest) {
         eprintln!("{t}: {e:?} {:.2}", e.width_share());
         assert!(e.low <= t && t <= e.high, "{t} outside {e:?}");
-        assert!(e.width_share() < 0.9, "{e:?}: {}", e.width_share());
+        assert!(e.width_share() < most, "{e:?}: {}", e.width_share());
     }
     assert_eq!(c.sample.generations.last().unwrap().temperature, 1.0);
     assert!(
@@ -189,53 +192,78 @@ fn three_parameters_of_a_synthetic_history_are_recovered_inside_narrow_intervals
     assert!(c.warnings.is_empty(), "{:?}", c.warnings);
 }
 
-/// The share of 90% intervals that hold the truth, over repeated synthetic histories of two
-/// parameters (each history a different run and noise, each calibration its own seed).
-/// `TRAJECTOIRE_COVERAGE_REPS` sets the repetitions (default 8, 16 intervals; docs/calibration.md
-/// reports 40).
-#[test]
-fn intervals_cover_the_truth_about_as_often_as_they_say() {
-    let dir = folder("coverage");
+/// The 90% intervals that hold the truth, over `reps` synthetic histories of the town at
+/// `truth` (each history a different run and noise, each calibration its own seed), and their
+/// mean width as a share of the prior's: (inside, total, width).
+fn coverage(reps: u64, truth: &[(&str, f64)], particles: usize) -> (u32, u32, f64) {
+    let dir = folder(&format!("coverage-{}", truth.len()));
     let path = town(&dir);
-    let reps: u64 = std::env::var("TRAJECTOIRE_COVERAGE_REPS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(8);
-    let truth = [1.0, 0.03];
-    let sets = [
-        format!("lever.participation.intensity={}", truth[0]),
-        format!("scale.imitation={}", truth[1]),
-    ];
+    let sets: Vec<String> = truth
+        .iter()
+        .map(|(v, x)| format!("{}={x}", v.split('=').next().unwrap()))
+        .collect();
+    let varies: Vec<&str> = truth.iter().map(|(v, _)| *v).collect();
     let (mut inside, mut total, mut width) = (0, 0, 0.0);
     for rep in 0..reps {
         let observed = history(&path, &sets, 1000 + rep, rep);
         let text = TOWN.replace("seed = 11", &format!("seed = {}", 50 + rep));
         std::fs::write(&path, text).unwrap();
-        let c = fit(&path, &observed, &[PARTICIPATION, IMITATION], 200, 100);
-        for (e, t) in c.estimates.iter().zip(truth) {
+        let c = fit(&path, &observed, &varies, particles, 100);
+        for (e, (_, t)) in c.estimates.iter().zip(truth) {
             total += 1;
             width += e.width_share();
-            if e.low <= t && t <= e.high {
+            if e.low <= *t && *t <= e.high {
                 inside += 1;
             }
         }
     }
-    let share = f64::from(inside) / f64::from(total);
     eprintln!(
-        "coverage: {inside} of {total} 90% intervals hold the truth ({:.0}%); mean width {:.0}% of the prior's",
-        100.0 * share,
+        "coverage, {} parameters, {reps} histories: {inside} of {total} 90% intervals hold the truth ({:.0}%); mean width {:.0}% of the prior's",
+        truth.len(),
+        100.0 * f64::from(inside) / f64::from(total),
         100.0 * width / f64::from(total)
     );
-    // Binomial(total, 0.9): fewer than 0.9·total − 3 sd is a failure of calibration, not luck.
-    let sd = (f64::from(total) * 0.09).sqrt();
-    assert!(
-        f64::from(inside) >= 0.9 * f64::from(total) - 3.0 * sd,
-        "{inside} of {total}"
-    );
-    assert!(
-        width / f64::from(total) < 0.3,
-        "intervals as wide as the prior: {width}"
-    );
+    (inside, total, width / f64::from(total))
+}
+
+/// Repetitions of the coverage studies: `TRAJECTOIRE_COVERAGE_REPS` (docs/calibration.md
+/// reports 40 for two parameters and 24 for four).
+fn repetitions() -> Option<u64> {
+    std::env::var("TRAJECTOIRE_COVERAGE_REPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+}
+
+/// Below 0.9·total − 3 sd of a binomial, a failure of calibration rather than luck.
+fn near_nominal(inside: u32, total: u32) -> bool {
+    let n = f64::from(total);
+    f64::from(inside) >= 0.9 * n - 3.0 * (n * 0.09).sqrt()
+}
+
+#[test]
+fn intervals_cover_the_truth_about_as_often_as_they_say() {
+    let truth = [(PARTICIPATION, 1.0), (IMITATION, 0.03)];
+    let (inside, total, width) = coverage(repetitions().unwrap_or(8), &truth, 200);
+    assert!(near_nominal(inside, total), "{inside} of {total}");
+    assert!(width < 0.3, "intervals as wide as the prior: {width}");
+}
+
+/// Four parameters at once, one of them barely informed: run with TRAJECTOIRE_COVERAGE_REPS
+/// set (in release: about 5 s a history), as docs/calibration.md reports.
+#[test]
+fn four_parameters_cover_the_truth_near_nominal_when_asked() {
+    let Some(reps) = repetitions() else {
+        eprintln!("four-parameter coverage: set TRAJECTOIRE_COVERAGE_REPS to run it");
+        return;
+    };
+    let truth = [
+        (PARTICIPATION, 1.0),
+        (IMITATION, 0.03),
+        ("scale.innovation=0..0.005", 0.001),
+        (FATIGUE, 0.03),
+    ];
+    let (inside, total, _) = coverage(reps, &truth, 300);
+    assert!(near_nominal(inside, total), "{inside} of {total}");
 }
 
 fn trajectoire() -> assert_cmd::Command {
@@ -549,6 +577,22 @@ fn bad_calibrations_are_refused_before_anything_runs() {
     let (code, err) = attempt(&["--vary", "lever.participation.from=0..24"], &observed);
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("whole numbers"), "{err}");
+    let (code, err) = attempt(
+        &[
+            "--vary",
+            "lever.participation.intensity=0..2",
+            "--particles",
+            "50000",
+            "--runs",
+            "5000",
+        ],
+        &observed,
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("--allow-long") && err.contains("50000 particles"),
+        "{err}"
+    );
     let bad = dir.join("bad.csv");
     std::fs::write(
         &bad,

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use super::{default_out_dir, Controls, Simulation};
 use crate::diag::Error;
-use crate::ensemble::Workspace;
+use crate::ensemble::{Workload, Workspace};
 use crate::output::{calibration as files, folder::Staging, plot};
 use crate::study::calibration::{self, Calibration, Problem};
 use crate::study::observed;
@@ -76,13 +76,31 @@ pub fn prepare(path: &Path, args: &CalibrateArgs, sim: &Simulation) -> Result<Pr
     let loaded = crate::scenario::load(path)?;
     let base = sim.overrides.model(&loaded)?;
     let observations = observed::read(&args.observed, &base)?;
-    Problem::new(
+    let problem = Problem::new(
         loaded,
         &sim.overrides,
         &args.varies,
         observations,
         args.particles,
-    )
+    )?;
+    if !sim.allow_long {
+        // About what a calibration takes (see benches/README.md): each particle evaluated
+        // once, then twice a step for some 7 steps in each of some 6 generations.
+        let s = problem.settings();
+        let runs = (s.particles as u64)
+            .saturating_mul(85)
+            .saturating_mul(s.runs);
+        Workload::of(problem.base(), runs, 1, sim.threads(), false)
+            .check()
+            .map_err(|e| match e {
+                Error::Usage(m) => Error::Usage(format!(
+                    "{m} (a calibration with {} particles of {} runs an evaluation; fewer --particles or --runs go faster)",
+                    s.particles, s.runs
+                )),
+                other => other,
+            })?;
+    }
+    Ok(problem)
 }
 
 /// `to` as a path relative to the folder `from` (both made absolute); `to` itself when no
