@@ -224,6 +224,7 @@ enum Command {
     /// Fit a territory's file to its observed history: the posterior of the --vary
     /// parameters (uniform priors over their ranges), 90% intervals, a calibrated file and
     /// the fit plots.
+    #[command(mut_arg("runs", |a| a.help("Runs per likelihood evaluation (default 100): their spread is the model's own")))]
     Calibrate {
         /// Territory file (.toml).
         file: PathBuf,
@@ -242,7 +243,6 @@ enum Command {
         /// Write the tables only, no plots.
         #[arg(long)]
         no_plots: bool,
-        /// --runs here: runs per likelihood evaluation (default 200).
         #[command(flatten)]
         sim: Simulation,
     },
