@@ -92,13 +92,18 @@ struct File<'a> {
 /// What the calibration assumed, in plain words (also printed by `calibrate`).
 pub fn assumptions(problem: &Problem) -> Vec<String> {
     let s = problem.settings();
-    let mut out = vec![
-        "priors: uniform over each --vary range, independent".to_string(),
+    let history = if s.runs == 1 {
+        "the model has no randomness here (--deterministic, or no volatility and no random shock): one run at each point, and the history is scored by its observation errors alone (the exact normal likelihood)".to_string()
+    } else {
         format!(
             "the history is one stochastic realisation of the model: at each point, {} runs, each with its observation errors drawn, give the mean and the spread of the observed values; how they go together (every pair of months and indices) comes from {} runs at the particles' mean, renewed each generation; the history is scored as one draw of the normal distribution they make (the estimates' bias corrected)",
             s.runs,
             problem.pilot_runs()
-        ),
+        )
+    };
+    let mut out = vec![
+        "priors: uniform over each --vary range, independent".to_string(),
+        history,
         "observation errors: independent, normal, of standard deviation sd".to_string(),
     ];
     let missing = problem.without_sd();
@@ -228,13 +233,17 @@ pub fn summary_text(
     let sample = &calibration.sample;
     let d = problem.observations().len();
     let mut out = format!(
-        "Calibrated {} against {observed}: {d} observations, {} parameter(s), {} particles, {} generations, {} likelihood evaluations of {} runs each, in {:.0} s.\n",
+        "Calibrated {} against {observed}: {d} observations, {} parameter(s), {} particles, {} generations, {} likelihood evaluations of {} each, in {:.0} s.\n",
         problem.base().name,
         problem.parameters().len(),
         s.particles,
         sample.generations.len(),
         count(sample.evaluations),
-        s.runs,
+        if s.runs == 1 {
+            "one run".to_string()
+        } else {
+            format!("{} runs", s.runs)
+        },
         wall_seconds
     );
     for (p, e) in problem.parameters().iter().zip(&calibration.estimates) {
