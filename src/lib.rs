@@ -15,7 +15,8 @@
 //!    arrays and the monthly step of a block of runs ([`engine::Engine`]);
 //! 4. [`ensemble`] — runs in parallel, aggregated exactly ([`ensemble::simulate`],
 //!    [`ensemble::aggregate`]), saved and merged ([`ensemble::canonical`]);
-//! 5. [`study`] — outcomes, hypotheses, paired comparisons, batches of points;
+//! 5. [`study`] — outcomes, hypotheses, paired comparisons, batches of points, sweeps,
+//!    sensitivity analyses, calibration to an observed history;
 //! 6. [`output`] — CSV tables, JSON, text, plots;
 //! 7. [`serve`] — the workshop page, a thin web skin over the study layer; [`commands`] — one
 //!    function per command of the program, each returning a report.

@@ -313,3 +313,67 @@ proptest! {
         exercise(path, &bytes)?;
     }
 }
+
+/// A mutated observed history: read against Malaunay, it is refused with a place and an exit
+/// code, or read into valid observations whose likelihood (10 runs a point) is a number or −∞.
+fn exercise_observed(bytes: &[u8]) -> Result<(), TestCaseError> {
+    use trajectoire::study::calibration::Problem;
+    use trajectoire::study::observed;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let loaded = trajectoire::scenario::load(&root.join("malaunay.toml")).unwrap();
+    let overrides = trajectoire::Overrides {
+        runs: Some(10),
+        ..trajectoire::Overrides::default()
+    };
+    let model = overrides.model(&loaded).unwrap();
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return Ok(());
+    };
+    match observed::parse(Path::new("observed.csv"), text, &model) {
+        Err(e) => {
+            prop_assert_eq!(e.exit_code(), 1);
+            prop_assert!(!e.render(false).is_empty());
+        }
+        Ok(observations) => {
+            for o in &observations {
+                prop_assert!((0.0..=1.0).contains(&o.value) && o.month <= model.horizon());
+                prop_assert!(o.sd.is_none_or(|sd| sd > 0.0 && sd.is_finite()));
+            }
+            let varies = ["lever.citergie.intensity=0..2".to_string()];
+            match Problem::new(loaded, &overrides, &varies, observations, Some(10)) {
+                Err(e) => prop_assert!(matches!(e.exit_code(), 1..=3)),
+                Ok(problem) => {
+                    let workspace = ensemble::Workspace::new();
+                    let never = || false;
+                    let reference = problem.reference(&[1.0], 0, &workspace, &never).unwrap();
+                    let ll = problem
+                        .log_likelihood(&reference, &[1.0], 0, &workspace, &never)
+                        .unwrap();
+                    prop_assert!(!ll.is_nan() && ll < f64::INFINITY, "{}", ll);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: cases() / 3,
+        failure_persistence: Some(Box::new(proptest::test_runner::FileFailurePersistence::WithSource("proptest-regressions"))),
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn mutated_observed_histories_never_panic(
+        mutations in proptest::collection::vec(mutation(), 1..6),
+    ) {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut bytes = std::fs::read(root.join("scenarios/malaunay-observed.csv")).unwrap();
+        for m in &mutations {
+            apply(&mut bytes, m);
+        }
+        count_input();
+        exercise_observed(&bytes)?;
+    }
+}

@@ -6,6 +6,8 @@
 //! On it: [`design`] places points (grids, Latin hypercubes, scrambled Sobol' sequences),
 //! [`explore`] checks and evaluates them, [`sweep`] and [`sensitivity`] (Sobol' indices,
 //! Morris's elementary effects) are what the `sweep` and `sensitivity` commands compute.
+//! [`observed`] reads a territory's history and [`calibration`] fits the scenario to it (a
+//! synthetic likelihood sampled by tempering SMC), for the `calibrate` command.
 //!
 //! [`Study`] is what a command studies: a validated model and the hypotheses its files state.
 
