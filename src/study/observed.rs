@@ -197,7 +197,9 @@ pub fn parse(path: &Path, text: &str, model: &Model) -> Result<Vec<Observation>,
         // The month.
         let (when, span) = field(columns.month);
         let month = match (when.parse::<i64>(), columns.years, start_year) {
-            (Ok(y), true, Some(start)) => Some((y - i64::from(start)) * 12),
+            (Ok(y), true, Some(start)) => {
+                Some(y.saturating_sub(i64::from(start)).saturating_mul(12))
+            }
             (Ok(m), false, _) => Some(m),
             _ => None,
         };
@@ -424,6 +426,15 @@ mod tests {
             obs[0].observable,
             Observable::Index(Index::GroupEngagement(g))
         );
+        // A year past any integer (found by the fuzz): outside the simulation, no overflow.
+        let huge = parse(
+            Path::new("obs.csv"),
+            "index,year,value\nscale,9223372036854775807,0.1\n",
+            &m,
+        )
+        .unwrap_err()
+        .render(false);
+        assert!(huge.contains("is outside the simulation"), "{huge}");
     }
 
     #[test]

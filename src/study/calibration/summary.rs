@@ -211,7 +211,7 @@ pub fn warnings(
     let n = sample.values.len();
     if sample.distinct * 2 < n {
         out.push(format!(
-            "only {} of the {n} particles are distinct: the posterior is poorly explored; give more --particles",
+            "the effective sample size is low: only {} of the {n} particles are distinct, so the posterior is poorly explored; give more --particles",
             sample.distinct
         ));
     }
