@@ -219,3 +219,33 @@ fn extreme_valid_values_never_produce_nan_or_infinity() {
     }
     assert!(r.territories[0].spend.mean.is_finite());
 }
+
+#[test]
+fn ctrl_c_stops_a_calibration_within_a_second_and_writes_nothing() {
+    let parent = fresh("ctrl-c-calibrate");
+    let out = parent.join("out");
+    let child = Process::new(bin())
+        .arg("calibrate")
+        .arg(scenarios().join("malaunay.toml"))
+        .arg("--observed")
+        .arg(scenarios().join("malaunay-observed.csv"))
+        .args(["--vary", "lever.citergie.intensity=0..2", "--out"])
+        .arg(&out)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let sent = Instant::now();
+    signal(&child, "-INT");
+    let output = child.wait_with_output().unwrap();
+    let elapsed = sent.elapsed();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(
+        elapsed < Duration::from_secs(1),
+        "stopped after {elapsed:?}"
+    );
+    assert!(stderr.starts_with("interrupted"), "{stderr}");
+    assert!(!out.exists());
+    assert!(leftovers(&parent).is_empty(), "{:?}", leftovers(&parent));
+}

@@ -14,6 +14,7 @@
 use std::path::Path;
 
 use crate::diag::{suggestion, Diagnostic, Error, Sources, Span};
+use crate::engine::{Block, Engine};
 use crate::ensemble::Index;
 use crate::model::Model;
 
@@ -24,6 +25,24 @@ pub enum Observable {
     Index(Index),
     /// The share of futures still alive.
     Perpetuation,
+}
+
+impl Observable {
+    /// This observable of territory `t` in every lane of block `b`, into `out` (one per
+    /// lane): the index, or 1 while alive and 0 once abandoned.
+    pub fn write(self, engine: &Engine, t: usize, b: &Block, out: &mut [f64]) {
+        let lanes = b.lanes();
+        match self {
+            Observable::Index(index) => {
+                out[..lanes].copy_from_slice(&index.values(engine, t, b)[..lanes])
+            }
+            Observable::Perpetuation => {
+                for (x, a) in out[..lanes].iter_mut().zip(b.alive(t)) {
+                    *x = if *a { 1.0 } else { 0.0 };
+                }
+            }
+        }
+    }
 }
 
 /// One observed value.

@@ -27,7 +27,7 @@
 use super::smc::normal_pair;
 use crate::engine::{Block, Engine, LANES};
 use crate::random::observation_rng;
-use crate::study::observed::{Observable, Observation};
+use crate::study::observed::Observation;
 
 /// What is observed, laid out for the runs: each observation's place, grouped by month.
 #[derive(Debug, Clone)]
@@ -76,17 +76,7 @@ impl Plan {
     /// Observation `j`'s value in every lane of block `b`, into `out` (one per lane).
     pub fn values(&self, j: usize, engine: &Engine, b: &Block, out: &mut [f64]) {
         let o = &self.observations[j];
-        let lanes = b.lanes();
-        match o.observable {
-            Observable::Index(index) => {
-                out[..lanes].copy_from_slice(&index.values(engine, o.territory, b)[..lanes])
-            }
-            Observable::Perpetuation => {
-                for (x, a) in out[..lanes].iter_mut().zip(b.alive(o.territory)) {
-                    *x = if *a { 1.0 } else { 0.0 };
-                }
-            }
-        }
+        o.observable.write(engine, o.territory, b, out);
     }
 
     /// The observations made at month `t`.
@@ -110,11 +100,6 @@ impl Scratch {
             x: vec![0.0; d * runs],
             runs,
         }
-    }
-
-    /// The runs it holds.
-    pub fn runs(&self) -> usize {
-        self.runs
     }
 }
 

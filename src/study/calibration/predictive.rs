@@ -87,16 +87,8 @@ pub fn draw(
             let mut stopped = false;
             engine.run_block(seed, base_run + i as u64, 1, &mut block, |t, b| {
                 for (f, (territory, observable)) in keys.iter().enumerate() {
-                    out[f * months + t as usize] = match observable {
-                        Observable::Index(index) => index.values(&engine, *territory, b)[0],
-                        Observable::Perpetuation => {
-                            if b.alive(*territory)[0] {
-                                1.0
-                            } else {
-                                0.0
-                            }
-                        }
-                    };
+                    let at = f * months + t as usize;
+                    observable.write(&engine, *territory, b, &mut out[at..at + 1]);
                 }
                 stopped = controls.cancelled();
                 !stopped

@@ -122,24 +122,30 @@ pub fn normal_pair(rng: &mut ChaCha8Rng) -> (f64, f64) {
     (r * cos, r * sin)
 }
 
-/// The effective sample size of weights exp(δ ℓᵢ), normalised: (Σw)² / Σw².
-fn ess_at(log_likelihoods: &[f64], delta: f64) -> f64 {
+/// Weights exp(δ (ℓᵢ − max ℓ)), 0 for a particle of −∞; none if every one is −∞.
+fn weights(log_likelihoods: &[f64], delta: f64) -> Option<impl Iterator<Item = f64> + '_> {
     let top = log_likelihoods
         .iter()
         .copied()
         .filter(|l| l.is_finite())
         .fold(f64::NEG_INFINITY, f64::max);
-    if !top.is_finite() {
+    top.is_finite().then(move || {
+        log_likelihoods.iter().map(move |&l| {
+            if l.is_finite() {
+                (delta * (l - top)).exp()
+            } else {
+                0.0
+            }
+        })
+    })
+}
+
+/// The effective sample size of weights exp(δ ℓᵢ): (Σw)² / Σw².
+fn ess_at(log_likelihoods: &[f64], delta: f64) -> f64 {
+    let Some(w) = weights(log_likelihoods, delta) else {
         return 0.0;
-    }
-    let (mut s, mut s2) = (0.0, 0.0);
-    for &l in log_likelihoods {
-        if l.is_finite() {
-            let w = (delta * (l - top)).exp();
-            s += w;
-            s2 += w * w;
-        }
-    }
+    };
+    let (s, s2) = w.fold((0.0, 0.0), |(s, s2), w| (s + w, s2 + w * w));
     s * s / s2
 }
 
@@ -166,21 +172,10 @@ fn next_temperature(log_likelihoods: &[f64], phi: f64, target: f64) -> f64 {
 /// Systematic resampling of weights exp(δ ℓᵢ): the indices of the particles kept.
 fn resample(log_likelihoods: &[f64], delta: f64, rng: &mut ChaCha8Rng) -> Vec<usize> {
     let n = log_likelihoods.len();
-    let top = log_likelihoods
-        .iter()
-        .copied()
-        .filter(|l| l.is_finite())
-        .fold(f64::NEG_INFINITY, f64::max);
-    let weights: Vec<f64> = log_likelihoods
-        .iter()
-        .map(|&l| {
-            if l.is_finite() {
-                (delta * (l - top)).exp()
-            } else {
-                0.0
-            }
-        })
-        .collect();
+    let weights: Vec<f64> = match weights(log_likelihoods, delta) {
+        Some(w) => w.collect(),
+        None => vec![1.0; n],
+    };
     let total: f64 = weights.iter().sum();
     let u = uniform(rng);
     let mut out = Vec::with_capacity(n);
