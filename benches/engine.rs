@@ -204,29 +204,32 @@ fn workshop(c: &mut Criterion) {
 /// N = 1 to 256, one town and the four; the shard files' sizes printed; and a shard's fixed
 /// start (load, prepare, one run, compress and write its file).
 fn cluster(c: &mut Criterion) {
+    use trajectoire::commands::common::{OutputOptions, SimulationOptions};
     use trajectoire::commands::job::Job;
-    use trajectoire::commands::{merge::merge, shard::shard, Simulation};
+    use trajectoire::commands::merge::MergeArgs;
+    use trajectoire::commands::run::RunArgs;
+    use trajectoire::commands::split::shard;
     use trajectoire::study::shard::Shard;
-    use trajectoire::Overrides;
     let scenarios = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
-    let cancel = AtomicBool::new(false);
-    let controls = Controls {
-        progress: &|_, _| {},
-        cancel: &cancel,
-    };
-    let threads = pool(2);
-    let sim = Simulation {
-        threads: Some(2),
-        ..Simulation::default()
-    };
-    let job = |file: &str, runs: u64, out: &Path| Job::Run {
+    let controls = Controls::silent();
+    let args = |file: &str, runs: u64, out: &Path| RunArgs {
         file: scenarios.join(format!("{file}.toml")),
-        out: Some(out.to_path_buf()),
-        plots: false,
-        overrides: Overrides {
+        simulation: SimulationOptions {
             runs: Some(runs),
-            ..Overrides::default()
+            threads: Some(2),
+            ..SimulationOptions::default()
         },
+        output: OutputOptions {
+            out: Some(out.to_path_buf()),
+            no_plots: true,
+            shard: None,
+        },
+    };
+    let write = |args: &RunArgs, s: Shard| {
+        let job = Job::from(args.clone()).recorded();
+        let line = job.command_line();
+        let value = serde_json::to_value(&job).unwrap();
+        shard(args, s, line, value, &controls).unwrap().path
     };
     let mut g = c.benchmark_group("cluster");
     g.sample_size(10);
@@ -234,12 +237,9 @@ fn cluster(c: &mut Criterion) {
         for n in [1u32, 4, 16, 64, 256] {
             let dir = bench_dir().join(format!("shards-{file}-{n}"));
             let _ = std::fs::remove_dir_all(&dir);
-            let job = job(file, 1024, &dir);
+            let args = args(file, 1024, &dir);
             let files: Vec<_> = (1..=n)
-                .map(|index| {
-                    let s = Shard { index, count: n };
-                    threads.install(|| shard(&job, s, &sim, &controls).unwrap().unwrap().path)
-                })
+                .map(|index| write(&args, Shard { index, count: n }))
                 .collect();
             let bytes: u64 = files
                 .iter()
@@ -250,20 +250,26 @@ fn cluster(c: &mut Criterion) {
                 bytes as f64 / 1e3,
                 bytes as f64 / 1e3 / f64::from(n)
             );
-            let out = bench_dir().join(format!("merged-{file}-{n}"));
+            let merge = MergeArgs {
+                shards: files,
+                out: Some(bench_dir().join(format!("merged-{file}-{n}"))),
+                no_plots: true,
+                threads: Some(2),
+                quiet: true,
+            };
             g.bench_function(format!("merge-{n}-shards-{file}"), |b| {
-                b.iter(|| black_box(merge(&files, Some(&out), false, Some(2), &controls).unwrap()))
+                b.iter(|| black_box(merge.execute(&controls).unwrap()))
             });
         }
         let dir = bench_dir().join(format!("start-{file}"));
-        let one = job(file, 1000, &dir);
+        let one = args(file, 1000, &dir);
         g.bench_function(format!("shard-fixed-start-{file}"), |b| {
             b.iter(|| {
                 let s = Shard {
                     index: 1,
                     count: 1000,
                 };
-                threads.install(|| black_box(shard(&one, s, &sim, &controls).unwrap()))
+                black_box(write(&one, s))
             })
         });
     }
@@ -276,16 +282,16 @@ fn cluster(c: &mut Criterion) {
 /// likelihood evaluation (100 runs and the whitened score) and one generation's reference
 /// (1,000 runs and the covariance's factor).
 fn calibration(c: &mut Criterion) {
-    use trajectoire::commands::calibrate::{calibrate, prepare, CalibrateArgs};
-    use trajectoire::commands::Simulation;
+    use trajectoire::commands::calibrate::CalibrateArgs;
+    use trajectoire::commands::common::SimulationOptions;
     use trajectoire::ensemble::Workspace;
     let scenarios = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
-    let cancel = AtomicBool::new(false);
-    let controls = Controls {
-        progress: &|_, _| {},
-        cancel: &cancel,
-    };
+    let controls = Controls::silent();
+    let file = scenarios.join("malaunay.toml");
+    let out = bench_dir().join("calibration");
     let args = CalibrateArgs {
+        file: file.clone(),
+        out: Some(out),
         observed: scenarios.join("malaunay-observed.csv"),
         varies: vec![
             "lever.eco-citizen-committee.intensity=0..2".into(),
@@ -293,16 +299,15 @@ fn calibration(c: &mut Criterion) {
             "actor.inhabitants.fatigue=0.01..0.08".into(),
         ],
         particles: None,
+        no_plots: false,
+        simulation: SimulationOptions {
+            threads: Some(2),
+            ..SimulationOptions::default()
+        },
     };
-    let sim = Simulation {
-        threads: Some(2),
-        ..Simulation::default()
-    };
-    let file = scenarios.join("malaunay.toml");
-    let out = bench_dir().join("calibration");
     let mut g = c.benchmark_group("calibration");
     g.sample_size(10);
-    let problem = prepare(&file, &args, &sim).unwrap();
+    let problem = args.prepare().unwrap();
     let workspace = Workspace::new();
     let never = || false;
     let at = [0.8, 1.0, 0.035];
@@ -318,7 +323,7 @@ fn calibration(c: &mut Criterion) {
         b.iter(|| black_box(problem.reference(&at, 1, &workspace, &never)))
     });
     g.bench_function("calibrate-malaunay-3-parameters-90-observations", |b| {
-        b.iter(|| black_box(calibrate(&file, &args, &sim, Some(&out), true, &controls).unwrap()))
+        b.iter(|| black_box(args.execute(&controls).unwrap()))
     });
     g.finish();
 }

@@ -210,9 +210,6 @@ pub enum Error {
     Usage(String),
     /// Stopped by the user (Ctrl-C): exit code 130.
     Interrupted,
-    /// `trajectoire test`: some hypothesis is rejected or inconclusive: exit code 4. The table
-    /// was already printed.
-    NotSupported,
     /// An input file cannot be used as asked (a shard that does not fit the others, a
     /// corrupted one): exit code 1, nothing written.
     Refused {
@@ -240,7 +237,6 @@ impl Error {
             Error::Usage(_) => 2,
             Error::Io { .. } => 3,
             Error::Interrupted => 130,
-            Error::NotSupported => 4,
         }
     }
 
@@ -294,7 +290,6 @@ impl Error {
                 out
             }
             Error::Usage(message) => format!("error: {message}\n"),
-            Error::NotSupported => String::new(),
             Error::Interrupted => "interrupted: the simulation was stopped; nothing was written and previous outputs are unchanged\n".into(),
             Error::Io { path, message } => {
                 format!("error: {}: {message}\n", path.display())

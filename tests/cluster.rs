@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
 use assert_cmd::Command;
-use trajectoire::commands::merge::merge;
+use trajectoire::commands::merge::MergeArgs;
 use trajectoire::commands::Controls;
 use trajectoire::output::shard::{decode, encode, MAGIC};
 
@@ -495,7 +495,14 @@ fn a_fuzzed_shard_never_panics_merge() {
         }
         let files = [set[0].clone(), bad.clone()];
         let into = dir.join("out");
-        let result = merge(&files, Some(&into), false, Some(1), &controls);
+        let result = MergeArgs {
+            shards: files.to_vec(),
+            out: Some(into.clone()),
+            no_plots: true,
+            threads: Some(1),
+            quiet: true,
+        }
+        .execute(&controls);
         if let Err(e) = result {
             refused += 1;
             assert!(e.exit_code() == 1 || e.exit_code() == 2, "{e}");

@@ -1,14 +1,14 @@
 //! `compare` and `--set`: paired differences, overrides equal to edits, outputs and errors.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
 
 use assert_cmd::Command;
-use trajectoire::commands::compare::compare;
-use trajectoire::commands::{Controls, Simulation};
+use trajectoire::commands::common::{OutputOptions, SimulationOptions};
+use trajectoire::commands::compare::CompareArgs;
+use trajectoire::commands::split::Splittable;
+use trajectoire::commands::Controls;
 use trajectoire::output::tables;
 use trajectoire::study::compare::Comparison;
-use trajectoire::Overrides;
 
 use crate::common::{scenarios, simulate};
 
@@ -20,13 +20,10 @@ fn out(name: &str) -> PathBuf {
     dir
 }
 
-fn simulation(runs: u64) -> Simulation {
-    Simulation {
-        overrides: Overrides {
-            runs: Some(runs),
-            ..Overrides::default()
-        },
-        ..Simulation::default()
+fn simulation(runs: u64) -> SimulationOptions {
+    SimulationOptions {
+        runs: Some(runs),
+        ..SimulationOptions::default()
     }
 }
 
@@ -37,25 +34,18 @@ fn controls_compare(
     runs: u64,
     dir: &Path,
 ) -> Comparison {
-    let cancel = AtomicBool::new(false);
-    let controls = Controls {
-        progress: &|_, _| {},
-        cancel: &cancel,
+    let args = CompareArgs {
+        files: files.to_vec(),
+        variants: variants.iter().map(|s| s.to_string()).collect(),
+        outcomes: outcomes.iter().map(|s| s.to_string()).collect(),
+        simulation: simulation(runs),
+        output: OutputOptions {
+            out: Some(dir.to_path_buf()),
+            no_plots: true,
+            shard: None,
+        },
     };
-    let variants: Vec<String> = variants.iter().map(|s| s.to_string()).collect();
-    let outcomes: Vec<String> = outcomes.iter().map(|s| s.to_string()).collect();
-    compare(
-        files,
-        &variants,
-        &outcomes,
-        &simulation(runs),
-        Some(dir),
-        false,
-        &controls,
-    )
-    .unwrap()
-    .unwrap()
-    .comparison
+    args.execute(&Controls::silent()).unwrap().comparison
 }
 
 #[test]
@@ -158,14 +148,14 @@ fn set_gives_exactly_the_numbers_of_an_edited_file() {
         );
     assert_ne!(edited, text);
     std::fs::write(dir.join("malaunay.toml"), edited).unwrap();
-    let mut with_set = simulation(200).overrides;
+    let mut with_set = simulation(200).overrides();
     with_set.sets = vec![
         "actor.staff.influenced_by.elected=0.1".into(),
         "lever.citergie.intensity=0.5".into(),
     ];
     let a = with_set.load(&scenarios().join("malaunay.toml")).unwrap();
     let b = simulation(200)
-        .overrides
+        .overrides()
         .load(&dir.join("malaunay.toml"))
         .unwrap();
     let (ra, rb) = (simulate(&a, 2), simulate(&b, 2));

@@ -3,13 +3,13 @@
 //! effect, SALib's own estimators agreeing with ours, and bad input refused before any work.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
 
 use assert_cmd::Command;
-use trajectoire::commands::compare::compare;
-use trajectoire::commands::sweep::{sweep, SweepArgs};
-use trajectoire::commands::{Controls, Simulation};
-use trajectoire::Overrides;
+use trajectoire::commands::common::{OutputOptions, SimulationOptions};
+use trajectoire::commands::compare::CompareArgs;
+use trajectoire::commands::split::Splittable;
+use trajectoire::commands::sweep::SweepArgs;
+use trajectoire::commands::Controls;
 
 use crate::common::scenarios;
 
@@ -25,13 +25,18 @@ fn out(name: &str) -> PathBuf {
     dir
 }
 
-fn simulation(runs: u64) -> Simulation {
-    Simulation {
-        overrides: Overrides {
-            runs: Some(runs),
-            ..Overrides::default()
-        },
-        ..Simulation::default()
+fn simulation(runs: u64) -> SimulationOptions {
+    SimulationOptions {
+        runs: Some(runs),
+        ..SimulationOptions::default()
+    }
+}
+
+fn into(dir: PathBuf) -> OutputOptions {
+    OutputOptions {
+        out: Some(dir),
+        no_plots: true,
+        shard: None,
     }
 }
 
@@ -43,11 +48,7 @@ fn strings(v: &[&str]) -> Vec<String> {
 #[test]
 fn a_sweep_point_equals_compare_with_the_same_overrides() {
     let file = scenarios().join("grande-synthe.toml");
-    let cancel = AtomicBool::new(false);
-    let controls = Controls {
-        progress: &|_, _| {},
-        cancel: &cancel,
-    };
+    let controls = Controls::silent();
     let outcomes = strings(&[
         "perpetuation@end",
         "stabilisation@200",
@@ -56,24 +57,17 @@ fn a_sweep_point_equals_compare_with_the_same_overrides() {
         "spend",
     ]);
     let args = SweepArgs {
+        file: file.clone(),
         varies: strings(&[
             "lever.cooperation.intensity=0.5,1.5",
             "territory.budget=8000,12000",
         ]),
         outcomes: outcomes.clone(),
+        simulation: simulation(300),
+        output: into(out("equals-compare")),
         ..SweepArgs::default()
     };
-    let swept = sweep(
-        &file,
-        &args,
-        &simulation(300),
-        Some(&out("equals-compare")),
-        false,
-        &controls,
-    )
-    .unwrap()
-    .unwrap()
-    .sweep;
+    let swept = args.execute(&controls).unwrap().sweep;
     assert_eq!(swept.points.len(), 4);
     let variants = strings(&[
         "a: lever.cooperation.intensity=0.5, territory.budget=8000",
@@ -81,16 +75,14 @@ fn a_sweep_point_equals_compare_with_the_same_overrides() {
         "c: lever.cooperation.intensity=1.5, territory.budget=8000",
         "d: lever.cooperation.intensity=1.5, territory.budget=12000",
     ]);
-    let compared = compare(
-        &[file],
-        &variants,
-        &outcomes,
-        &simulation(300),
-        Some(&out("equals-compare-c")),
-        false,
-        &controls,
-    )
-    .unwrap()
+    let compared = CompareArgs {
+        files: vec![file],
+        variants,
+        outcomes,
+        simulation: simulation(300),
+        output: into(out("equals-compare-c")),
+    }
+    .execute(&controls)
     .unwrap()
     .comparison;
     assert_eq!(compared.outcomes, swept.outcomes);

@@ -279,7 +279,7 @@ static INPUTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(
 /// Prints the count every 10,000 inputs (seen with `--nocapture` during a long campaign).
 fn count_input() {
     let n = INPUTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-    if n % 10_000 == 0 {
+    if n.is_multiple_of(10_000) {
         eprintln!("fuzz: {n} inputs");
     }
 }

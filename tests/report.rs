@@ -2,13 +2,13 @@
 //! same at any thread count, which fetches nothing and escapes what the file says.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
 
 use assert_cmd::Command;
-use trajectoire::commands::report::report;
-use trajectoire::commands::test::test;
-use trajectoire::commands::{Controls, Simulation};
-use trajectoire::Overrides;
+use trajectoire::commands::common::SimulationOptions;
+use trajectoire::commands::report::ReportArgs;
+use trajectoire::commands::split::Splittable;
+use trajectoire::commands::test::TestArgs;
+use trajectoire::commands::Controls;
 
 use crate::common::scenarios;
 
@@ -20,14 +20,11 @@ fn out(name: &str) -> PathBuf {
     dir
 }
 
-fn simulation(runs: u64, threads: usize) -> Simulation {
-    Simulation {
-        overrides: Overrides {
-            runs: Some(runs),
-            ..Overrides::default()
-        },
+fn simulation(runs: u64, threads: usize) -> SimulationOptions {
+    SimulationOptions {
+        runs: Some(runs),
         threads: Some(threads),
-        ..Simulation::default()
+        ..SimulationOptions::default()
     }
 }
 
@@ -37,41 +34,35 @@ fn trajectoire() -> Command {
 
 #[test]
 fn the_reports_verdicts_are_tests_and_its_bytes_do_not_depend_on_threads() {
-    let cancel = AtomicBool::new(false);
-    let controls = Controls {
-        progress: &|_, _| {},
-        cancel: &cancel,
-    };
+    let controls = Controls::silent();
     let file = scenarios().join("grande-synthe.toml");
-    let variants = ["no canteens: lever.organic-canteens.intensity=0".to_string()];
+    let variants = vec!["no canteens: lever.organic-canteens.intensity=0".to_string()];
     let dir = out("threads");
-    let one = report(
-        &file,
-        &simulation(400, 1),
-        &variants,
-        Some(&dir.join("one.html")),
-        &controls,
-    )
-    .unwrap()
-    .unwrap();
-    let two = report(
-        &file,
-        &simulation(400, 2),
-        &variants,
-        Some(&dir.join("two.html")),
-        &controls,
-    )
-    .unwrap()
-    .unwrap();
+    let report = |threads: usize, name: &str| {
+        ReportArgs {
+            file: file.clone(),
+            variants: variants.clone(),
+            out: Some(dir.join(name)),
+            simulation: simulation(400, threads),
+        }
+        .execute(&controls)
+        .unwrap()
+    };
+    let one = report(1, "one.html");
+    let two = report(2, "two.html");
     let (a, b) = (
         std::fs::read(&one.path).unwrap(),
         std::fs::read(&two.path).unwrap(),
     );
     assert!(a == b, "the report differs between 1 and 2 threads");
     assert!(!dir.join("one.html.partial").exists());
-    let tested = test(&file, &simulation(400, 2), &[], &controls)
-        .unwrap()
-        .unwrap();
+    let tested = TestArgs {
+        file: file.clone(),
+        simulation: simulation(400, 2),
+        ..TestArgs::default()
+    }
+    .execute(&controls)
+    .unwrap();
     assert_eq!(one.hypotheses[0].len(), tested.rows.len());
     for (r, t) in one.hypotheses[0].iter().zip(&tested.rows) {
         assert_eq!(r.hypothesis.name, t.hypothesis.name);

@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use trajectoire::ensemble::canonical::{Aggregates, Header};
+use trajectoire::ensemble::canonical::Aggregates;
 use trajectoire::ensemble::{self, accumulate, Controls, Results, Workspace};
 use trajectoire::model::Model;
 use trajectoire::output::{json, tables};
@@ -65,7 +65,7 @@ fn shards_merge_exactly_into_the_whole() {
     // Saved, encoded and read back, shards merge into the same results.
     let saved = |first: u64, count: u64| {
         let acc = accumulate(&m, first, count, &ws, &controls).unwrap();
-        let bytes = acc.canonical(Header::of(&m, first, count)).encode();
+        let bytes = acc.canonical().encode();
         Aggregates::decode(&bytes).unwrap()
     };
     let mut sum = saved(120, 80);

@@ -27,7 +27,8 @@ fn server() -> SocketAddr {
                 threads: 2,
             };
             let path = scenarios().join("grande-synthe.toml");
-            let result = serve::run(&path, &options, |a| tx.send(a).unwrap());
+            let never = std::sync::atomic::AtomicBool::new(false);
+            let result = serve::run(&path, &options, &never, |a| tx.send(a).unwrap());
             panic!(
                 "the server stopped: {:?}",
                 result.err().map(|e| e.render(false))

@@ -4,22 +4,40 @@
 use std::path::{Component, Path, PathBuf};
 use std::time::Instant;
 
-use super::{default_out_dir, Controls, Simulation};
+use serde::{Deserialize, Serialize};
+
+use super::common::{out_or_default, write_file, Report, SimulationOptions};
 use crate::diag::Error;
-use crate::ensemble::{Workload, Workspace};
+use crate::ensemble::{Controls, Workload, Workspace};
 use crate::output::{calibration as files, folder::Staging, plot};
 use crate::study::calibration::{self, Calibration, Problem};
 use crate::study::observed;
 
-/// What `calibrate` is asked.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// Fit a territory's file to its observed history: the posterior of the --vary parameters
+/// (uniform priors over their ranges), 90% intervals, a calibrated file and the fit plots.
+#[derive(clap::Args, Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[command(mut_arg("runs", |a| a.help("Runs per likelihood evaluation (default 100): their spread is the model's own")))]
 pub struct CalibrateArgs {
-    /// `--observed OBS.csv`.
+    /// Territory file (.toml).
+    pub file: PathBuf,
+    /// The observed history (CSV: index,month,value,sd; see `check --observed`).
+    #[arg(long, value_name = "OBS.csv")]
     pub observed: PathBuf,
-    /// `--vary PATH=LO..HI`, in order: the uniform priors.
+    /// A parameter and its prior range: PATH=LO..HI (repeatable).
+    #[arg(long = "vary", value_name = "PATH=LO..HI")]
     pub varies: Vec<String>,
-    /// `--particles` (default [`calibration::DEFAULT_PARTICLES`]).
+    /// Particles of the sampler (default 400).
+    #[arg(long)]
     pub particles: Option<usize>,
+    /// Output folder (default: output/<id>-calibration/).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Write the tables only, no plots.
+    #[arg(long)]
+    pub no_plots: bool,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub simulation: SimulationOptions,
 }
 
 /// A finished calibration and where it was written.
@@ -37,70 +55,77 @@ pub struct CalibrateReport {
     pub out_dir: PathBuf,
 }
 
-/// Calibrates a scenario and writes the outputs into `out` (default
-/// `output/<id>-calibration/`); `Ok(None)` when cancelled (nothing written). Every argument
-/// and every observation is checked before any simulation.
-pub fn calibrate(
-    path: &Path,
-    args: &CalibrateArgs,
-    sim: &Simulation,
-    out: Option<&Path>,
-    plots: bool,
-    controls: &Controls<'_>,
-) -> Result<Option<CalibrateReport>, Error> {
-    let problem = prepare(path, args, sim)?;
-    let target = out.map_or_else(
-        || default_out_dir(problem.base(), Some("calibration")),
-        Path::to_path_buf,
-    );
-    let staging = Staging::create(&target)?;
-    let start = Instant::now();
-    let done = sim.in_pool(|| calibration::calibrate(&problem, &Workspace::new(), controls))?;
-    let Some(calibration) = done else {
-        return Ok(None);
-    };
-    let report = CalibrateReport {
-        problem,
-        calibration,
-        observed: args.observed.display().to_string(),
-        wall_seconds: start.elapsed().as_secs_f64(),
-        out_dir: target,
-    };
-    write(staging, path, report, sim, plots).map(Some)
+impl Report for CalibrateReport {
+    fn text(&self) -> String {
+        files::summary_text(
+            &self.problem,
+            &self.calibration,
+            &self.observed,
+            self.wall_seconds,
+            &self.out_dir,
+        )
+    }
 }
 
-/// The calibration to run: the options, the scenario, the parameters and the observations
-/// checked.
-pub fn prepare(path: &Path, args: &CalibrateArgs, sim: &Simulation) -> Result<Problem, Error> {
-    sim.check()?;
-    let loaded = crate::scenario::load(path)?;
-    let base = sim.overrides.model(&loaded)?;
-    let observations = observed::read(&args.observed, &base)?;
-    let problem = Problem::new(
-        loaded,
-        &sim.overrides,
-        &args.varies,
-        observations,
-        args.particles,
-    )?;
-    if !sim.allow_long {
-        // About what a calibration takes (see benches/README.md): each particle evaluated
-        // once, then twice a step for some 7 steps in each of some 6 generations.
-        let s = problem.settings();
-        let runs = (s.particles as u64)
-            .saturating_mul(85)
-            .saturating_mul(s.runs);
-        Workload::of(problem.base(), runs, 1, sim.threads(), false)
-            .check()
-            .map_err(|e| match e {
-                Error::Usage(m) => Error::Usage(format!(
-                    "{m} (a calibration with {} particles of {} runs an evaluation; fewer --particles or --runs go faster)",
-                    s.particles, s.runs
-                )),
-                other => other,
-            })?;
+impl CalibrateArgs {
+    /// Calibrates the scenario and writes the outputs into `--out` (default
+    /// `output/<id>-calibration/`); `Error::Interrupted` when cancelled (nothing written).
+    /// Every argument and every observation is checked before any simulation.
+    pub fn execute(&self, controls: &Controls<'_>) -> Result<CalibrateReport, Error> {
+        let sim = &self.simulation;
+        sim.check()?;
+        sim.in_pool(|| {
+            let problem = self.prepare()?;
+            let target = out_or_default(self.out.as_deref(), problem.base(), Some("calibration"));
+            let staging = Staging::create(&target)?;
+            let start = Instant::now();
+            let calibration = calibration::calibrate(&problem, &Workspace::new(), controls)
+                .ok_or(Error::Interrupted)?;
+            let report = CalibrateReport {
+                problem,
+                calibration,
+                observed: self.observed.display().to_string(),
+                wall_seconds: start.elapsed().as_secs_f64(),
+                out_dir: target,
+            };
+            write(staging, &self.file, report, !self.no_plots)
+        })?
     }
-    Ok(problem)
+
+    /// The calibration to run: the options, the scenario, the parameters and the observations
+    /// checked.
+    pub fn prepare(&self) -> Result<Problem, Error> {
+        let sim = &self.simulation;
+        let overrides = sim.overrides();
+        let loaded = crate::scenario::load(&self.file)?;
+        let base = overrides.model(&loaded)?;
+        let observations = observed::read(&self.observed, &base)?;
+        let problem = Problem::new(
+            loaded,
+            &overrides,
+            &self.varies,
+            observations,
+            self.particles,
+        )?;
+        if !sim.allow_long {
+            // About what a calibration takes (see benches/README.md): each particle evaluated
+            // once, then twice a step for some 7 steps in each of some 6 generations.
+            let s = problem.settings();
+            let runs = (s.particles as u64)
+                .saturating_mul(85)
+                .saturating_mul(s.runs);
+            Workload::of(problem.base(), runs, 1, sim.threads(), false)
+                .check()
+                .map_err(|e| match e {
+                    Error::Usage(m) => Error::Usage(format!(
+                        "{m} (a calibration with {} particles of {} runs an evaluation; fewer --particles or --runs go faster)",
+                        s.particles, s.runs
+                    )),
+                    other => other,
+                })?;
+        }
+        Ok(problem)
+    }
 }
 
 /// `to` as a path relative to the folder `from` (both made absolute); `to` itself when no
@@ -145,14 +170,10 @@ fn write(
     staging: Staging,
     scenario: &Path,
     report: CalibrateReport,
-    sim: &Simulation,
     plots: bool,
 ) -> Result<CalibrateReport, Error> {
     let dir = staging.path().to_path_buf();
-    let write = |name: &str, bytes: &[u8]| {
-        let path = dir.join(name);
-        std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))
-    };
+    let write = |name: &str, bytes: &[u8]| write_file(&dir, name, bytes);
     let (problem, calibration) = (&report.problem, &report.calibration);
     write(
         "parameters.csv",
@@ -175,8 +196,7 @@ fn write(
         .map_err(|e| Error::io(dir.join("calibrated.toml"), e))?;
     write("calibrated.toml", toml.as_bytes())?;
     if plots {
-        let pictures = sim
-            .in_pool(|| plot::calibration::pictures(problem, calibration))?
+        let pictures = plot::calibration::pictures(problem, calibration)
             .map_err(|e| Error::io(&dir, format!("could not draw the plots: {e}")))?;
         plot::write_pictures(&dir, &pictures)?;
     }

@@ -2,11 +2,69 @@
 
 use std::path::{Path, PathBuf};
 
+use serde::{Deserialize, Serialize};
+
+use super::common::{Report, Words};
 use crate::diag::Error;
 use crate::model::{check_library, Model};
 use crate::output::explain::explain as explain_model;
 use crate::scenario::{self, Scenario};
 use crate::study::hypotheses;
+
+/// Check a scenario and list every problem with its line and column.
+#[derive(clap::Args, Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CheckArgs {
+    /// Territory or network file (.toml).
+    pub file: PathBuf,
+    /// Also check an observed history (CSV: index,month,value,sd) against the scenario.
+    #[arg(long, value_name = "OBS.csv")]
+    pub observed: Option<PathBuf>,
+}
+
+/// Describe a scenario in plain words, with its numbers and equations.
+#[derive(clap::Args, Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ExplainArgs {
+    /// Territory or network file (.toml).
+    pub file: PathBuf,
+}
+
+/// What `check` found: the file valid, and its observed history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Checked {
+    /// The file.
+    pub scenario: CheckReport,
+    /// The observed history, with `--observed`.
+    pub observed: Option<ObservedReport>,
+}
+
+impl Report for Checked {
+    fn text(&self) -> String {
+        let mut s = format!("{}\n", self.scenario.sentence());
+        if let Some(o) = &self.observed {
+            s.push_str(&format!("{}\n", o.sentence()));
+        }
+        s
+    }
+}
+
+impl CheckArgs {
+    /// Checks the file (and the observed history, with `--observed`).
+    pub fn execute(&self) -> Result<Checked, Error> {
+        let scenario = check(&self.file)?;
+        let observed = match &self.observed {
+            Some(o) => Some(check_observed(&self.file, o)?),
+            None => None,
+        };
+        Ok(Checked { scenario, observed })
+    }
+}
+
+impl ExplainArgs {
+    /// The scenario in words.
+    pub fn execute(&self) -> Result<Words, Error> {
+        explain(&self.file).map(Words)
+    }
+}
 
 /// What `check` found valid.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,13 +1,41 @@
 //! `trajectoire compare`: a base scenario against other files and what-if variants, paired run
 //! by run; a table, `compare.csv`, `compare.json` and overlay plots.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use super::{default_out_dir, Controls, Simulation};
+use serde::{Deserialize, Serialize};
+
+use super::common::{out_or_default, write_file, OutputOptions, Report, SimulationOptions};
+use super::split::{Provenance, Splittable};
 use crate::diag::Error;
-use crate::ensemble::{Workload, Workspace};
-use crate::output::{self, folder::Staging, plot};
-use crate::study::compare::{Comparison, Prepared};
+use crate::ensemble::canonical::Mismatch;
+use crate::ensemble::{Controls, Workload, Workspace};
+use crate::model::Model;
+use crate::output::{self, folder::Staging, plot, text};
+use crate::study::compare::{Comparison, SavedComparison, Sums, Work};
+use crate::study::shard::{Layout, Part};
+
+/// Compare scenarios on the same seed and runs: the first file is the base; every other file
+/// and variant is compared with it (paired differences).
+#[derive(clap::Args, Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompareArgs {
+    /// Base scenario, then other scenarios to compare with it.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// A variant of the base: "NAME: PATH=VALUE, PATH=VALUE" (repeatable).
+    #[arg(long = "variant", value_name = "SPEC")]
+    pub variants: Vec<String>,
+    /// An outcome to compare, e.g. "perpetuation@144" (repeatable; default: the main ones).
+    #[arg(long = "outcome", value_name = "EXPR")]
+    pub outcomes: Vec<String>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub simulation: SimulationOptions,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub output: OutputOptions,
+}
 
 /// A finished comparison and where it was written.
 #[derive(Debug)]
@@ -18,84 +46,146 @@ pub struct CompareReport {
     pub out_dir: PathBuf,
 }
 
-/// Compares scenarios (see [`Prepared::new`]) and writes the outputs into `out` (default
-/// `output/<base id>-compare/`); `Ok(None)` when cancelled.
-pub fn compare(
-    files: &[PathBuf],
-    variants: &[String],
-    outcomes: &[String],
-    sim: &Simulation,
-    out: Option<&Path>,
-    plots: bool,
-    controls: &Controls<'_>,
-) -> Result<Option<CompareReport>, Error> {
-    let prepared = prepare(files, variants, outcomes, sim)?;
-    if !sim.allow_long {
-        workload(&prepared, sim, plots).check()?;
+impl Report for CompareReport {
+    fn text(&self) -> String {
+        format!(
+            "{}\nOutputs in {}/\n",
+            text::comparison(&self.comparison),
+            self.out_dir.display()
+        )
     }
-    let staging = Staging::create(&target(&prepared, out))?;
-    let comparison = sim.in_pool(|| prepared.run(plots, &Workspace::new(), controls))?;
-    let Some(comparison) = comparison else {
-        return Ok(None);
-    };
-    write(staging, &prepared, comparison, sim).map(Some)
 }
 
-/// The comparison to run: every scenario loaded and checked.
-pub fn prepare(
-    files: &[PathBuf],
-    variants: &[String],
-    outcomes: &[String],
-    sim: &Simulation,
-) -> Result<Prepared, Error> {
-    if files.len() < 2 && variants.is_empty() {
-        return Err(Error::Usage(
-            "compare needs a second file or a --variant \"NAME: PATH=VALUE\"".into(),
-        ));
+impl Splittable for CompareArgs {
+    const NAME: &'static str = "compare";
+    type Work = Work;
+    type Sums = Sums;
+    type Saved = SavedComparison;
+    type Report = CompareReport;
+
+    fn options(&self) -> (&SimulationOptions, &OutputOptions) {
+        (&self.simulation, &self.output)
     }
-    sim.check()?;
-    Prepared::new(files, variants, outcomes, &sim.overrides)
-}
 
-/// The work of the whole comparison.
-pub fn workload(prepared: &Prepared, sim: &Simulation, plots: bool) -> Workload {
-    let base = &prepared.models[0];
-    let n = prepared.models.len();
-    Workload::of(base, base.settings.runs, n, sim.threads(), plots)
-}
-
-/// The output folder: `out`, or `output/<base id>-compare/`.
-pub fn target(prepared: &Prepared, out: Option<&Path>) -> PathBuf {
-    out.map_or_else(
-        || default_out_dir(&prepared.models[0], Some("compare")),
-        Path::to_path_buf,
-    )
-}
-
-/// Writes the comparison's tables (and its plots, when it has full results) into `staging`
-/// and moves it into place.
-pub fn write(
-    staging: Staging,
-    prepared: &Prepared,
-    comparison: Comparison,
-    sim: &Simulation,
-) -> Result<CompareReport, Error> {
-    let write = |name: &str, bytes: Vec<u8>| {
-        let path = staging.path().join(name);
-        std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))
-    };
-    write("compare.csv", output::compare::csv(&comparison))?;
-    write("compare.json", output::compare::json(&comparison))?;
-    if let Some(results) = &comparison.results {
-        let series = comparison.series.as_deref();
-        let base = &prepared.models[0];
-        sim.in_pool(|| {
-            plot::write_overlays(staging.path(), base, &prepared.names, results, series)
-        })??;
+    fn options_mut(&mut self) -> (&mut SimulationOptions, &mut OutputOptions) {
+        (&mut self.simulation, &mut self.output)
     }
-    let out_dir = staging.commit()?;
-    Ok(CompareReport {
-        comparison,
-        out_dir,
-    })
+
+    fn check_arguments(&self) -> Result<(), Error> {
+        if self.files.len() < 2 && self.variants.is_empty() {
+            return Err(Error::Usage(
+                "compare needs a second file or a --variant \"NAME: PATH=VALUE\"".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    fn prepare(&self) -> Result<Work, Error> {
+        self.check_arguments()?;
+        Work::new(
+            &self.files,
+            &self.variants,
+            &self.outcomes,
+            &self.simulation.overrides(),
+        )
+    }
+
+    fn workload(&self, work: &Work, threads: usize) -> Workload {
+        let base = &work.models[0];
+        let n = work.models.len();
+        Workload::of(base, base.settings.runs, n, threads, self.plots())
+    }
+
+    fn layout(work: &Work) -> Layout {
+        Layout::Runs(work.models[0].settings.runs)
+    }
+
+    fn scenarios(work: &Work) -> Vec<&Model> {
+        work.models.iter().collect()
+    }
+
+    fn questions(work: &Work) -> serde_json::Value {
+        let texts: Vec<&str> = work.outcomes[0].iter().map(|o| o.text.as_str()).collect();
+        serde_json::json!({ "names": work.names, "outcomes": texts })
+    }
+
+    fn target(&self, work: &Work) -> PathBuf {
+        out_or_default(self.out(), &work.models[0], Some("compare"))
+    }
+
+    fn gather(
+        &self,
+        work: &Work,
+        part: &Part,
+        workspace: &Workspace,
+        controls: &Controls<'_>,
+    ) -> Result<Option<Sums>, Error> {
+        let Part::Runs(runs) = part else {
+            return Ok(None);
+        };
+        Ok(work.gather(self.plots(), runs.clone(), workspace, controls))
+    }
+
+    fn save(_: &Work, sums: Sums) -> SavedComparison {
+        sums.saved()
+    }
+
+    fn check_saved(
+        work: &Work,
+        part: &Part,
+        saved: &SavedComparison,
+        plots: bool,
+    ) -> Result<(), Mismatch> {
+        work.load(saved.clone(), plots)?;
+        if saved.runs() != part.runs() {
+            return Err(Mismatch(format!(
+                "it holds {} runs where its part has {}",
+                saved.runs(),
+                part.runs()
+            )));
+        }
+        Ok(())
+    }
+
+    fn add(_: &Work, sum: &mut SavedComparison, part: SavedComparison) -> Result<(), Mismatch> {
+        sum.add(part)
+    }
+
+    fn load(work: &Work, saved: SavedComparison, plots: bool) -> Result<Sums, Mismatch> {
+        work.load(saved, plots)
+    }
+
+    fn write(
+        &self,
+        work: Work,
+        sums: Sums,
+        folder: Option<Staging>,
+        _: &Provenance,
+    ) -> Result<CompareReport, Error> {
+        let folder = folder.ok_or_else(|| Error::Usage("compare writes a folder".into()))?;
+        let mut comparison = work.finish(sums);
+        if !self.plots() {
+            comparison.results = None;
+            comparison.series = None;
+        }
+        write_file(
+            folder.path(),
+            "compare.csv",
+            &output::compare::csv(&comparison),
+        )?;
+        write_file(
+            folder.path(),
+            "compare.json",
+            &output::compare::json(&comparison),
+        )?;
+        if let Some(results) = &comparison.results {
+            let series = comparison.series.as_deref();
+            plot::write_overlays(folder.path(), &work.models[0], &work.names, results, series)?;
+        }
+        let out_dir = folder.commit()?;
+        Ok(CompareReport {
+            comparison,
+            out_dir,
+        })
+    }
 }

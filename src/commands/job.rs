@@ -1,211 +1,266 @@
-//! A [`Job`]: one of the simulating commands with its arguments, as data. A shard file records
+//! A [`Job`]: one of the splittable commands with its arguments, as data. A shard file records
 //! the job it is part of (so that `merge` prepares the same work again and writes what the
-//! command would have written), and `slurm` writes it back as the command line each task runs.
+//! command would have written), and `slurm` writes it back as the command line each task
+//! runs ([`Job::argv`], derived from the arguments' clap declaration: no field is spelled out
+//! twice).
+//!
+//! Adding a splittable command is its file (arguments, [`Splittable`] implementation, report)
+//! and one line in [`splittable!`]'s list below.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
+use clap::{FromArgMatches, Subcommand};
 use serde::{Deserialize, Serialize};
 
-use super::sensitivity::SensitivityArgs;
-use super::sweep::SweepArgs;
-use crate::model::Overrides;
+use super::common::{OutputOptions, Report, SimulationOptions};
+use super::split::{self, Splittable};
+use crate::diag::Error;
+use crate::ensemble::Controls;
+use crate::study::shard::Shard;
 
-/// A simulating command and what it was asked, everything that decides its outputs (not
-/// `--threads`, `--quiet` or `--allow-long`, which never change them).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase", deny_unknown_fields)]
-pub enum Job {
-    /// `trajectoire run`.
-    Run {
-        /// The scenario file.
-        file: PathBuf,
-        /// `--out`.
-        out: Option<PathBuf>,
-        /// Not `--no-plots`.
-        plots: bool,
-        /// `--runs`, `--seed`, `--substeps`, `--deterministic`, `--set`.
-        overrides: Overrides,
-    },
-    /// `trajectoire test`.
-    Test {
-        /// The scenario file.
-        file: PathBuf,
-        /// `--expect`.
-        expects: Vec<String>,
-        /// `--out`: where its shard files go (`test` itself writes no file).
-        out: Option<PathBuf>,
-        /// The settings and `--set`.
-        overrides: Overrides,
-    },
-    /// `trajectoire compare`.
-    Compare {
-        /// The base, then the other files.
-        files: Vec<PathBuf>,
-        /// `--variant`.
-        variants: Vec<String>,
-        /// `--outcome`.
-        outcomes: Vec<String>,
-        /// `--out`.
-        out: Option<PathBuf>,
-        /// Not `--no-plots`.
-        plots: bool,
-        /// The settings and `--set`.
-        overrides: Overrides,
-    },
-    /// `trajectoire sweep`.
-    Sweep {
-        /// The scenario file.
-        file: PathBuf,
-        /// `--vary`, `--design`, `--outcome`, `--expect`.
-        args: SweepArgs,
-        /// `--out`.
-        out: Option<PathBuf>,
-        /// Not `--no-plots`.
-        plots: bool,
-        /// The settings and `--set`.
-        overrides: Overrides,
-    },
-    /// `trajectoire sensitivity`.
-    Sensitivity {
-        /// The scenario file.
-        file: PathBuf,
-        /// `--vary`, `--method`, `--levels`, `--no-second-order`, `--bootstrap`, `--outcome`.
-        args: SensitivityArgs,
-        /// `--out`.
-        out: Option<PathBuf>,
-        /// Not `--no-plots`.
-        plots: bool,
-        /// The settings and `--set`.
-        overrides: Overrides,
-    },
+/// Something done with a job's arguments as their own type.
+pub trait Visitor {
+    /// What it gives.
+    type Output;
+    /// Does it with the arguments of command `C`.
+    fn visit<C: Splittable + Into<Job>>(self, args: &C) -> Self::Output;
+}
+
+macro_rules! splittable {
+    ($($(#[$doc:meta])* $variant:ident($args:ty),)*) => {
+        /// A splittable command and what it was asked.
+        #[derive(Subcommand, Debug, Clone, PartialEq, Serialize, Deserialize)]
+        #[serde(rename_all = "lowercase")]
+        pub enum Job {
+            $($(#[$doc])* $variant($args),)*
+        }
+
+        impl Job {
+            /// Does `visitor` with the job's arguments as their own type.
+            pub fn visit<V: Visitor>(&self, visitor: V) -> V::Output {
+                match self {
+                    $(Job::$variant(args) => visitor.visit(args),)*
+                }
+            }
+
+            /// The simulation's options and the output's.
+            pub fn options(&self) -> (&SimulationOptions, &OutputOptions) {
+                match self {
+                    $(Job::$variant(args) => args.options(),)*
+                }
+            }
+
+            /// The same, to change.
+            fn options_mut(&mut self) -> (&mut SimulationOptions, &mut OutputOptions) {
+                match self {
+                    $(Job::$variant(args) => args.options_mut(),)*
+                }
+            }
+        }
+
+        $(impl From<$args> for Job {
+            fn from(args: $args) -> Job {
+                Job::$variant(args)
+            }
+        })*
+    };
+}
+
+splittable! {
+    /// Simulate a territory or network and write tables, a summary and plots.
+    Run(super::run::RunArgs),
+    /// Test hypotheses: estimate, 95% interval and verdict for each (exit 4 unless all are
+    /// supported).
+    Test(super::test::TestArgs),
+    /// Compare scenarios on the same seed and runs: the first file is the base; every other
+    /// file and variant is compared with it (paired differences).
+    Compare(super::compare::CompareArgs),
+    /// Evaluate a scenario at every point of a design (a grid of values, a Latin hypercube, a
+    /// Sobol' sequence), every point on the same runs; a table and a plot per outcome.
+    Sweep(super::sweep::SweepArgs),
+    /// Global sensitivity analysis: which parameters matter most for which outcomes (Sobol'
+    /// indices or Morris elementary effects), with SALib-compatible samples and evaluations.
+    Sensitivity(super::sensitivity::SensitivityArgs),
+}
+
+/// Reads the command's name and what its progress counts.
+struct Name;
+
+impl Visitor for Name {
+    type Output = (&'static str, &'static str);
+    fn visit<C: Splittable + Into<Job>>(self, _: &C) -> Self::Output {
+        (C::NAME, C::UNIT)
+    }
+}
+
+/// Does the job: on this machine, or its shard with `--shard`.
+struct Execute<'c, 'a> {
+    controls: &'c Controls<'a>,
+}
+
+impl Visitor for Execute<'_, '_> {
+    type Output = Result<Box<dyn Report>, Error>;
+    fn visit<C: Splittable + Into<Job>>(self, args: &C) -> Self::Output {
+        match &args.options().1.shard {
+            None => Ok(Box::new(split::here(args, self.controls)?)),
+            Some(text) => {
+                let shard = Shard::parse(text)?;
+                let job: Job = args.clone().into();
+                let recorded = job.recorded();
+                let line = format!("trajectoire {}", recorded.command_line());
+                let value = serde_json::to_value(&recorded).unwrap_or_default();
+                Ok(Box::new(split::shard(
+                    args,
+                    shard,
+                    line,
+                    value,
+                    self.controls,
+                )?))
+            }
+        }
+    }
 }
 
 impl Job {
     /// The command's name.
     pub fn name(&self) -> &'static str {
-        match self {
-            Job::Run { .. } => "run",
-            Job::Test { .. } => "test",
-            Job::Compare { .. } => "compare",
-            Job::Sweep { .. } => "sweep",
-            Job::Sensitivity { .. } => "sensitivity",
+        self.visit(Name).0
+    }
+
+    /// What progress counts on one machine ("runs", "points"); pieces of points for a shard.
+    pub fn unit(&self) -> &'static str {
+        let unit = self.visit(Name).1;
+        match (unit, self.shard()) {
+            ("points", Some(_)) => "pieces",
+            _ => unit,
         }
     }
 
-    /// The settings and `--set` overrides.
-    pub fn overrides(&self) -> &Overrides {
-        match self {
-            Job::Run { overrides, .. }
-            | Job::Test { overrides, .. }
-            | Job::Compare { overrides, .. }
-            | Job::Sweep { overrides, .. }
-            | Job::Sensitivity { overrides, .. } => overrides,
-        }
+    /// `--quiet`.
+    pub fn quiet(&self) -> bool {
+        self.options().0.quiet
+    }
+
+    /// `--shard`, if given.
+    pub fn shard(&self) -> Option<&str> {
+        self.options().1.shard.as_deref()
+    }
+
+    /// Does the job: on this machine, or its shard with `--shard I/N`.
+    pub fn execute(&self, controls: &Controls<'_>) -> Result<Box<dyn Report>, Error> {
+        self.visit(Execute { controls })
+    }
+
+    /// The job as a shard records it: only what decides its results and where it writes (no
+    /// `--shard`, `--threads`, `--quiet` or `--allow-long`).
+    pub fn recorded(&self) -> Job {
+        let mut job = self.clone();
+        let (sim, out) = job.options_mut();
+        *sim = sim.results_only();
+        out.shard = None;
+        job
+    }
+
+    /// The same job writing into `out`, with `--shard`, `--threads`, `--quiet` and
+    /// `--allow-long` left out (slurm gives each task its own).
+    pub fn writing_into(&self, out: PathBuf) -> Job {
+        let mut job = self.recorded();
+        job.options_mut().1.out = Some(out);
+        job
     }
 
     /// `--out`, if given.
-    pub fn out(&self) -> Option<&Path> {
-        match self {
-            Job::Run { out, .. }
-            | Job::Test { out, .. }
-            | Job::Compare { out, .. }
-            | Job::Sweep { out, .. }
-            | Job::Sensitivity { out, .. } => out.as_deref(),
-        }
-    }
-
-    /// The same job writing into `out`.
-    pub fn with_out(&self, folder: &Path) -> Job {
-        let mut job = self.clone();
-        match &mut job {
-            Job::Run { out, .. }
-            | Job::Test { out, .. }
-            | Job::Compare { out, .. }
-            | Job::Sweep { out, .. }
-            | Job::Sensitivity { out, .. } => *out = Some(folder.to_path_buf()),
-        }
-        job
+    pub fn out(&self) -> Option<&std::path::Path> {
+        self.options().1.out.as_deref()
     }
 
     /// Whether the job writes plots.
     pub fn plots(&self) -> bool {
-        match self {
-            Job::Run { plots, .. }
-            | Job::Compare { plots, .. }
-            | Job::Sweep { plots, .. }
-            | Job::Sensitivity { plots, .. } => *plots,
-            Job::Test { .. } => false,
-        }
+        !self.options().1.no_plots
     }
 
-    /// The command line's words after the program's name, which `trajectoire` reads back as
-    /// this job.
+    /// The job with merge's options: its output folder, plots and threads.
+    pub fn merged_into(&self, out: Option<PathBuf>, plots: bool, threads: Option<usize>) -> Job {
+        let mut job = self.clone();
+        let (sim, output) = job.options_mut();
+        if out.is_some() {
+            output.out = out;
+        }
+        output.no_plots |= !plots;
+        sim.threads = threads;
+        sim.allow_long = true;
+        job
+    }
+
+    /// Reads a job from the words after the program's name, as the program reads them.
+    pub fn parse<I, T>(words: I) -> Result<Job, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let command = Job::augment_subcommands(clap::Command::new("trajectoire"));
+        let argv = std::iter::once(std::ffi::OsString::from("trajectoire"))
+            .chain(words.into_iter().map(Into::into));
+        let matches = command.try_get_matches_from(argv)?;
+        Job::from_arg_matches(&matches)
+    }
+
+    /// The command line's words after the program's name, which the program reads back as
+    /// this job: every argument given, in the order the command declares them, defaults left
+    /// out.
     pub fn argv(&self) -> Vec<String> {
-        let mut w = Words(vec![self.name().to_string()]);
-        match self {
-            Job::Run { file, .. } | Job::Test { file, .. } => w.path(file),
-            Job::Compare {
-                files,
-                variants,
-                outcomes,
-                ..
-            } => {
-                files.iter().for_each(|f| w.path(f));
-                w.each("--variant", variants);
-                w.each("--outcome", outcomes);
+        let value = serde_json::to_value(self).unwrap_or_default();
+        let Some((name, fields)) = value.as_object().and_then(|o| o.iter().next()) else {
+            return Vec::new();
+        };
+        let mut given = serde_json::Map::new();
+        flatten(fields, &mut given);
+        let command = Job::augment_subcommands(clap::Command::new("trajectoire"));
+        let Some(sub) = command.find_subcommand(name) else {
+            return Vec::new();
+        };
+        let mut words = vec![name.clone()];
+        for arg in sub.get_arguments() {
+            let id = arg.get_id().as_str();
+            let Some(value) = given.get(id) else {
+                continue;
+            };
+            let values: Vec<String> = match value {
+                serde_json::Value::Array(items) => items.iter().map(word).collect(),
+                serde_json::Value::Null | serde_json::Value::Bool(false) => continue,
+                serde_json::Value::Bool(true) => {
+                    if let Some(long) = arg.get_long() {
+                        words.push(format!("--{long}"));
+                    }
+                    continue;
+                }
+                other => vec![word(other)],
+            };
+            let defaults: Vec<String> = arg
+                .get_default_values()
+                .iter()
+                .map(|d| d.to_string_lossy().into_owned())
+                .collect();
+            if !defaults.is_empty() && defaults == values {
+                continue;
             }
-            Job::Sweep { file, args, .. } => {
-                w.path(file);
-                w.each("--vary", &args.varies);
-                if let Some(d) = &args.design {
-                    w.option("--design", d);
+            match arg.get_long() {
+                None => words.extend(values.iter().map(|v| positional(v))),
+                Some(long) => {
+                    for v in values {
+                        // `--name=value` when the value begins with `-`, so that it is not read
+                        // as an option.
+                        if v.starts_with('-') {
+                            words.push(format!("--{long}={v}"));
+                        } else {
+                            words.push(format!("--{long}"));
+                            words.push(v);
+                        }
+                    }
                 }
-                w.each("--outcome", &args.outcomes);
-                w.each("--expect", &args.expects);
-            }
-            Job::Sensitivity { file, args, .. } => {
-                w.path(file);
-                w.each("--vary", &args.varies);
-                let defaults = SensitivityArgs::default();
-                if args.method != defaults.method {
-                    w.option("--method", &args.method);
-                }
-                if args.levels != defaults.levels {
-                    w.option("--levels", &args.levels.to_string());
-                }
-                if !args.second_order {
-                    w.flag("--no-second-order");
-                }
-                if args.bootstrap != defaults.bootstrap {
-                    w.option("--bootstrap", &args.bootstrap.to_string());
-                }
-                w.each("--outcome", &args.outcomes);
             }
         }
-        if let Job::Test { expects, .. } = self {
-            w.each("--expect", expects);
-        }
-        let o = self.overrides();
-        if let Some(runs) = o.runs {
-            w.option("--runs", &runs.to_string());
-        }
-        if let Some(seed) = o.seed {
-            w.option("--seed", &seed.to_string());
-        }
-        if let Some(substeps) = o.substeps {
-            w.option("--substeps", &substeps.to_string());
-        }
-        if o.deterministic {
-            w.flag("--deterministic");
-        }
-        w.each("--set", &o.sets);
-        if let Some(out) = self.out() {
-            w.option("--out", &out.to_string_lossy());
-        }
-        if !self.plots() && !matches!(self, Job::Test { .. }) {
-            w.flag("--no-plots");
-        }
-        w.0
+        words
     }
 
     /// [`Job::argv`] as one line a shell reads back.
@@ -214,36 +269,33 @@ impl Job {
     }
 }
 
-struct Words(Vec<String>);
-
-impl Words {
-    fn flag(&mut self, name: &str) {
-        self.0.push(name.into());
-    }
-
-    /// An option and its value (`--name=value` when the value begins with `-`, so that it is
-    /// not read as an option).
-    fn option(&mut self, name: &str, value: &str) {
-        if value.starts_with('-') {
-            self.0.push(format!("{name}={value}"));
-        } else {
-            self.0.push(name.into());
-            self.0.push(value.into());
+/// The fields of nested objects (flattened argument groups) into one map.
+fn flatten(value: &serde_json::Value, into: &mut serde_json::Map<String, serde_json::Value>) {
+    if let Some(fields) = value.as_object() {
+        for (k, v) in fields {
+            if v.is_object() {
+                flatten(v, into);
+            } else {
+                into.insert(k.clone(), v.clone());
+            }
         }
     }
+}
 
-    fn each(&mut self, name: &str, values: &[String]) {
-        values.iter().for_each(|v| self.option(name, v));
+/// A value as a word.
+fn word(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
     }
+}
 
-    fn path(&mut self, path: &Path) {
-        let p = path.to_string_lossy().into_owned();
-        // A file named like an option is given after `./`.
-        self.0.push(if p.starts_with('-') {
-            format!("./{p}")
-        } else {
-            p
-        });
+/// A positional word: a file named like an option is given after `./`.
+fn positional(value: &str) -> String {
+    if value.starts_with('-') {
+        format!("./{value}")
+    } else {
+        value.to_string()
     }
 }
 
@@ -278,16 +330,17 @@ mod tests {
         assert_eq!(shell_word("it's"), r"'it'\''s'");
         assert_eq!(shell_word("$HOME"), "'$HOME'");
         assert_eq!(shell_word(""), "''");
-        let job = Job::Run {
-            file: "x.toml".into(),
-            out: None,
-            plots: false,
-            overrides: Overrides {
-                runs: Some(10),
-                sets: vec!["shock.élection.month=-1".into(), "a b=1".into()],
-                ..Overrides::default()
-            },
-        };
+        let job = Job::parse([
+            "run",
+            "x.toml",
+            "--runs",
+            "10",
+            "--set=shock.élection.month=-1",
+            "--set",
+            "a b=1",
+            "--no-plots",
+        ])
+        .unwrap();
         assert_eq!(
             job.command_line(),
             "run x.toml --runs 10 --set 'shock.élection.month=-1' --set 'a b=1' --no-plots"

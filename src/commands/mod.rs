@@ -1,10 +1,16 @@
-//! Stage 7 — the commands: one function per command of the `trajectoire` program, each
-//! checking every argument before any work, doing it, and returning a report (what was found
-//! and where it was written). The library never prints: the program prints the reports, and
-//! progress and cancellation come in through [`Controls`].
+//! Stage 7 — the commands of the `trajectoire` program, each a type of its arguments (derived
+//! for clap, usable without it) with a function that checks them before any work, does the
+//! work and returns a [`Report`] (what was found and where it was written). The library never
+//! prints: the program prints the reports, and progress and cancellation come in through
+//! [`Controls`].
+//!
+//! The commands whose work can be split across machines ([`split::Splittable`]: run, test,
+//! compare, sweep, sensitivity) are the variants of [`job::Job`]; shards and `merge` are
+//! written once for all of them in [`split`].
 
 pub mod calibrate;
 pub mod check;
+pub mod common;
 pub mod compare;
 pub mod job;
 pub mod merge;
@@ -13,72 +19,96 @@ pub mod report;
 pub mod run;
 pub mod sensitivity;
 pub mod serve;
-pub mod shard;
 pub mod slurm;
+pub mod split;
 pub mod sweep;
 pub mod test;
 
-use std::path::{Path, PathBuf};
+use clap::{Parser, Subcommand};
 
 use crate::diag::Error;
 pub use crate::ensemble::Controls;
-use crate::model::{Model, Overrides};
+pub use common::{cores, Report, SimulationOptions, MAX_THREADS};
 
-/// Most worker threads accepted by `--threads`.
-pub const MAX_THREADS: usize = 256;
-
-/// The options every simulating command shares.
-#[derive(Debug, Clone, Default)]
-pub struct Simulation {
-    /// `--runs`, `--seed`, `--substeps`, `--deterministic`, `--set`.
-    pub overrides: Overrides,
-    /// `--threads` (default: every core).
-    pub threads: Option<usize>,
-    /// `--allow-long`: run work estimated at over 10 minutes or 8 GB.
-    pub allow_long: bool,
-    /// The parts the work is split into (N of `--shard I/N`; 0 or 1: not split), by which the
-    /// estimated time of the part done here is divided.
-    pub shards: u32,
+/// Model and simulate a territory's ecological and social transition.
+#[derive(Parser, Debug, Clone)]
+#[command(name = "trajectoire", version, about, long_about = None)]
+pub struct Cli {
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
 }
 
-impl Simulation {
-    /// Checks the options that need no scenario: the thread count and the settings' bounds.
-    pub fn check(&self) -> Result<(), Error> {
-        if let Some(n) = self.threads {
-            if n == 0 || n > MAX_THREADS {
-                return Err(Error::Usage(format!(
-                    "--threads {n}: give from 1 to {MAX_THREADS} worker threads (this machine has {} cores; more threads than cores never run faster, and the results are the same at any count)",
-                    cores()
-                )));
-            }
+/// A command of the program and its arguments.
+#[derive(Subcommand, Debug, Clone)]
+pub enum Command {
+    /// Run, test, compare, sweep or sensitivity: the commands that can be split in shards.
+    #[command(flatten)]
+    Job(job::Job),
+    /// Write one self-contained HTML report: the numbers in words, every plot, the phases, the
+    /// hypotheses' verdicts and the variants compared (readable offline, printable on A4).
+    Report(report::ReportArgs),
+    /// Merge the shard files of a split run, test, comparison, sweep or analysis into exactly
+    /// what the command writes on one machine.
+    Merge(merge::MergeArgs),
+    /// Write a Slurm job array doing a command in N shards, and the job that merges them once
+    /// they all succeed; with --submit, submit both.
+    Slurm(slurm::SlurmArgs),
+    /// Serve the workshop page: sliders for the scenario's levers, budget and shocks, the
+    /// futures redrawn against the file as written. Stops with Ctrl-C.
+    Serve(serve::ServeArgs),
+    /// Fit a territory's file to its observed history: the posterior of the --vary
+    /// parameters (uniform priors over their ranges), 90% intervals, a calibrated file and the
+    /// fit plots.
+    Calibrate(calibrate::CalibrateArgs),
+    /// Check a scenario and list every problem with its line and column.
+    Check(check::CheckArgs),
+    /// Describe a scenario in plain words, with its numbers and equations.
+    Explain(check::ExplainArgs),
+    /// Write a commented template territory NAME.toml to start from.
+    New(new::NewArgs),
+}
+
+impl Command {
+    /// `--quiet`: the report is not printed.
+    pub fn quiet(&self) -> bool {
+        match self {
+            Command::Job(job) => job.quiet(),
+            Command::Report(a) => a.simulation.quiet,
+            Command::Calibrate(a) => a.simulation.quiet,
+            Command::Merge(a) => a.quiet,
+            _ => false,
         }
-        self.overrides.check()
     }
 
-    /// Worker threads to use.
-    pub fn threads(&self) -> usize {
-        self.threads.unwrap_or_else(cores)
+    /// What progress counts, for a progress bar (`None`: the command shows none).
+    pub fn unit(&self) -> Option<&'static str> {
+        match self {
+            Command::Job(job) => Some(job.unit()),
+            Command::Report(_) => Some("runs"),
+            Command::Calibrate(_) => Some("likelihood evaluations"),
+            Command::Merge(_) => Some("shards"),
+            _ => None,
+        }
     }
 
-    /// Runs `work` on a pool of [`Simulation::threads`] worker threads.
-    pub fn in_pool<T: Send>(&self, work: impl FnOnce() -> T + Send) -> Result<T, Error> {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(self.threads())
-            .build()
-            .map_err(|e| Error::Usage(format!("cannot start the worker threads: {e}")))?;
-        Ok(pool.install(work))
-    }
-}
-
-/// The cores of this machine.
-pub fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, usize::from)
-}
-
-/// The default output folder of a scenario: `output/<id>/`, or `output/<id>-<kind>/`.
-pub fn default_out_dir(model: &Model, kind: Option<&str>) -> PathBuf {
-    match kind {
-        None => Path::new("output").join(&model.id),
-        Some(kind) => Path::new("output").join(format!("{}-{kind}", model.id)),
+    /// Does the command; `tell` is given what a long-running command has to say while it runs
+    /// (the workshop page's address). `Error::Interrupted` when cancelled.
+    pub fn execute(
+        &self,
+        controls: &Controls<'_>,
+        tell: &dyn Fn(&str),
+    ) -> Result<Box<dyn Report>, Error> {
+        Ok(match self {
+            Command::Job(job) => job.execute(controls)?,
+            Command::Report(a) => Box::new(a.execute(controls)?),
+            Command::Merge(a) => Box::new(a.execute(controls)?),
+            Command::Slurm(a) => Box::new(a.execute()?),
+            Command::Serve(a) => Box::new(a.execute(controls, tell)?),
+            Command::Calibrate(a) => Box::new(a.execute(controls)?),
+            Command::Check(a) => Box::new(a.execute()?),
+            Command::Explain(a) => Box::new(a.execute()?),
+            Command::New(a) => Box::new(a.execute()?),
+        })
     }
 }

@@ -2,8 +2,30 @@
 
 use std::path::{Path, PathBuf};
 
+use serde::{Deserialize, Serialize};
+
+use super::common::Words;
 use crate::diag::Error;
 use crate::model::valid_id;
+
+/// Write a commented template territory NAME.toml to start from.
+#[derive(clap::Args, Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NewArgs {
+    /// Territory id (lowercase letters, digits and dashes), or a path ending in .toml.
+    pub name: String,
+}
+
+impl NewArgs {
+    /// Writes the template and says what to do next.
+    pub fn execute(&self) -> Result<Words, Error> {
+        let path = new(&self.name)?;
+        Ok(Words(format!(
+            "Wrote {}. Next: trajectoire check {}\n",
+            path.display(),
+            path.display()
+        )))
+    }
+}
 
 /// The template for a territory with id `id`.
 pub fn territory(id: &str) -> String {

@@ -3,13 +3,33 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{default_out_dir, Controls, Simulation};
+use serde::{Deserialize, Serialize};
+
+use super::common::{default_out_dir, Report, SimulationOptions};
+use super::job::shell_word;
 use crate::diag::Error;
-use crate::ensemble::{Workload, Workspace};
+use crate::ensemble::{Controls, Workload, Workspace};
 use crate::output::report::{html, Contents};
-use crate::study::compare::{outcomes_with, Comparison, Prepared};
+use crate::study::compare::{outcomes_with, Comparison, Work};
 use crate::study::hypothesis::Tested;
 use crate::study::Study;
+
+/// Write one self-contained HTML report: the numbers in words, every plot, the phases, the
+/// hypotheses' verdicts and the variants compared (readable offline, printable on A4).
+#[derive(clap::Args, Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReportArgs {
+    /// Territory or network file (.toml).
+    pub file: PathBuf,
+    /// A variant to compare with the file: "NAME: PATH=VALUE, PATH=VALUE" (repeatable).
+    #[arg(long = "variant", value_name = "SPEC")]
+    pub variants: Vec<String>,
+    /// The report's file (default: output/<id>/report.html).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub simulation: SimulationOptions,
+}
 
 /// A written report.
 #[derive(Debug)]
@@ -22,20 +42,42 @@ pub struct ReportMade {
     pub hypotheses: Vec<Vec<Tested>>,
 }
 
-/// Simulates `path` (and its `variants`, "NAME: PATH=VALUE, ...", paired with it) and writes
-/// the report to `out` (default `output/<id>/report.html`), replacing it only once complete.
-/// `Ok(None)` when cancelled: nothing was written.
-pub fn report(
+impl Report for ReportMade {
+    fn text(&self) -> String {
+        format!("Report in {}\n", self.path.display())
+    }
+}
+
+impl ReportArgs {
+    /// Simulates the file (and its variants, "NAME: PATH=VALUE, ...", paired with it) and
+    /// writes the report to `--out` (default `output/<id>/report.html`), replacing it only once
+    /// complete. `Error::Interrupted` when cancelled: nothing was written.
+    pub fn execute(&self, controls: &Controls<'_>) -> Result<ReportMade, Error> {
+        let sim = &self.simulation;
+        sim.check()?;
+        sim.in_pool(|| {
+            report(
+                &self.file,
+                sim,
+                &self.variants,
+                self.out.as_deref(),
+                controls,
+            )
+        })?
+    }
+}
+
+fn report(
     path: &Path,
-    sim: &Simulation,
+    sim: &SimulationOptions,
     variants: &[String],
     out: Option<&Path>,
     controls: &Controls<'_>,
-) -> Result<Option<ReportMade>, Error> {
-    sim.check()?;
-    let study = Study::load(path, &sim.overrides)?;
+) -> Result<ReportMade, Error> {
+    let overrides = sim.overrides();
+    let study = Study::load(path, &overrides)?;
     let outcomes = outcomes_with(&study.model, &study.hypotheses);
-    let prepared = Prepared::new(&[path.to_path_buf()], variants, &outcomes, &sim.overrides)?;
+    let prepared = Work::new(&[path.to_path_buf()], variants, &outcomes, &overrides)?;
     let model = &prepared.models[0];
     if !sim.allow_long {
         Workload::of(
@@ -69,12 +111,9 @@ pub fn report(
         let _ = std::fs::remove_file(&partial);
         e
     };
-    let comparison = sim
-        .in_pool(|| prepared.run(true, &Workspace::new(), controls))
-        .map_err(cleanup)?;
-    let Some(comparison) = comparison else {
+    let Some(comparison) = prepared.run(true, &Workspace::new(), controls) else {
         let _ = std::fs::remove_file(&partial);
-        return Ok(None);
+        return Err(Error::Interrupted);
     };
     let hypotheses: Vec<Vec<Tested>> = (0..comparison.scenarios.len())
         .map(|s| comparison.tested(&study.hypotheses, s))
@@ -87,22 +126,19 @@ pub fn report(
         file: &path.display().to_string(),
         command: &command,
     };
-    let page = sim
-        .in_pool(|| html(&contents))
-        .map_err(cleanup)?
-        .map_err(|e| {
-            cleanup(Error::io(
-                &target,
-                format!("could not draw the report: {e}"),
-            ))
-        })?;
+    let page = html(&contents).map_err(|e| {
+        cleanup(Error::io(
+            &target,
+            format!("could not draw the report: {e}"),
+        ))
+    })?;
     std::fs::write(&partial, page).map_err(|e| cleanup(Error::io(&partial, e)))?;
     std::fs::rename(&partial, &target).map_err(|e| cleanup(Error::io(&target, e)))?;
-    Ok(Some(ReportMade {
+    Ok(ReportMade {
         path: target,
         comparison,
         hypotheses,
-    }))
+    })
 }
 
 fn partial_path(target: &Path) -> PathBuf {
@@ -115,7 +151,7 @@ fn partial_path(target: &Path) -> PathBuf {
 /// that a changed default cannot change it), the `--set`s and variants.
 fn command_line(
     path: &Path,
-    sim: &Simulation,
+    sim: &SimulationOptions,
     variants: &[String],
     model: &crate::model::Model,
 ) -> String {
@@ -123,48 +159,19 @@ fn command_line(
     let mut words = vec![
         "trajectoire".to_string(),
         "report".into(),
-        quoted(&path.display().to_string()),
+        shell_word(&path.display().to_string()),
         format!("--runs {}", s.runs),
         format!("--seed {}", s.seed),
         format!("--substeps {}", s.substeps),
     ];
-    if sim.overrides.deterministic {
+    if sim.deterministic {
         words.push("--deterministic".into());
     }
-    for set in &sim.overrides.sets {
-        words.push(format!("--set {}", quoted(set)));
+    for set in &sim.sets {
+        words.push(format!("--set {}", shell_word(set)));
     }
     for v in variants {
-        words.push(format!("--variant {}", quoted(v)));
+        words.push(format!("--variant {}", shell_word(v)));
     }
     words.join(" ")
-}
-
-/// A word for a POSIX shell: as is when it is safe, else in single quotes.
-fn quoted(word: &str) -> String {
-    let safe = !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_./=:@,+-".contains(c));
-    if safe {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', "'\\''"))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::quoted;
-
-    #[test]
-    fn words_are_quoted_for_a_shell() {
-        assert_eq!(quoted("scenarios/le-mene.toml"), "scenarios/le-mene.toml");
-        assert_eq!(
-            quoted("half: lever.x.intensity=0.5"),
-            "'half: lever.x.intensity=0.5'"
-        );
-        assert_eq!(quoted("it's"), "'it'\\''s'");
-        assert_eq!(quoted(""), "''");
-    }
 }

@@ -1,12 +1,32 @@
 //! `trajectoire run`: simulate a territory or a network and write every output.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use super::{default_out_dir, Controls, Simulation};
+use serde::{Deserialize, Serialize};
+
+use super::common::{out_or_default, OutputOptions, Report, SimulationOptions};
+use super::split::{Provenance, Splittable};
 use crate::diag::Error;
-use crate::ensemble::{self, Results, Workload, Workspace};
-use crate::output::{self, folder::Staging};
+use crate::ensemble::canonical::{Aggregates, Mismatch};
+use crate::ensemble::{self, results_of, Accumulator, Controls, Results, Workload, Workspace};
+use crate::model::Model;
+use crate::output::{self, folder::Staging, text};
+use crate::study::shard::{Layout, Part};
 use crate::study::Study;
+
+/// Simulate a territory or network and write tables, a summary and plots.
+#[derive(clap::Args, Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunArgs {
+    /// Territory or network file (.toml).
+    pub file: PathBuf,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub simulation: SimulationOptions,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub output: OutputOptions,
+}
 
 /// A finished run: what it simulated, what it found and where it wrote.
 #[derive(Debug)]
@@ -21,79 +41,138 @@ pub struct RunReport {
     pub files: Vec<PathBuf>,
 }
 
-/// Loads, validates, simulates and writes every output atomically (see
-/// [`output::folder`]) into `out` (default `output/<id>/`). Returns `Ok(None)` when cancelled:
-/// nothing was written and previous outputs are unchanged.
-pub fn run(
-    path: &Path,
-    sim: &Simulation,
-    out: Option<&Path>,
-    plots: bool,
-    controls: &Controls<'_>,
-) -> Result<Option<RunReport>, Error> {
-    let study = prepare(path, sim)?;
-    let model = &study.model;
-    if !sim.allow_long {
-        workload(&study, sim).check()?;
+impl Report for RunReport {
+    fn text(&self) -> String {
+        format!(
+            "{}\nOutputs in {}/\n",
+            text::summary(&self.study.model, &self.results),
+            self.out_dir.display()
+        )
     }
-    // Created before simulating: an unwritable folder fails now, not after the work.
-    let staging = Staging::create(&target(&study, out))?;
-    let results = sim.in_pool(|| {
-        // One ensemble: the workspace is dropped with it, and its memory serves the outputs.
-        ensemble::simulate(model, &Workspace::new(), controls)
-    })?;
-    let Some(results) = results else {
-        return Ok(None);
-    };
-    write(staging, study, results, sim, plots, None).map(Some)
 }
 
-/// The study of `run`: the scenario loaded and validated with the options checked.
-pub fn prepare(path: &Path, sim: &Simulation) -> Result<Study, Error> {
-    sim.check()?;
-    Study::load(path, &sim.overrides)
-}
+impl Splittable for RunArgs {
+    const NAME: &'static str = "run";
+    type Work = Study;
+    type Sums = Vec<Accumulator>;
+    type Saved = Aggregates;
+    type Report = RunReport;
 
-/// The work of the whole run.
-pub fn workload(study: &Study, sim: &Simulation) -> Workload {
-    let model = &study.model;
-    Workload::of(model, model.settings.runs, 1, sim.threads(), true)
-}
+    fn options(&self) -> (&SimulationOptions, &OutputOptions) {
+        (&self.simulation, &self.output)
+    }
 
-/// The output folder: `out`, or `output/<id>/`.
-pub fn target(study: &Study, out: Option<&Path>) -> PathBuf {
-    out.map_or_else(|| default_out_dir(&study.model, None), Path::to_path_buf)
-}
+    fn options_mut(&mut self) -> (&mut SimulationOptions, &mut OutputOptions) {
+        (&mut self.simulation, &mut self.output)
+    }
 
-/// Writes every output of `results` into `staging` and moves it into place; `shards`: the
-/// record of the shards merged, if any, for summary.json.
-pub fn write(
-    staging: Staging,
-    study: Study,
-    results: Results,
-    sim: &Simulation,
-    plots: bool,
-    shards: Option<&serde_json::Value>,
-) -> Result<RunReport, Error> {
-    let written = sim.in_pool(|| {
-        output::write_all(
-            staging.path(),
+    fn prepare(&self) -> Result<Study, Error> {
+        Study::load(&self.file, &self.simulation.overrides())
+    }
+
+    fn workload(&self, study: &Study, threads: usize) -> Workload {
+        let model = &study.model;
+        Workload::of(model, model.settings.runs, 1, threads, true)
+    }
+
+    fn layout(study: &Study) -> Layout {
+        Layout::Runs(study.model.settings.runs)
+    }
+
+    fn scenarios(study: &Study) -> Vec<&Model> {
+        vec![&study.model]
+    }
+
+    fn questions(study: &Study) -> serde_json::Value {
+        serde_json::to_value(&study.hypotheses).unwrap_or_default()
+    }
+
+    fn target(&self, study: &Study) -> PathBuf {
+        out_or_default(self.out(), &study.model, None)
+    }
+
+    fn gather(
+        &self,
+        study: &Study,
+        part: &Part,
+        workspace: &Workspace,
+        controls: &Controls<'_>,
+    ) -> Result<Option<Vec<Accumulator>>, Error> {
+        let Part::Runs(runs) = part else {
+            return Ok(None);
+        };
+        let threads = rayon::current_num_threads();
+        Ok(ensemble::accumulate_parts(
+            &study.model,
+            runs.clone(),
+            workspace,
+            controls,
+            threads,
+        ))
+    }
+
+    fn save(_: &Study, sums: Vec<Accumulator>) -> Aggregates {
+        let mut parts = sums.iter().map(Accumulator::canonical);
+        let mut saved = parts.next().unwrap_or(Aggregates {
+            runs: 0,
+            territories: Vec::new(),
+        });
+        for p in parts {
+            // The parts of one ensemble have one shape.
+            let _ = saved.merge(&p);
+        }
+        saved
+    }
+
+    fn check_saved(_: &Study, part: &Part, saved: &Aggregates, _: bool) -> Result<(), Mismatch> {
+        saved.check()?;
+        if saved.runs != part.runs() {
+            return Err(Mismatch(format!(
+                "it holds {} runs where its part has {}",
+                saved.runs,
+                part.runs()
+            )));
+        }
+        Ok(())
+    }
+
+    fn add(_: &Study, sum: &mut Aggregates, part: Aggregates) -> Result<(), Mismatch> {
+        sum.merge(&part)
+    }
+
+    fn load(study: &Study, saved: Aggregates, _: bool) -> Result<Vec<Accumulator>, Mismatch> {
+        let engine = crate::engine::Engine::new(&study.model);
+        Ok(vec![saved.accumulator(&engine)?])
+    }
+
+    fn write(
+        &self,
+        study: Study,
+        sums: Vec<Accumulator>,
+        folder: Option<Staging>,
+        provenance: &Provenance,
+    ) -> Result<RunReport, Error> {
+        let folder = folder.ok_or_else(|| Error::Usage("run writes a folder".into()))?;
+        let results = results_of(&sums, &study.model, provenance.seconds);
+        drop(sums);
+        let written = output::write_all(
+            folder.path(),
             &study.model,
             &study.hypotheses,
             &results,
-            plots,
-            shards,
-        )
-    })??;
-    let out_dir = staging.commit()?;
-    let files = written
-        .iter()
-        .filter_map(|f| f.file_name().map(|n| out_dir.join(n)))
-        .collect();
-    Ok(RunReport {
-        study,
-        results,
-        out_dir,
-        files,
-    })
+            self.plots(),
+            provenance.shards.as_ref(),
+        )?;
+        let out_dir = folder.commit()?;
+        let files = written
+            .iter()
+            .filter_map(|f| f.file_name().map(|n| out_dir.join(n)))
+            .collect();
+        Ok(RunReport {
+            study,
+            results,
+            out_dir,
+            files,
+        })
+    }
 }

@@ -1,41 +1,69 @@
 //! `trajectoire sensitivity`: which parameters matter for which outcomes (Sobol' indices or
 //! Morris's elementary effects), with SALib-compatible samples and evaluations.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use super::{default_out_dir, Controls, Simulation};
+use serde::{Deserialize, Serialize};
+
+use super::common::{out_or_default, write_file, OutputOptions, Report, SimulationOptions};
+use super::split::{Provenance, Splittable};
 use crate::diag::Error;
-use crate::ensemble::Workspace;
-use crate::output::{explore, folder::Staging, plot};
-use crate::study::sensitivity::{Analysis, Method, Prepared};
+use crate::ensemble::canonical::Mismatch;
+use crate::ensemble::{Controls, Workload, Workspace};
+use crate::model::Model;
+use crate::output::{explore, folder::Staging, plot, text};
+use crate::study::explore::{PointSums, Points, SavedPoints};
+use crate::study::sensitivity::{Analysis, Method, Work};
+use crate::study::shard::{Layout, Part};
 
-/// What `sensitivity` is asked.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+/// Global sensitivity analysis: which parameters matter most for which outcomes (Sobol'
+/// indices or Morris elementary effects), with SALib-compatible samples and evaluations.
+#[derive(clap::Args, Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SensitivityArgs {
-    /// `--vary PATH=LO..HI`, in order.
+    /// Territory or network file (.toml).
+    pub file: PathBuf,
+    /// A parameter and its range: PATH=LO..HI (repeatable).
+    #[arg(long = "vary", value_name = "PATH=LO..HI")]
     pub varies: Vec<String>,
-    /// `--method sobol[:N]|morris[:R]`.
+    /// sobol[:N] (N base samples, a power of 2, default 256) or morris[:R] (R trajectories,
+    /// default 20).
+    #[arg(long, default_value = "sobol")]
     pub method: String,
-    /// `--levels` (Morris's grid, default 4).
+    /// Grid levels of Morris's method (even; default 4).
+    #[arg(long, default_value_t = 4)]
     pub levels: usize,
-    /// Not `--no-second-order`.
-    pub second_order: bool,
-    /// `--bootstrap` (default 1,000).
+    /// Sobol' only: first-order and total indices, no second order (N(k + 2) points).
+    #[arg(long)]
+    pub no_second_order: bool,
+    /// Bootstrap resamplings for the intervals.
+    #[arg(long, default_value_t = 1000)]
     pub bootstrap: usize,
-    /// `--outcome` (default: `compare`'s).
+    /// An outcome, e.g. "perpetuation@180", or a family "perpetuation@0..240:24"
+    /// (repeatable; default: the main ones).
+    #[arg(long = "outcome", value_name = "EXPR")]
     pub outcomes: Vec<String>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub simulation: SimulationOptions,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub output: OutputOptions,
 }
 
 impl Default for SensitivityArgs {
+    /// The command line's defaults.
     fn default() -> Self {
         SensitivityArgs {
+            file: PathBuf::new(),
             varies: Vec::new(),
             method: "sobol".into(),
             levels: 4,
-            second_order: true,
+            no_second_order: false,
             bootstrap: 1000,
             outcomes: Vec::new(),
+            simulation: SimulationOptions::default(),
+            output: OutputOptions::default(),
         }
     }
 }
@@ -46,99 +74,149 @@ pub struct SensitivityReport {
     /// The analysis.
     pub analysis: Analysis,
     /// The scenario as given.
-    pub model: crate::model::Model,
+    pub model: Model,
     /// Output folder.
     pub out_dir: PathBuf,
 }
 
-/// Analyses a scenario and writes the outputs into `out` (default
-/// `output/<id>-sensitivity/`); `Ok(None)` when cancelled.
-pub fn sensitivity(
-    path: &Path,
-    args: &SensitivityArgs,
-    sim: &Simulation,
-    out: Option<&Path>,
-    plots: bool,
-    controls: &Controls<'_>,
-) -> Result<Option<SensitivityReport>, Error> {
-    let prepared = prepare(path, args, sim)?;
-    let staging = Staging::create(&target(&prepared, out))?;
-    let Some(analysis) = sim.in_pool(|| prepared.run(&Workspace::new(), controls))?? else {
-        return Ok(None);
-    };
-    write(staging, &prepared, analysis, sim, plots).map(Some)
+impl Report for SensitivityReport {
+    fn text(&self) -> String {
+        format!(
+            "{}\nOutputs in {}/\n",
+            text::sensitivity(&self.analysis, &self.model),
+            self.out_dir.display()
+        )
+    }
 }
 
-/// The analysis to run: every argument and point checked (and the work, unless
-/// `--allow-long`).
-pub fn prepare(path: &Path, args: &SensitivityArgs, sim: &Simulation) -> Result<Prepared, Error> {
-    sim.check()?;
-    let method = Method::parse(&args.method, args.levels, args.second_order)?;
-    let loaded = crate::scenario::load(path)?;
-    let prepared = Prepared::new(
-        loaded,
-        &sim.overrides,
-        &args.varies,
-        method,
-        &args.outcomes,
-        args.bootstrap,
-    )?;
-    if !sim.allow_long {
-        prepared.workload(sim.threads()).shard(sim.shards).check()?;
-    }
-    sim.in_pool(|| prepared.check())??;
-    Ok(prepared)
-}
+impl Splittable for SensitivityArgs {
+    const NAME: &'static str = "sensitivity";
+    const UNIT: &'static str = "points";
+    type Work = Work;
+    type Sums = PointSums;
+    type Saved = SavedPoints;
+    type Report = SensitivityReport;
 
-/// The output folder: `out`, or `output/<id>-sensitivity/`.
-pub fn target(prepared: &Prepared, out: Option<&Path>) -> PathBuf {
-    out.map_or_else(
-        || default_out_dir(prepared.base(), Some("sensitivity")),
-        Path::to_path_buf,
-    )
-}
+    fn options(&self) -> (&SimulationOptions, &OutputOptions) {
+        (&self.simulation, &self.output)
+    }
 
-/// Writes the analysis's samples, evaluations, indices and plots into `staging` and moves it
-/// into place.
-pub fn write(
-    staging: Staging,
-    prepared: &Prepared,
-    analysis: Analysis,
-    sim: &Simulation,
-    plots: bool,
-) -> Result<SensitivityReport, Error> {
-    let model = prepared.base().clone();
-    let write = |name: &str, bytes: Vec<u8>| {
-        let path = staging.path().join(name);
-        std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))
-    };
-    write(
-        "samples.csv",
-        explore::samples_csv(&prepared.parameters, &prepared.points),
-    )?;
-    write("evaluations.csv", explore::evaluations_csv(&analysis))?;
-    write("indices.csv", explore::indices_csv(&analysis))?;
-    if let Method::Sobol {
-        second_order: true, ..
-    } = prepared.method
-    {
-        write("second-order.csv", explore::second_order_csv(&analysis))?;
+    fn options_mut(&mut self) -> (&mut SimulationOptions, &mut OutputOptions) {
+        (&mut self.simulation, &mut self.output)
     }
-    let warnings = analysis.warnings();
-    write(
-        "sensitivity.json",
-        explore::sensitivity_json(&analysis, &warnings, &model),
-    )?;
-    if plots {
-        let pictures = sim
-            .in_pool(|| plot::sensitivity::pictures(&analysis, &model))?
-            .map_err(|e| Error::io(staging.path(), format!("could not draw the plots: {e}")))?;
-        plot::write_pictures(staging.path(), &pictures)?;
+
+    fn prepare(&self) -> Result<Work, Error> {
+        let method = Method::parse(&self.method, self.levels, !self.no_second_order)?;
+        let loaded = crate::scenario::load(&self.file)?;
+        Work::new(
+            loaded,
+            &self.simulation.overrides(),
+            &self.varies,
+            method,
+            &self.outcomes,
+            self.bootstrap,
+        )
     }
-    let out_dir = staging.commit()?;
-    Ok(SensitivityReport {
-        analysis,
-        model,
-        out_dir,
-    })
+
+    fn check(&self, work: &Work) -> Result<(), Error> {
+        work.check()
+    }
+
+    fn workload(&self, work: &Work, threads: usize) -> Workload {
+        work.workload(threads)
+    }
+
+    fn layout(work: &Work) -> Layout {
+        work.points().layout()
+    }
+
+    fn scenarios(work: &Work) -> Vec<&Model> {
+        vec![work.base()]
+    }
+
+    fn questions(work: &Work) -> serde_json::Value {
+        serde_json::json!({
+            "outcomes": work.outcomes,
+            "points": work.points,
+            "method": work.method,
+            "bootstrap": work.bootstrap,
+        })
+    }
+
+    fn target(&self, work: &Work) -> PathBuf {
+        out_or_default(self.out(), work.base(), Some("sensitivity"))
+    }
+
+    fn gather(
+        &self,
+        work: &Work,
+        part: &Part,
+        workspace: &Workspace,
+        controls: &Controls<'_>,
+    ) -> Result<Option<PointSums>, Error> {
+        work.points().gather(part, workspace, controls)
+    }
+
+    fn save(_: &Work, sums: PointSums) -> SavedPoints {
+        Points::save(sums)
+    }
+
+    fn check_saved(work: &Work, part: &Part, saved: &SavedPoints, _: bool) -> Result<(), Mismatch> {
+        work.points().check_saved(part, saved)
+    }
+
+    fn add(_: &Work, sum: &mut SavedPoints, part: SavedPoints) -> Result<(), Mismatch> {
+        Points::add(sum, part)
+    }
+
+    fn load(work: &Work, saved: SavedPoints, _: bool) -> Result<PointSums, Mismatch> {
+        work.points().load(saved)
+    }
+
+    fn write(
+        &self,
+        work: Work,
+        sums: PointSums,
+        folder: Option<Staging>,
+        _: &Provenance,
+    ) -> Result<SensitivityReport, Error> {
+        let folder = folder.ok_or_else(|| Error::Usage("sensitivity writes a folder".into()))?;
+        let analysis = work.analyze(&work.points().estimates(&sums));
+        let model = work.base().clone();
+        let dir = folder.path();
+        write_file(
+            dir,
+            "samples.csv",
+            &explore::samples_csv(&work.parameters, &work.points),
+        )?;
+        write_file(dir, "evaluations.csv", &explore::evaluations_csv(&analysis))?;
+        write_file(dir, "indices.csv", &explore::indices_csv(&analysis))?;
+        if let Method::Sobol {
+            second_order: true, ..
+        } = work.method
+        {
+            write_file(
+                dir,
+                "second-order.csv",
+                &explore::second_order_csv(&analysis),
+            )?;
+        }
+        let warnings = analysis.warnings();
+        write_file(
+            dir,
+            "sensitivity.json",
+            &explore::sensitivity_json(&analysis, &warnings, &model),
+        )?;
+        if self.plots() {
+            let pictures = plot::sensitivity::pictures(&analysis, &model)
+                .map_err(|e| Error::io(dir, format!("could not draw the plots: {e}")))?;
+            plot::write_pictures(dir, &pictures)?;
+        }
+        let out_dir = folder.commit()?;
+        Ok(SensitivityReport {
+            analysis,
+            model,
+            out_dir,
+        })
+    }
 }

@@ -16,12 +16,115 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::job::{shell_line, shell_word, Job};
-use super::shard::Work;
-use super::Simulation;
+use serde::{Deserialize, Serialize};
+
+use super::common::Report;
+use super::job::{shell_line, shell_word, Job, Visitor};
+use super::split::{self, Splittable};
 use crate::diag::Error;
 use crate::output::shard as file;
 use crate::study::shard::{Shard, MAX_SHARDS};
+
+/// Write a Slurm job array doing a command in N shards, and the job that merges them once they
+/// all succeed; with --submit, submit both.
+#[derive(clap::Args, Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SlurmArgs {
+    /// Array tasks: the shards the work is split into.
+    #[arg(long)]
+    pub tasks: u32,
+    /// Submit both jobs with sbatch (otherwise print the two sbatch lines).
+    #[arg(long)]
+    pub submit: bool,
+    /// An sbatch option for both jobs, e.g. --sbatch=--partition=short or
+    /// --sbatch=--time=01:00:00 (repeatable).
+    #[arg(long = "sbatch", value_name = "ARG", allow_hyphen_values = true)]
+    pub sbatch: Vec<String>,
+    /// The command and its arguments after `--`, e.g. -- run scenarios/villes-pairs.toml
+    /// --runs 1000000.
+    #[arg(last = true, required = true, value_name = "COMMAND ARGS")]
+    pub command: Vec<String>,
+}
+
+/// What `slurm` did.
+#[derive(Debug, Clone)]
+pub struct SlurmReport {
+    /// The scripts written.
+    pub plan: Plan,
+    /// The jobs submitted, with `--submit`.
+    pub submitted: Option<Submitted>,
+    /// Array tasks.
+    pub tasks: u32,
+}
+
+impl Report for SlurmReport {
+    fn text(&self) -> String {
+        match &self.submitted {
+            Some(s) => s.words(&self.plan, self.tasks),
+            None => unsubmitted(&self.plan),
+        }
+    }
+}
+
+impl SlurmArgs {
+    /// The command after `--` read as the program reads it, then the two job scripts written
+    /// (and submitted with `--submit`).
+    pub fn execute(&self) -> Result<SlurmReport, Error> {
+        let job = Job::parse(&self.command).map_err(|e| {
+            let text = e.to_string();
+            if matches!(
+                e.kind(),
+                clap::error::ErrorKind::InvalidSubcommand | clap::error::ErrorKind::MissingSubcommand
+            ) {
+                Error::Usage(
+                    "slurm splits run, test, compare, sweep or sensitivity: give one of them after `--`, e.g. trajectoire slurm --tasks 100 -- run scenarios/villes-pairs.toml --runs 1000000".into(),
+                )
+            } else {
+                Error::Usage(format!(
+                    "the command after `--` cannot be read: {}",
+                    text.trim_start_matches("error: ").trim_end()
+                ))
+            }
+        })?;
+        if job.shard().is_some() {
+            return Err(Error::Usage(
+                "leave --shard out of the command after `--`: slurm gives each task its own".into(),
+            ));
+        }
+        let (sim, _) = job.options();
+        let options = Options {
+            tasks: self.tasks,
+            sbatch: self.sbatch.clone(),
+            threads: sim.threads,
+            allow_long: sim.allow_long,
+            program: std::env::current_exe().map_err(|e| Error::io("trajectoire", e))?,
+        };
+        let plan = plan(&job, &options)?;
+        let submitted = if self.submit {
+            Some(submit(&plan)?)
+        } else {
+            None
+        };
+        Ok(SlurmReport {
+            plan,
+            submitted,
+            tasks: self.tasks,
+        })
+    }
+}
+
+/// The job's output folder and runs in all, checked as its command checks them, split in
+/// `tasks` shards.
+struct Checked {
+    tasks: u32,
+}
+
+impl Visitor for Checked {
+    type Output = Result<(PathBuf, u64), Error>;
+    fn visit<C: Splittable + Into<Job>>(self, args: &C) -> Self::Output {
+        let (target, runs) = split::prepare_split(args, self.tasks)?;
+        Ok((target, runs))
+    }
+}
 
 /// How the jobs are made.
 #[derive(Debug, Clone)]
@@ -86,19 +189,14 @@ pub fn plan(job: &Job, options: &Options) -> Result<Plan, Error> {
             }
         }
     }
-    let sim = Simulation {
-        overrides: job.overrides().clone(),
-        threads: options.threads,
-        allow_long: options.allow_long,
-        shards: options.tasks,
-    };
-    let work = Work::prepare(job, &sim)?;
+    let (target, runs) = job.visit(Checked {
+        tasks: options.tasks,
+    })?;
     Shard {
         index: 1,
         count: options.tasks,
     }
-    .check(work.total_runs())?;
-    let target = work.target(job.out());
+    .check(runs)?;
     let name = target
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -126,7 +224,7 @@ pub fn plan(job: &Job, options: &Options) -> Result<Plan, Error> {
     let n = options.tasks;
     let mut task = vec![
         program.clone(),
-        shell_line(&job.with_out(&plan.shards).argv()),
+        shell_line(&job.writing_into(plan.shards.clone()).argv()),
     ];
     task.push(format!(
         "--shard \"$SLURM_ARRAY_TASK_ID/{n}\" --threads {threads}"
@@ -145,7 +243,7 @@ pub fn plan(job: &Job, options: &Options) -> Result<Plan, Error> {
         &options.sbatch,
         &format!(
             "# Task I of {n} does the I-th of {n} parts of:\n#   trajectoire {}\n",
-            job.command_line()
+            job.recorded().command_line()
         ),
         &task.join(" "),
     );

@@ -1,27 +1,48 @@
 //! `trajectoire sweep`: a scenario at every point of a design; `sweep.csv`, `sweep.json` and
 //! a plot per outcome.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use super::{default_out_dir, Controls, Simulation};
+use serde::{Deserialize, Serialize};
+
+use super::common::{out_or_default, write_file, OutputOptions, Report, SimulationOptions};
+use super::split::{Provenance, Splittable};
 use crate::diag::Error;
-use crate::ensemble::Workspace;
-use crate::output::{explore, folder::Staging, plot};
+use crate::ensemble::canonical::Mismatch;
+use crate::ensemble::{Controls, Workload, Workspace};
+use crate::model::Model;
+use crate::output::{explore, folder::Staging, plot, text};
 use crate::study::design::Design;
-use crate::study::sweep::{Prepared, Sweep};
+use crate::study::explore::{PointSums, Points, SavedPoints};
+use crate::study::shard::{Layout, Part};
+use crate::study::sweep::{Sweep, Work};
 
-/// What `sweep` is asked.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+/// Evaluate a scenario at every point of a design (a grid of values, a Latin hypercube, a
+/// Sobol' sequence), every point on the same runs; a table and a plot per outcome.
+#[derive(clap::Args, Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SweepArgs {
-    /// `--vary PATH=SPEC`, in order.
+    /// Territory or network file (.toml).
+    pub file: PathBuf,
+    /// A parameter and its values: PATH=LO..HI:N, PATH=V1,V2,... or PATH=LO..HI (repeatable).
+    #[arg(long = "vary", value_name = "PATH=SPEC")]
     pub varies: Vec<String>,
-    /// `--design` (default `grid`).
+    /// grid (every combination, default), lhs:N or sobol:N (N points over the ranges).
+    #[arg(long)]
     pub design: Option<String>,
-    /// `--outcome` (default: `compare`'s).
+    /// An outcome, e.g. "perpetuation@144", or a family "engagement@0..240:24" (repeatable;
+    /// default: the main ones).
+    #[arg(long = "outcome", value_name = "EXPR")]
     pub outcomes: Vec<String>,
-    /// `--expect`: hypotheses whose thresholds the plots draw.
+    /// A hypothesis whose threshold the plots draw, e.g. "perpetuation@end >= 0.9".
+    #[arg(long = "expect", value_name = "EXPR")]
     pub expects: Vec<String>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub simulation: SimulationOptions,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub output: OutputOptions,
 }
 
 /// A finished sweep and where it was written.
@@ -30,83 +51,130 @@ pub struct SweepReport {
     /// The sweep.
     pub sweep: Sweep,
     /// The scenario as given.
-    pub model: crate::model::Model,
+    pub model: Model,
     /// Output folder.
     pub out_dir: PathBuf,
 }
 
-/// Sweeps a scenario and writes the outputs into `out` (default `output/<id>-sweep/`);
-/// `Ok(None)` when cancelled. Every argument and every point is checked before any
-/// simulation.
-pub fn sweep(
-    path: &Path,
-    args: &SweepArgs,
-    sim: &Simulation,
-    out: Option<&Path>,
-    plots: bool,
-    controls: &Controls<'_>,
-) -> Result<Option<SweepReport>, Error> {
-    let prepared = prepare(path, args, sim)?;
-    let staging = Staging::create(&target(&prepared, out))?;
-    let Some(sweep) = sim.in_pool(|| prepared.run(&Workspace::new(), controls))?? else {
-        return Ok(None);
-    };
-    write(staging, &prepared, sweep, sim, plots).map(Some)
-}
-
-/// The sweep to run: every argument and point checked (and the work, unless `--allow-long`).
-pub fn prepare(path: &Path, args: &SweepArgs, sim: &Simulation) -> Result<Prepared, Error> {
-    sim.check()?;
-    let design = Design::parse(args.design.as_deref().unwrap_or("grid"))?;
-    let loaded = crate::scenario::load(path)?;
-    let prepared = Prepared::new(
-        loaded,
-        &sim.overrides,
-        &args.varies,
-        design,
-        &args.outcomes,
-        &args.expects,
-    )?;
-    if !sim.allow_long {
-        prepared.workload(sim.threads()).shard(sim.shards).check()?;
+impl Report for SweepReport {
+    fn text(&self) -> String {
+        format!(
+            "{}\nOutputs in {}/\n",
+            text::sweep(&self.sweep, &self.model),
+            self.out_dir.display()
+        )
     }
-    sim.in_pool(|| prepared.check())??;
-    Ok(prepared)
 }
 
-/// The output folder: `out`, or `output/<id>-sweep/`.
-pub fn target(prepared: &Prepared, out: Option<&Path>) -> PathBuf {
-    out.map_or_else(
-        || default_out_dir(prepared.base(), Some("sweep")),
-        Path::to_path_buf,
-    )
-}
+impl Splittable for SweepArgs {
+    const NAME: &'static str = "sweep";
+    const UNIT: &'static str = "points";
+    type Work = Work;
+    type Sums = PointSums;
+    type Saved = SavedPoints;
+    type Report = SweepReport;
 
-/// Writes the sweep's tables and plots into `staging` and moves it into place.
-pub fn write(
-    staging: Staging,
-    prepared: &Prepared,
-    sweep: Sweep,
-    sim: &Simulation,
-    plots: bool,
-) -> Result<SweepReport, Error> {
-    let model = prepared.base().clone();
-    let write = |name: &str, bytes: Vec<u8>| {
-        let path = staging.path().join(name);
-        std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))
-    };
-    write("sweep.csv", explore::sweep_csv(&sweep))?;
-    write("sweep.json", explore::sweep_json(&sweep, &model))?;
-    if plots {
-        let pictures = sim
-            .in_pool(|| plot::sweep::pictures(&sweep, &model))?
-            .map_err(|e| Error::io(staging.path(), format!("could not draw the plots: {e}")))?;
-        plot::write_pictures(staging.path(), &pictures)?;
+    fn options(&self) -> (&SimulationOptions, &OutputOptions) {
+        (&self.simulation, &self.output)
     }
-    let out_dir = staging.commit()?;
-    Ok(SweepReport {
-        sweep,
-        model,
-        out_dir,
-    })
+
+    fn options_mut(&mut self) -> (&mut SimulationOptions, &mut OutputOptions) {
+        (&mut self.simulation, &mut self.output)
+    }
+
+    fn prepare(&self) -> Result<Work, Error> {
+        let design = Design::parse(self.design.as_deref().unwrap_or("grid"))?;
+        let loaded = crate::scenario::load(&self.file)?;
+        Work::new(
+            loaded,
+            &self.simulation.overrides(),
+            &self.varies,
+            design,
+            &self.outcomes,
+            &self.expects,
+        )
+    }
+
+    fn check(&self, work: &Work) -> Result<(), Error> {
+        work.check()
+    }
+
+    fn workload(&self, work: &Work, threads: usize) -> Workload {
+        work.workload(threads)
+    }
+
+    fn layout(work: &Work) -> Layout {
+        work.points().layout()
+    }
+
+    fn scenarios(work: &Work) -> Vec<&Model> {
+        vec![work.base()]
+    }
+
+    fn questions(work: &Work) -> serde_json::Value {
+        serde_json::json!({
+            "outcomes": work.outcomes,
+            "points": work.points,
+            "expects": work.expects,
+        })
+    }
+
+    fn target(&self, work: &Work) -> PathBuf {
+        out_or_default(self.out(), work.base(), Some("sweep"))
+    }
+
+    fn gather(
+        &self,
+        work: &Work,
+        part: &Part,
+        workspace: &Workspace,
+        controls: &Controls<'_>,
+    ) -> Result<Option<PointSums>, Error> {
+        work.points().gather(part, workspace, controls)
+    }
+
+    fn save(_: &Work, sums: PointSums) -> SavedPoints {
+        Points::save(sums)
+    }
+
+    fn check_saved(work: &Work, part: &Part, saved: &SavedPoints, _: bool) -> Result<(), Mismatch> {
+        work.points().check_saved(part, saved)
+    }
+
+    fn add(_: &Work, sum: &mut SavedPoints, part: SavedPoints) -> Result<(), Mismatch> {
+        Points::add(sum, part)
+    }
+
+    fn load(work: &Work, saved: SavedPoints, _: bool) -> Result<PointSums, Mismatch> {
+        work.points().load(saved)
+    }
+
+    fn write(
+        &self,
+        work: Work,
+        sums: PointSums,
+        folder: Option<Staging>,
+        _: &Provenance,
+    ) -> Result<SweepReport, Error> {
+        let folder = folder.ok_or_else(|| Error::Usage("sweep writes a folder".into()))?;
+        let sweep = work.sweep_of(work.points().estimates(&sums));
+        let model = work.base().clone();
+        write_file(folder.path(), "sweep.csv", &explore::sweep_csv(&sweep))?;
+        write_file(
+            folder.path(),
+            "sweep.json",
+            &explore::sweep_json(&sweep, &model),
+        )?;
+        if self.plots() {
+            let pictures = plot::sweep::pictures(&sweep, &model)
+                .map_err(|e| Error::io(folder.path(), format!("could not draw the plots: {e}")))?;
+            plot::write_pictures(folder.path(), &pictures)?;
+        }
+        let out_dir = folder.commit()?;
+        Ok(SweepReport {
+            sweep,
+            model,
+            out_dir,
+        })
+    }
 }

@@ -35,7 +35,9 @@ pub(super) struct ShockPlan {
 impl ShockPlan {
     pub(super) fn due(&self, m: u32) -> bool {
         match &self.timing {
-            ShockTiming::Periodic { every, first } => m >= *first && (m - first) % every == 0,
+            ShockTiming::Periodic { every, first } => {
+                m >= *first && (m - first).is_multiple_of(*every)
+            }
             ShockTiming::Scheduled { at } => at.binary_search(&m).is_ok(),
             ShockTiming::Random { .. } => true,
         }

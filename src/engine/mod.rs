@@ -53,7 +53,10 @@ pub struct Engine {
 
 /// Runs stepped together in one block: the lanes of every array below.
 pub const LANES: usize = 1024;
-const _: () = assert!(LANES % CHUNK == 0, "whole chunks of lanes fill a block");
+const _: () = assert!(
+    LANES.is_multiple_of(CHUNK),
+    "whole chunks of lanes fill a block"
+);
 
 /// Rows of noise (one per group and substep) drawn per visit to the runs' streams: 16 rows of
 /// [`LANES`] normals are 64 KiB, which stays in the L2 cache next to the block.

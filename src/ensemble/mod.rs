@@ -56,6 +56,18 @@ pub struct Controls<'a> {
     pub cancel: &'a AtomicBool,
 }
 
+impl Controls<'static> {
+    /// Controls that show nothing and never stop the work.
+    pub fn silent() -> Controls<'static> {
+        fn nothing(_: u64, _: u64) {}
+        static NEVER: AtomicBool = AtomicBool::new(false);
+        Controls {
+            progress: &nothing,
+            cancel: &NEVER,
+        }
+    }
+}
+
 impl Controls<'_> {
     /// Whether the work was asked to stop.
     pub fn cancelled(&self) -> bool {
@@ -201,9 +213,27 @@ pub fn simulate_on(
     threads: usize,
 ) -> Option<Results> {
     let start = Instant::now();
+    let parts = accumulate_parts(model, 0..model.settings.runs, workspace, controls, threads)?;
+    let results = results_of(&parts, model, start.elapsed().as_secs_f64());
+    parts
+        .into_iter()
+        .for_each(|p| workspace.keep_accumulator(p));
+    Some(results)
+}
+
+/// Simulates runs `runs` of a model on at most `threads` workers of the current pool into the
+/// accumulators of its full results, as they are best read: logged ones as each worker left
+/// them, rows merged into one. `None` if cancelled.
+pub fn accumulate_parts(
+    model: &Model,
+    runs: std::ops::Range<u64>,
+    workspace: &Workspace,
+    controls: &Controls<'_>,
+    threads: usize,
+) -> Option<Vec<Accumulator>> {
     let engines = [Engine::new(model)];
-    let count = model.settings.runs;
-    let ensemble = Ensemble::new(&engines, model.settings.seed, 0, count);
+    let count = runs.end - runs.start;
+    let ensemble = Ensemble::new(&engines, model.settings.seed, runs.start, count);
     let logging = count <= LOG_RUNS;
     let make = || workspace.accumulator(&engines[0], logging);
     let mut parts = aggregate(&ensemble, &make, workspace, controls, threads)?;
@@ -211,9 +241,5 @@ pub fn simulate_on(
     if !parts.iter().any(Accumulator::is_logged) {
         parts = vec![merged(parts, workspace)?];
     }
-    let results = results_of(&parts, model, start.elapsed().as_secs_f64());
-    parts
-        .into_iter()
-        .for_each(|p| workspace.keep_accumulator(p));
-    Some(results)
+    Some(parts)
 }

@@ -3,10 +3,13 @@
 //!
 //! ```text
 //! trajectoire shard
-//! {"format":1,"program":"0.5.0","command_line":"run scenarios/malaunay.toml --runs 1000",…}
+//! {"format":2,"program":"0.6.0","command_line":"trajectoire run scenarios/malaunay.toml --runs 1000",…}
 //! sha256 <64 hex digits of the second line (with its newline) and the payload>
-//! <payload: the canonical aggregates (crate::ensemble::canonical), DEFLATE-compressed>
+//! <payload: the part's exact aggregates (postcard, see crate::ensemble::canonical), DEFLATE-compressed>
 //! ```
+//!
+//! [`Header`] is the one description of a shard: [`Header::same_work`] is the one check that
+//! two shards are parts of the same work.
 //!
 //! Reading checks everything before anything is used: the first line, the header's length and
 //! syntax, the checksum, the format version and the payload's length once inflated. A file
@@ -23,8 +26,9 @@ use crate::diag::Error;
 
 /// The first line of every shard file.
 pub const MAGIC: &str = "trajectoire shard";
-/// Version of the file layout and of the header's fields.
-pub const FORMAT: u32 = 1;
+/// Version of the file layout, of the header's fields and of the payload's encoding (2: the
+/// payload in postcard, one fingerprint for the scenario and one for the questions).
+pub const FORMAT: u32 = 2;
 /// The files' extension.
 pub const EXTENSION: &str = "shard";
 /// Longest header line read.
@@ -32,8 +36,11 @@ const MAX_HEADER: usize = 1 << 20;
 /// Largest payload inflated (16 GiB): a header declaring more is refused.
 const MAX_PAYLOAD: u64 = 16 << 30;
 
-/// What a shard is of. Two shards merge only if everything but `shard` and `seconds` agrees.
+/// What a shard is of. Two shards merge only if they are parts of the same work (see
+/// [`Header::same_work`]): where each was written, with how many threads, and how long it took
+/// do not matter.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Header {
     /// [`FORMAT`].
     pub format: u32,
@@ -41,23 +48,24 @@ pub struct Header {
     pub program: String,
     /// [`crate::random::DRAW_STREAM`]: which draws a run makes from its stream.
     pub draw_stream: u32,
-    /// [`crate::ensemble::canonical::FORMAT`]: how the aggregates are saved.
-    pub aggregates: u32,
-    /// The command: run, test, compare, sweep or sensitivity.
+    /// The command: run, test, compare, sweep, sensitivity, transfer or discover.
     pub command: String,
     /// The command line that makes the same work unsharded (without `--shard`).
     pub command_line: String,
     /// The command and its arguments, as the program reads them back.
     pub job: serde_json::Value,
-    /// SHA-256 of the resolved scenario(s) with their overrides, and of the points.
-    pub fingerprint: String,
+    /// SHA-256 of the resolved scenario(s), with their overrides and settings.
+    pub scenario: String,
+    /// SHA-256 of what the command asks of them: outcomes, hypotheses, points, settings of
+    /// the analysis.
+    pub questions: String,
     /// Master seed.
     pub seed: u64,
     /// Euler substeps per month.
     pub substeps: u32,
     /// `--deterministic`.
     pub deterministic: bool,
-    /// Runs of the whole work (per point for sweeps and sensitivity analyses).
+    /// Runs of the whole work (per point for a batch of points).
     pub runs: u64,
     /// Points of the whole work (1 for an ensemble).
     pub points: u64,
@@ -71,6 +79,73 @@ pub struct Header {
     pub payload_bytes: u64,
     /// Seconds the shard's simulation took (not compared).
     pub seconds: f64,
+}
+
+/// What differs between two shards that are not parts of the same work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Difference {
+    /// What differs, in words ("seed", "scenario").
+    pub what: &'static str,
+    /// The other shard's.
+    pub theirs: String,
+    /// The first shard's.
+    pub ours: String,
+}
+
+impl Header {
+    /// Checks that `other` is a part of the same work as this shard: the same program, draw
+    /// stream, command, seed, runs, substeps, simulation, number of points and of shards,
+    /// scenario and questions. Says the first thing that differs.
+    pub fn same_work(&self, other: &Header) -> Result<(), Difference> {
+        let noise = |d: bool| if d { "--deterministic" } else { "with noise" }.to_string();
+        let quote = |s: &str| format!("`{s}`");
+        let fields: [(&'static str, String, String); 11] = [
+            (
+                "program version",
+                other.program.clone(),
+                self.program.clone(),
+            ),
+            (
+                "draw-stream version",
+                other.draw_stream.to_string(),
+                self.draw_stream.to_string(),
+            ),
+            ("command", quote(&other.command), quote(&self.command)),
+            ("seed", other.seed.to_string(), self.seed.to_string()),
+            (
+                "number of runs",
+                other.runs.to_string(),
+                self.runs.to_string(),
+            ),
+            (
+                "number of substeps",
+                other.substeps.to_string(),
+                self.substeps.to_string(),
+            ),
+            (
+                "simulation",
+                noise(other.deterministic),
+                noise(self.deterministic),
+            ),
+            (
+                "number of points",
+                other.points.to_string(),
+                self.points.to_string(),
+            ),
+            (
+                "number of shards",
+                other.shards.to_string(),
+                self.shards.to_string(),
+            ),
+            // Last: the fingerprints also cover the settings above, which say more.
+            ("scenario", other.scenario.clone(), self.scenario.clone()),
+            ("questions", other.questions.clone(), self.questions.clone()),
+        ];
+        match fields.into_iter().find(|(_, theirs, ours)| theirs != ours) {
+            None => Ok(()),
+            Some((what, theirs, ours)) => Err(Difference { what, theirs, ours }),
+        }
+    }
 }
 
 /// The file name of shard I of N.
@@ -247,11 +322,11 @@ mod tests {
             format: FORMAT,
             program: "0.0.0".into(),
             draw_stream: 1,
-            aggregates: 1,
             command: "run".into(),
             command_line: "run x.toml".into(),
             job: serde_json::json!({"run": {}}),
-            fingerprint: "ab".into(),
+            scenario: "ab".into(),
+            questions: "cd".into(),
             seed: 1,
             substeps: 4,
             deterministic: false,
@@ -285,5 +360,26 @@ mod tests {
             bad[i] ^= 0x20;
             assert!(decode(Path::new("s"), &bad).is_err(), "byte {i}");
         }
+    }
+
+    #[test]
+    fn shards_of_the_same_work_agree_whatever_they_wrote_where() {
+        let a = header();
+        let mut b = header();
+        b.shard = 2;
+        b.seconds = 9.0;
+        b.part = "runs 5 to 9 of 10".into();
+        b.command_line = "run x.toml --out elsewhere".into();
+        b.job = serde_json::json!({"run": {"out": "elsewhere"}});
+        assert_eq!(a.same_work(&b), Ok(()));
+        b.seed = 2;
+        let d = a.same_work(&b).unwrap_err();
+        assert_eq!(
+            (d.what, d.theirs.as_str(), d.ours.as_str()),
+            ("seed", "2", "1")
+        );
+        let mut c = header();
+        c.questions = "ef".into();
+        assert_eq!(a.same_work(&c).unwrap_err().what, "questions");
     }
 }

@@ -55,7 +55,7 @@ fn key_of(seed: u64) -> [u32; 8] {
 impl Streams {
     /// Streams for `lanes` lanes (a multiple of [`CHUNK`]), all at seed 0, stream 0.
     pub fn new(lanes: usize) -> Streams {
-        assert!(lanes % CHUNK == 0, "whole chunks of lanes");
+        assert!(lanes.is_multiple_of(CHUNK), "whole chunks of lanes");
         Streams {
             key: key_of(0),
             stream: vec![[[0; CHUNK]; 2]; lanes / CHUNK],
@@ -120,7 +120,10 @@ impl Streams {
     /// is always even and, ChaCha blocks being 16 words, a pair never straddles two blocks.
     #[inline]
     pub fn read_pairs(&mut self, pairs: usize, mut take: impl FnMut(usize, usize, &Words, &Words)) {
-        assert!(self.position % 2 == 0, "pairs start at even positions");
+        assert!(
+            self.position.is_multiple_of(2),
+            "pairs start at even positions"
+        );
         self.read(2 * pairs, |first_lane, k, words| {
             for (i, pair) in words.chunks_exact(2).enumerate() {
                 take(first_lane, k / 2 + i, &pair[0], &pair[1]);
@@ -142,7 +145,7 @@ impl Streams {
         let end = start + n as u64;
         let (first_block, last_block) = (start / BLOCK_WORDS, (end - 1) / BLOCK_WORDS);
         // The last block, when the read stops inside it, is kept for the next read.
-        let keep_last = end % BLOCK_WORDS != 0;
+        let keep_last = !end.is_multiple_of(BLOCK_WORDS);
         let chunks = self
             .stream
             .iter()

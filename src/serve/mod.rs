@@ -130,11 +130,12 @@ pub fn is_loopback(host: &str) -> bool {
     host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback()) || host == "localhost"
 }
 
-/// Opens `path` for a workshop and serves it until `stop` resolves (or Ctrl-C). `ready` is
-/// told the address listened on once the server accepts connections.
+/// Opens `path` for a workshop and serves it until `stop` is set (the program sets it on
+/// Ctrl-C). `ready` is told the address listened on once the server accepts connections.
 pub fn run(
     path: &std::path::Path,
     options: &Options,
+    stop: &AtomicBool,
     ready: impl FnOnce(SocketAddr),
 ) -> Result<(), Error> {
     let workshop = Workshop::open(path, options.runs, options.max_runs)?;
@@ -153,14 +154,32 @@ pub fn run(
             .local_addr()
             .map_err(|e| Error::Usage(format!("cannot listen on {address}: {e}")))?;
         ready(local);
-        axum::serve(
+        let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = axum::serve(
             listener,
             api::router(server).into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .map_err(|e| Error::Usage(format!("the server stopped: {e}")))
+            let _ = stopped.await;
+        });
+        let watch = async {
+            while !stop.load(Ordering::Relaxed) {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        };
+        let server = std::future::IntoFuture::into_future(server);
+        tokio::pin!(server);
+        let ended = tokio::select! {
+            result = &mut server => Some(result),
+            () = watch => None,
+        };
+        let served = match ended {
+            Some(result) => result,
+            None => {
+                let _ = stopping.send(());
+                server.await
+            }
+        };
+        served.map_err(|e| Error::Usage(format!("the server stopped: {e}")))
     })
 }

@@ -7,7 +7,9 @@
 use std::ops::Range;
 
 use crate::engine::{Block, Engine, LANES};
-use crate::ensemble::canonical::{Mismatch, Reader, Writer};
+use serde::{Deserialize, Serialize};
+
+use crate::ensemble::canonical::Mismatch;
 use crate::ensemble::{aggregate, fixed, merged, Aggregate, Controls, Ensemble, Workspace, FIXED};
 use crate::model::Model;
 use crate::stats::{mean_interval, median_interval, wilson, Estimate};
@@ -97,7 +99,7 @@ pub fn outcome_values(
 
 /// Exact sums of one outcome's per-run values: successes for shares; Σx and Σx² of values
 /// scaled into [0, 1], in 2⁻⁵² fixed point, for means; for medians, the runs by entry month.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct OutcomeSums {
     /// Runs with value 1 (shares).
     pub hits: u64,
@@ -148,36 +150,56 @@ impl OutcomeSums {
         }
     }
 
-    /// The saved form of the sums.
-    pub fn write(&self, w: &mut Writer) {
-        w.u64(self.hits);
-        w.u128(self.sum);
-        w.u128(self.sum_sq);
-        w.u64(self.n);
-        w.u64s(&self.months);
+    /// Whether these sums could be those of `runs` runs: at most that many with a value, at
+    /// most as many successes, and runs by month adding up to those with a value.
+    fn possible(&self, runs: u64) -> bool {
+        let by_month = self.months.iter().fold(0u64, |a, &m| a.saturating_add(m));
+        self.n <= runs
+            && self.hits <= self.n
+            && (self.months.is_empty() || by_month == self.n)
+            && self.sum <= u128::from(self.n) << 52
+            && self.sum_sq <= u128::from(self.n) << 52
     }
+}
 
-    /// Reads sums saved by [`OutcomeSums::write`] in place of these (of the same outcome).
-    pub fn read_into(&mut self, r: &mut Reader<'_>) -> Result<(), Mismatch> {
-        let read = OutcomeSums::read(r)?;
-        if read.months.len() != self.months.len() {
-            return Err(Mismatch(
-                "an outcome's months do not fit the scenario".into(),
-            ));
+/// The saved form of [`Outcomes`]: the runs and every outcome's sums (a shard's payload).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SavedOutcomes {
+    /// Runs recorded.
+    pub runs: u64,
+    /// Each outcome's sums, in order.
+    pub sums: Vec<OutcomeSums>,
+}
+
+impl SavedOutcomes {
+    /// Adds another's sums (of the same outcomes, other runs).
+    pub fn add(&mut self, other: &SavedOutcomes) -> Result<(), Mismatch> {
+        if self.sums.len() != other.sums.len()
+            || self
+                .sums
+                .iter()
+                .zip(&other.sums)
+                .any(|(a, b)| a.months.len() != b.months.len())
+        {
+            return Err(Mismatch("the outcomes' sums differ in shape".into()));
         }
-        *self = read;
+        self.runs += other.runs;
+        for (a, b) in self.sums.iter_mut().zip(&other.sums) {
+            a.add(b);
+        }
         Ok(())
     }
 
-    /// Reads sums saved by [`OutcomeSums::write`].
-    pub fn read(r: &mut Reader<'_>) -> Result<OutcomeSums, Mismatch> {
-        Ok(OutcomeSums {
-            hits: r.u64("an outcome's successes")?,
-            sum: r.u128("an outcome's sum")?,
-            sum_sq: r.u128("an outcome's sum of squares")?,
-            n: r.u64("an outcome's runs")?,
-            months: r.u64s("an outcome's months")?,
-        })
+    /// Refuses sums of another number of runs than `runs`.
+    pub fn has_runs(&self, runs: u64) -> Result<(), Mismatch> {
+        if self.runs == runs {
+            Ok(())
+        } else {
+            Err(Mismatch(format!(
+                "it holds {} runs where its part has {runs}",
+                self.runs
+            )))
+        }
     }
 }
 
@@ -190,7 +212,7 @@ pub struct Outcomes {
     scales: Vec<f64>,
     sums: Vec<OutcomeSums>,
     runs: u64,
-    /// Per-lane values of the block being observed.
+    /// Per-lane values of the block being observed (allocated when first observed).
     values: Vec<f64>,
 }
 
@@ -216,7 +238,7 @@ impl Outcomes {
                 .collect(),
             outcomes: outcomes.to_vec(),
             runs: 0,
-            values: vec![0.0; LANES],
+            values: Vec::new(),
         }
     }
 
@@ -234,6 +256,7 @@ impl Outcomes {
     pub(super) fn observe_block(&mut self, engine: &Engine, t: Option<u32>, b: &Block, w: u32) {
         let weight = u64::from(w);
         let lanes = b.lanes();
+        self.values.resize(LANES, 0.0);
         for ((o, sums), &scale) in self.outcomes.iter().zip(&mut self.sums).zip(&self.scales) {
             if !outcome_values(o, engine, b, t, &mut self.values) {
                 continue;
@@ -265,6 +288,7 @@ impl Outcomes {
         b: &Block,
         t: Option<u32>,
     ) -> Option<&[f64]> {
+        self.values.resize(LANES, 0.0);
         outcome_values(&self.outcomes[o], engine, b, t, &mut self.values)
             .then(|| &self.values[..b.lanes()])
     }
@@ -332,6 +356,12 @@ impl Outcomes {
             .collect()
     }
 
+    /// These sums without the memory observing blocks needs (kept many at a time).
+    pub fn compact(mut self) -> Outcomes {
+        self.values = Vec::new();
+        self
+    }
+
     /// Adds another's sums (of the same outcomes).
     pub fn add(&mut self, other: &Outcomes) {
         self.runs += other.runs;
@@ -340,30 +370,39 @@ impl Outcomes {
         }
     }
 
-    /// The saved form of the sums (see [`crate::ensemble::canonical`]).
-    pub fn write(&self, w: &mut Writer) {
-        w.u64(self.runs);
-        w.len(self.sums.len());
-        for s in &self.sums {
-            s.write(w);
+    /// The saved form of the sums.
+    pub fn saved(&self) -> SavedOutcomes {
+        SavedOutcomes {
+            runs: self.runs,
+            sums: self.sums.clone(),
         }
     }
 
-    /// Reads sums saved by [`Outcomes::write`] into empty sums of the same outcomes.
-    pub fn read(&mut self, r: &mut Reader<'_>) -> Result<(), Mismatch> {
-        let runs = r.u64("the number of runs")?;
-        let n = r.len("the outcomes", 5)?;
-        if n != self.sums.len() {
+    /// These (empty) sums with `saved`'s in their place, refused if they are not sums of the
+    /// same outcomes or not those of any runs.
+    pub fn loaded(mut self, saved: SavedOutcomes) -> Result<Outcomes, Mismatch> {
+        if saved.sums.len() != self.sums.len() {
             return Err(Mismatch(format!(
-                "it holds {n} outcomes where {} are expected",
+                "it holds {} outcomes where {} are expected",
+                saved.sums.len(),
                 self.sums.len()
             )));
         }
-        for s in &mut self.sums {
-            s.read_into(r)?;
+        for (mine, theirs) in self.sums.iter().zip(&saved.sums) {
+            if theirs.months.len() != mine.months.len() {
+                return Err(Mismatch(
+                    "an outcome's months do not fit the scenario".into(),
+                ));
+            }
+            if !theirs.possible(saved.runs) {
+                return Err(Mismatch(
+                    "an outcome's sums are not those of any runs".into(),
+                ));
+            }
         }
-        self.runs = runs;
-        Ok(())
+        self.runs = saved.runs;
+        self.sums = saved.sums;
+        Ok(self)
     }
 }
 

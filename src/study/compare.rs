@@ -5,14 +5,14 @@
 use std::ops::Range;
 use std::path::PathBuf;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use super::collect::{outcome_scale, OutcomeSums, Outcomes};
+use super::collect::{outcome_scale, OutcomeSums, Outcomes, SavedOutcomes};
 use super::hypothesis::{Hypothesis, Tested};
 use super::outcome::{parse_outcome, Outcome};
 use crate::diag::{Diagnostic, Error, Location, Sources};
 use crate::engine::{Block, Engine};
-use crate::ensemble::canonical::{Aggregates, Header, Mismatch, Reader, Writer};
+use crate::ensemble::canonical::{Aggregates, Mismatch};
 use crate::ensemble::{
     aggregate, merged, Accumulator, Aggregate, Controls, EachScenario, Ensemble, Results,
     Workspace, LOG_RUNS,
@@ -174,7 +174,7 @@ pub fn parse_outcomes(
 
 /// A comparison ready to run: every scenario loaded and checked, its outcomes parsed.
 #[derive(Debug, Clone)]
-pub struct Prepared {
+pub struct Work {
     /// Names, base first.
     pub names: Vec<String>,
     /// Models, base first, all with the base's settings.
@@ -183,7 +183,7 @@ pub struct Prepared {
     pub outcomes: Vec<Vec<Outcome>>,
 }
 
-impl Prepared {
+impl Work {
     /// Loads the base `files[0]`, the other files and the variants (`NAME: PATH=VALUE, ...`)
     /// of the base, all with the base's runs, seed and substeps, and parses the outcomes
     /// (default: [`default_outcomes`] of the base) against each. Every scenario must have the
@@ -193,7 +193,7 @@ impl Prepared {
         variants: &[String],
         outcome_texts: &[String],
         overrides: &Overrides,
-    ) -> Result<Prepared, Error> {
+    ) -> Result<Work, Error> {
         let base_path = &files[0];
         let base = overrides.load(base_path)?;
         let mut names = vec![base.name.clone()];
@@ -220,7 +220,7 @@ impl Prepared {
             names.push(name);
             models.push(o.model(&loaded)?);
         }
-        Prepared::of(names, models, outcome_texts)
+        Work::of(names, models, outcome_texts)
     }
 
     /// A comparison of `models` (the base first) named `names`: every model takes the base's
@@ -230,7 +230,7 @@ impl Prepared {
         names: Vec<String>,
         mut models: Vec<Model>,
         outcome_texts: &[String],
-    ) -> Result<Prepared, Error> {
+    ) -> Result<Work, Error> {
         let base = models[0].clone();
         for m in &mut models[1..] {
             m.settings = base.settings;
@@ -264,7 +264,7 @@ impl Prepared {
                 sources: Sources::default(),
             });
         }
-        Ok(Prepared {
+        Ok(Work {
             names,
             models,
             outcomes,
@@ -383,26 +383,110 @@ impl Prepared {
         }
     }
 
-    /// Reads sums saved by [`Sums::write`].
-    pub fn read(&self, r: &mut Reader<'_>, with_results: bool) -> Result<Sums, Mismatch> {
+    /// The sums of the comparison from their saved form, checked against its shape; with the
+    /// full results only when `with_results` (refused if they are not there).
+    pub fn load(&self, saved: SavedComparison, with_results: bool) -> Result<Sums, Mismatch> {
         let engines = self.engines();
         let mut sums = self.empty_of(&engines, with_results, self.models[0].settings.runs);
-        for s in &mut sums.paired.scenarios {
-            s.read(r)?;
+        if saved.scenarios.len() != sums.paired.scenarios.len()
+            || saved.differences.len() != sums.paired.differences.len()
+        {
+            return Err(Mismatch(
+                "it holds another number of scenarios than the comparison's".into(),
+            ));
         }
-        for d in sums.paired.differences.iter_mut().flatten() {
-            d.read_into(r)?;
+        let runs = saved.scenarios.first().map_or(0, |s| s.runs);
+        for (s, theirs) in sums.paired.scenarios.iter_mut().zip(saved.scenarios) {
+            if theirs.runs != runs {
+                return Err(Mismatch("its scenarios have different runs".into()));
+            }
+            *s = s.clone().loaded(theirs)?;
         }
-        if let Some(EachScenario(accs)) = &mut sums.full {
-            for (acc, engine) in accs.iter_mut().zip(&engines) {
-                let saved = Aggregates::read(r)?;
+        for (mine, theirs) in sums.paired.differences.iter_mut().zip(saved.differences) {
+            if mine.len() != theirs.len() || theirs.iter().any(|d| d.n > runs) {
+                return Err(Mismatch("its paired differences do not fit".into()));
+            }
+            *mine = theirs;
+        }
+        if with_results {
+            let (Some(EachScenario(accs)), Some(full)) = (&mut sums.full, saved.full) else {
+                return Err(Mismatch(
+                    "it was made with --no-plots and holds no full results: merge with --no-plots, or run it again without".into(),
+                ));
+            };
+            if full.len() != accs.len() {
+                return Err(Mismatch("its full results do not fit".into()));
+            }
+            for ((acc, engine), saved) in accs.iter_mut().zip(&engines).zip(full) {
+                saved.check()?;
+                if saved.runs != runs {
+                    return Err(Mismatch("its full results have other runs".into()));
+                }
                 *acc = saved.accumulator(engine)?;
             }
-        }
-        if let Some(series) = &mut sums.series {
-            series.read(r)?;
+            let (Some(series), Some(theirs)) = (&mut sums.series, saved.series) else {
+                return Err(Mismatch("its paired series are missing".into()));
+            };
+            series.load(theirs, runs)?;
         }
         Ok(sums)
+    }
+}
+
+/// The saved form of a comparison's sums (a shard's payload).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SavedComparison {
+    /// Each scenario's outcomes.
+    pub scenarios: Vec<SavedOutcomes>,
+    /// `differences[s - 1][o]`.
+    pub differences: Vec<Vec<OutcomeSums>>,
+    /// Each scenario's full results, when kept for plots.
+    pub full: Option<Vec<Aggregates>>,
+    /// The paired series, in order, when kept for plots.
+    pub series: Option<Vec<OutcomeSums>>,
+}
+
+impl SavedComparison {
+    /// The runs these sums are of.
+    pub fn runs(&self) -> u64 {
+        self.scenarios.first().map_or(0, |s| s.runs)
+    }
+
+    /// Adds another's sums (of the same comparison, other runs).
+    pub fn add(&mut self, other: SavedComparison) -> Result<(), Mismatch> {
+        let shape = |c: &SavedComparison| {
+            (
+                c.scenarios.len(),
+                c.differences.iter().map(Vec::len).collect::<Vec<_>>(),
+                c.full.as_ref().map(Vec::len),
+                c.series.as_ref().map(Vec::len),
+            )
+        };
+        if shape(self) != shape(&other) {
+            return Err(Mismatch("the comparison's sums differ in shape".into()));
+        }
+        for (a, b) in self.scenarios.iter_mut().zip(&other.scenarios) {
+            a.add(b)?;
+        }
+        for (a, b) in self
+            .differences
+            .iter_mut()
+            .flatten()
+            .zip(other.differences.iter().flatten())
+        {
+            a.add(b);
+        }
+        if let (Some(a), Some(b)) = (&mut self.full, &other.full) {
+            for (a, b) in a.iter_mut().zip(b) {
+                a.merge(b)?;
+            }
+        }
+        if let (Some(a), Some(b)) = (&mut self.series, &other.series) {
+            for (a, b) in a.iter_mut().zip(b) {
+                a.add(b);
+            }
+        }
+        Ok(())
     }
 }
 
@@ -428,23 +512,16 @@ impl Sums {
         Aggregate::merge(&mut self.series, other.series, workspace);
     }
 
-    /// The saved form of the sums of runs `runs` of `models` (see
-    /// [`crate::ensemble::canonical`]).
-    pub fn write(&self, w: &mut Writer, models: &[Model], runs: Range<u64>) {
-        for s in &self.paired.scenarios {
-            s.write(w);
-        }
-        for d in self.paired.differences.iter().flatten() {
-            d.write(w);
-        }
-        if let Some(EachScenario(accs)) = &self.full {
-            for (acc, model) in accs.iter().zip(models) {
-                let header = Header::of(model, runs.start, runs.end - runs.start);
-                acc.canonical(header).write(w);
-            }
-        }
-        if let Some(series) = &self.series {
-            series.write(w);
+    /// The saved form of the sums.
+    pub fn saved(&self) -> SavedComparison {
+        SavedComparison {
+            scenarios: self.paired.scenarios.iter().map(Outcomes::saved).collect(),
+            differences: self.paired.differences.clone(),
+            full: self
+                .full
+                .as_ref()
+                .map(|EachScenario(accs)| accs.iter().map(Accumulator::canonical).collect()),
+            series: self.series.as_ref().map(|s| s.all().cloned().collect()),
         }
     }
 }
@@ -507,15 +584,20 @@ impl PairedSeries {
         self.sums.iter().flatten().flatten().flatten()
     }
 
-    /// The saved form of the sums.
-    fn write(&self, w: &mut Writer) {
-        self.all().for_each(|s| s.write(w));
-    }
-
-    /// Reads sums saved by [`PairedSeries::write`] into these (empty, of the same shape).
-    fn read(&mut self, r: &mut Reader<'_>) -> Result<(), Mismatch> {
-        for s in self.sums.iter_mut().flatten().flatten().flatten() {
-            s.read_into(r)?;
+    /// Puts saved sums (of `runs` runs) in place of these (empty, of the same shape).
+    fn load(&mut self, saved: Vec<OutcomeSums>, runs: u64) -> Result<(), Mismatch> {
+        if saved.len() != self.all().count() || saved.iter().any(|s| s.n > runs) {
+            return Err(Mismatch("its paired series do not fit".into()));
+        }
+        for (mine, theirs) in self
+            .sums
+            .iter_mut()
+            .flatten()
+            .flatten()
+            .flatten()
+            .zip(saved)
+        {
+            *mine = theirs;
         }
         Ok(())
     }

@@ -2,13 +2,14 @@
 //! before anything runs, and their points evaluated with common random numbers. Shared by
 //! sweeps ([`super::sweep`]) and sensitivity analyses ([`super::sensitivity`]).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::batch::{Batch, Evaluation};
-use super::collect::Outcomes;
+use super::collect::{Outcomes, SavedOutcomes};
 use super::design::{parse_vary, Parameter, Spec};
-use super::shard::Piece;
+use super::shard::{Layout, Part, Piece};
 use crate::diag::{Diagnostic, Error, Sources};
+use crate::ensemble::canonical::Mismatch;
 use crate::ensemble::{Controls, Workspace};
 use crate::stats::Estimate;
 
@@ -175,24 +176,195 @@ pub fn evaluate(
     Ok(done.map(|()| out))
 }
 
-/// Evaluates a shard's pieces of the points, giving each piece's outcomes' sums in order;
-/// `Ok(None)` if cancelled.
-pub fn gather_pieces(
-    batch: &Batch,
-    parameters: &[Parameter],
-    points: &[Vec<f64>],
-    pieces: &[Piece],
-    workspace: &Workspace,
-    controls: &Controls<'_>,
-) -> Result<Option<Vec<Outcomes>>, Error> {
-    let mut out = Vec::with_capacity(pieces.len());
-    let mut emit = |e: Evaluation| out.push(e.outcomes);
-    let done = batch.evaluate(
-        pieces,
-        &|i| sets(parameters, &points[i]),
-        &mut emit,
-        workspace,
-        controls,
-    )?;
-    Ok(done.map(|()| out))
+/// The points of an exploration: a batch, its parameters, and their values at each point.
+#[derive(Debug, Clone, Copy)]
+pub struct Points<'w> {
+    /// The scenario evaluated.
+    pub batch: &'w Batch,
+    /// The varied parameters.
+    pub parameters: &'w [Parameter],
+    /// Each point's values.
+    pub values: &'w [Vec<f64>],
+}
+
+/// The outcomes' sums of pieces of points, in point order.
+#[derive(Debug, Clone)]
+pub struct PointSums {
+    /// Each piece and its sums.
+    pub pieces: Vec<(Piece, Outcomes)>,
+}
+
+/// One piece's saved sums.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SavedPiece {
+    /// The point, from 0.
+    pub point: usize,
+    /// Its first run.
+    pub first: u64,
+    /// Its runs.
+    pub count: u64,
+    /// The outcomes' sums over them.
+    pub outcomes: SavedOutcomes,
+}
+
+/// The saved sums of pieces of points (a shard's payload).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SavedPoints {
+    /// The pieces, in point order.
+    pub pieces: Vec<SavedPiece>,
+}
+
+impl Points<'_> {
+    /// Every point's runs.
+    pub fn layout(&self) -> Layout {
+        Layout::Points(
+            whole(self.batch, self.parameters, self.values)
+                .into_iter()
+                .map(|p| p.runs.end)
+                .collect(),
+        )
+    }
+
+    /// Evaluates `part`'s pieces of the points; `Ok(None)` if cancelled.
+    pub fn gather(
+        &self,
+        part: &Part,
+        workspace: &Workspace,
+        controls: &Controls<'_>,
+    ) -> Result<Option<PointSums>, Error> {
+        let Part::Pieces(pieces) = part else {
+            return Ok(None);
+        };
+        let mut out = Vec::with_capacity(pieces.len());
+        let mut emit = |e: Evaluation| out.push(e.outcomes.compact());
+        let done = self.batch.evaluate(
+            pieces,
+            &|i| sets(self.parameters, &self.values[i]),
+            &mut emit,
+            workspace,
+            controls,
+        )?;
+        Ok(done.map(|()| PointSums {
+            pieces: pieces.iter().cloned().zip(out).collect(),
+        }))
+    }
+
+    /// The empty outcomes' sums of point `point`.
+    fn empty_outcomes(&self, point: usize) -> Result<Outcomes, Mismatch> {
+        let values = self.values.get(point).ok_or_else(|| {
+            Mismatch(format!(
+                "it holds point {}, which the design has not",
+                point + 1
+            ))
+        })?;
+        let (model, outcomes) = self
+            .batch
+            .point(&sets(self.parameters, values))
+            .map_err(|_| Mismatch(format!("its point {} cannot be simulated", point + 1)))?;
+        Ok(Outcomes::new(
+            &crate::engine::Engine::new(&model),
+            &outcomes,
+        ))
+    }
+
+    /// Checks that saved pieces are `part`'s, each with sums of its outcomes and runs.
+    pub fn check_saved(&self, part: &Part, saved: &SavedPoints) -> Result<(), Mismatch> {
+        let Part::Pieces(expected) = part else {
+            return Err(Mismatch("not a batch".into()));
+        };
+        if saved.pieces.len() != expected.len() {
+            return Err(Mismatch(format!(
+                "it holds {} pieces of points where its part has {}",
+                saved.pieces.len(),
+                expected.len()
+            )));
+        }
+        for (piece, mine) in saved.pieces.iter().zip(expected) {
+            if (piece.point, piece.first, piece.count)
+                != (mine.point, mine.runs.start, mine.runs.end - mine.runs.start)
+            {
+                return Err(Mismatch("its pieces are not those of its part".into()));
+            }
+            self.empty_outcomes(piece.point)?
+                .loaded(piece.outcomes.clone())?;
+            piece.outcomes.has_runs(piece.count)?;
+        }
+        Ok(())
+    }
+
+    /// The saved form of pieces' sums.
+    pub fn save(sums: PointSums) -> SavedPoints {
+        SavedPoints {
+            pieces: sums
+                .pieces
+                .into_iter()
+                .map(|(piece, outcomes)| SavedPiece {
+                    point: piece.point,
+                    first: piece.runs.start,
+                    count: piece.runs.end - piece.runs.start,
+                    outcomes: outcomes.saved(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Adds `part`'s pieces to `sum`'s: a piece that continues a point's last one (its runs
+    /// follow on) is added to it.
+    pub fn add(sum: &mut SavedPoints, part: SavedPoints) -> Result<(), Mismatch> {
+        for piece in part.pieces {
+            match sum.pieces.last_mut() {
+                Some(last) if last.point == piece.point => {
+                    if piece.first != last.first + last.count {
+                        return Err(Mismatch(format!(
+                            "point {}'s runs are not given once each",
+                            piece.point + 1
+                        )));
+                    }
+                    last.outcomes.add(&piece.outcomes)?;
+                    last.count += piece.count;
+                }
+                Some(last) if last.point > piece.point => {
+                    return Err(Mismatch("the pieces are not in point order".into()))
+                }
+                _ => sum.pieces.push(piece),
+            }
+        }
+        Ok(())
+    }
+
+    /// Every point's whole sums from their saved form, each point covered exactly.
+    pub fn load(&self, saved: SavedPoints) -> Result<PointSums, Mismatch> {
+        let Layout::Points(runs) = self.layout() else {
+            return Err(Mismatch("not a batch".into()));
+        };
+        if saved.pieces.len() != runs.len() {
+            return Err(Mismatch("a point has no runs".into()));
+        }
+        let mut pieces = Vec::with_capacity(runs.len());
+        for (point, (piece, &count)) in saved.pieces.into_iter().zip(&runs).enumerate() {
+            if piece.point != point || piece.first != 0 || piece.count != count {
+                return Err(Mismatch(format!(
+                    "point {} is not covered once by the shards",
+                    point + 1
+                )));
+            }
+            let outcomes = self.empty_outcomes(point)?.loaded(piece.outcomes)?;
+            pieces.push((
+                Piece {
+                    point,
+                    runs: 0..count,
+                },
+                outcomes,
+            ));
+        }
+        Ok(PointSums { pieces })
+    }
+
+    /// Every point's estimates, in point order, from the sums of whole points.
+    pub fn estimates(&self, sums: &PointSums) -> Vec<PointEstimates> {
+        sums.pieces
+            .iter()
+            .map(|(piece, outcomes)| estimates_of(&self.values[piece.point], outcomes))
+            .collect()
+    }
 }

@@ -34,6 +34,105 @@ impl fmt::Display for Shard {
     }
 }
 
+/// How a command's work is laid out, for splitting it: one ensemble of runs, or points of a
+/// batch with their runs each.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Layout {
+    /// An ensemble of this many runs (`run`, `test`, `compare`).
+    Runs(u64),
+    /// Points with these runs each (`sweep`, `sensitivity`, `transfer`, `discover`).
+    Points(Vec<u64>),
+}
+
+/// A shard's part of the work (or all of it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Part {
+    /// These runs of the ensemble.
+    Runs(Range<u64>),
+    /// These pieces of the points, in point order.
+    Pieces(Vec<Piece>),
+}
+
+impl Layout {
+    /// The part of `shard` (all of it for [`Shard::whole`]).
+    pub fn part(&self, shard: Shard) -> Part {
+        match self {
+            Layout::Runs(runs) => Part::Runs(shard.runs(*runs)),
+            Layout::Points(runs) => Part::Pieces(shard.pieces(runs)),
+        }
+    }
+
+    /// All of the work.
+    pub fn whole(&self) -> Part {
+        self.part(Shard::whole())
+    }
+
+    /// Runs in all (every point's).
+    pub fn total_runs(&self) -> u64 {
+        match self {
+            Layout::Runs(runs) => *runs,
+            Layout::Points(runs) => runs.iter().sum(),
+        }
+    }
+
+    /// The points (1 for an ensemble).
+    pub fn points(&self) -> u64 {
+        match self {
+            Layout::Runs(_) => 1,
+            Layout::Points(runs) => runs.len() as u64,
+        }
+    }
+
+    /// The part of `shard`, in words ("runs 250 to 499 of 1000", "points 3 to 5 of 9").
+    pub fn describe(&self, shard: Shard) -> String {
+        match (self, self.part(shard)) {
+            (Layout::Runs(runs), Part::Runs(r)) => {
+                format!("runs {} to {} of {runs}", r.start, r.end.saturating_sub(1))
+            }
+            (Layout::Points(runs), Part::Pieces(pieces)) => {
+                let points = runs.len();
+                let (Some(first), Some(last)) = (pieces.first(), pieces.last()) else {
+                    return "nothing".into();
+                };
+                let whole = |p: &Piece| p.runs.start == 0 && p.runs.end == runs[p.point];
+                if pieces.iter().all(whole) {
+                    format!(
+                        "points {} to {} of {points}",
+                        first.point + 1,
+                        last.point + 1
+                    )
+                } else if first.point == last.point {
+                    format!(
+                        "runs {} to {} of point {} of {points}",
+                        first.runs.start,
+                        first.runs.end - 1,
+                        first.point + 1
+                    )
+                } else {
+                    format!(
+                        "point {} runs {} to point {} run {} of {points} points",
+                        first.point + 1,
+                        first.runs.start,
+                        last.point + 1,
+                        last.runs.end - 1
+                    )
+                }
+            }
+            _ => "nothing".into(),
+        }
+    }
+}
+
+impl Part {
+    /// Runs in the part.
+    pub fn runs(&self) -> u64 {
+        match self {
+            Part::Runs(r) => r.end - r.start,
+            Part::Pieces(pieces) => pieces.iter().map(|p| p.runs.end - p.runs.start).sum(),
+        }
+    }
+}
+
 /// A point's runs done by one shard.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Piece {

@@ -19,7 +19,7 @@ use crate::scenario::Loaded;
 
 /// A sweep ready to run: every parameter and point checked, the outcomes parsed.
 #[derive(Debug, Clone)]
-pub struct Prepared {
+pub struct Work {
     batch: Batch,
     /// The varied parameters.
     pub parameters: Vec<Parameter>,
@@ -56,7 +56,7 @@ pub fn outcome_texts(texts: &[String], base: &Model) -> Result<(Vec<String>, Vec
     })
 }
 
-impl Prepared {
+impl Work {
     /// A sweep of `loaded` with the command line's overrides, varying `varies`
     /// (`PATH=SPEC`) over `design`, gathering `outcomes` (default: `compare`'s) and those of
     /// `expects` (`OUTCOME OP NUMBER`). Every problem is found here, before any simulation.
@@ -67,7 +67,7 @@ impl Prepared {
         design: Design,
         outcomes: &[String],
         expects: &[String],
-    ) -> Result<Prepared, Error> {
+    ) -> Result<Work, Error> {
         let base = overrides.model(&loaded)?;
         let default = (base.territories.len() == 1).then_some(0);
         let mut hypotheses = Vec::new();
@@ -118,7 +118,7 @@ impl Prepared {
         }
         let mut rng = side_rng(base.settings.seed, Purpose::Design);
         let points = design.points(&parameters, &mut rng);
-        Ok(Prepared {
+        Ok(Work {
             batch,
             parameters,
             design,
@@ -137,6 +137,15 @@ impl Prepared {
     /// The batch evaluating the points.
     pub fn batch(&self) -> &Batch {
         &self.batch
+    }
+
+    /// The points evaluated, with their batch and parameters.
+    pub fn points(&self) -> explore::Points<'_> {
+        explore::Points {
+            batch: &self.batch,
+            parameters: &self.parameters,
+            values: &self.points,
+        }
     }
 
     /// The work of every point, for the up-front refusal of long work.

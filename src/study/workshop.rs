@@ -9,7 +9,7 @@
 
 use serde::Serialize;
 
-use super::compare::{outcomes_with, Comparison, Prepared};
+use super::compare::{outcomes_with, Comparison, Work};
 use super::hypothesis::Tested;
 use super::Study;
 use crate::diag::{Diagnostic, Error};
@@ -471,7 +471,7 @@ impl Workshop {
 
     /// The choices as `--set` overrides, checked against the scenario (every problem with its
     /// message and "did you mean", as `--set` gives them), and `runs` against the bounds.
-    pub fn prepare(&self, choices: &[(String, f64)], runs: Option<u64>) -> Result<Prepared, Error> {
+    pub fn prepare(&self, choices: &[(String, f64)], runs: Option<u64>) -> Result<Work, Error> {
         let runs = runs.unwrap_or(self.runs);
         if runs == 0 || runs > self.max_runs {
             return Err(Error::Usage(format!(
@@ -500,7 +500,7 @@ impl Workshop {
             ..base.clone()
         }
         .model(&self.loaded)?;
-        Prepared::of(
+        Work::of(
             NAMES.iter().map(|s| s.to_string()).collect(),
             vec![written, chosen],
             &self.outcomes,

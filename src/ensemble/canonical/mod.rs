@@ -1,52 +1,25 @@
-//! The saved form of aggregates: a versioned [`Header`] saying exactly what was simulated, and
-//! the exact integer aggregates, sparse — not the worker's internal layout (16-bit rows with
-//! carries, block logs), but every histogram cell as its non-zero (bin, count) pairs. A shard
-//! file holds this; `merge` adds shards up after checking that their headers and shapes agree,
-//! and reads the results from the sum exactly as from a single machine's accumulator.
+//! The saved form of aggregates: the exact integer aggregates of some runs, sparse — not the
+//! worker's internal layout (16-bit rows with carries, block logs), but every histogram cell as
+//! its non-zero (bin, count) pairs. A shard file holds this (with a header saying what it is
+//! of: `output::shard`); `merge` adds shards up and reads the results from the sum exactly as
+//! from a single machine's accumulator.
 //!
-//! [`Writer`] and [`Reader`] are the byte encoding (LEB128 integers, little-endian floats,
-//! length-prefixed lists), shared with the study layer's aggregates. A [`Reader`] never panics
-//! and never allocates more than its input could hold: a truncated or corrupted input is an
-//! error that says what it was reading.
-
-mod bytes;
+//! The types derive serde, and their bytes are postcard's compact encoding (variable-length
+//! integers, little-endian floats, length-prefixed lists). [`Aggregates::decode`] never panics
+//! and never allocates more than its input could hold, then checks that the aggregates are ones
+//! runs could have made ([`Aggregates::check`]): a truncated, corrupted or forged input is an
+//! error that says what is wrong.
 
 use std::fmt;
 
-pub use bytes::{Reader, Writer};
+use serde::{Deserialize, Serialize};
 
 use super::accumulator::{Accumulator, TerritoryAcc};
 use super::histogram::span_between;
 use super::{BINS, SPEND_BINS};
 use crate::engine::Engine;
-use crate::model::Model;
 
-/// Version of the canonical form. Any change to what is saved or how must change it.
-pub const FORMAT: u32 = 1;
-
-/// What a saved aggregate is of: two aggregates merge only if everything but their runs
-/// agrees.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Header {
-    /// [`FORMAT`].
-    pub format: u32,
-    /// [`crate::random::DRAW_STREAM`]: which draws a run makes from its stream.
-    pub draw_stream: u32,
-    /// The program's version.
-    pub program: String,
-    /// SHA-256 of the resolved scenario (the model with its overrides and settings), hex.
-    pub fingerprint: String,
-    /// Master seed.
-    pub seed: u64,
-    /// Euler substeps per month.
-    pub substeps: u32,
-    /// `--deterministic`.
-    pub deterministic: bool,
-    /// The runs aggregated, as sorted, disjoint ranges (first, count).
-    pub runs: Vec<(u64, u64)>,
-}
-
-/// Why two saved aggregates cannot be merged, or a saved aggregate read.
+/// Why saved aggregates cannot be used: they are not those of the work, or not of any runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mismatch(pub String);
 
@@ -60,99 +33,27 @@ fn mismatch<T>(message: impl Into<String>) -> Result<T, Mismatch> {
     Err(Mismatch(message.into()))
 }
 
-impl Header {
-    /// The header of runs `first..first + count` of `model`.
-    pub fn of(model: &Model, first: u64, count: u64) -> Header {
-        Header {
-            format: FORMAT,
-            draw_stream: crate::random::DRAW_STREAM,
-            program: env!("CARGO_PKG_VERSION").to_string(),
-            fingerprint: model.fingerprint(),
-            seed: model.settings.seed,
-            substeps: model.settings.substeps,
-            deterministic: model.settings.deterministic,
-            runs: vec![(first, count)],
-        }
-    }
+/// The bytes of a saved value (postcard).
+pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    // Serialising into memory fails only for types postcard cannot write (none of ours).
+    postcard::to_allocvec(value).unwrap_or_default()
+}
 
-    /// Runs in all.
-    pub fn run_count(&self) -> u64 {
-        self.runs.iter().map(|r| r.1).sum()
-    }
-
-    /// Checks that `other` is of the same simulation (everything but the runs agrees), saying
-    /// what differs.
-    pub fn agrees_with(&self, other: &Header) -> Result<(), Mismatch> {
-        let differs = |what: &str, a: String, b: String| {
-            mismatch(format!("{what} differs: {a} here, {b} in the other"))
-        };
-        if self.format != other.format {
-            return differs(
-                "the format version",
-                self.format.to_string(),
-                other.format.to_string(),
-            );
-        }
-        if self.program != other.program {
-            return differs(
-                "the program version",
-                self.program.clone(),
-                other.program.clone(),
-            );
-        }
-        if self.draw_stream != other.draw_stream {
-            return differs(
-                "the draw-stream version",
-                self.draw_stream.to_string(),
-                other.draw_stream.to_string(),
-            );
-        }
-        if self.fingerprint != other.fingerprint {
-            return mismatch(
-                "the scenario differs (another file, other values or other overrides)",
-            );
-        }
-        if self.seed != other.seed {
-            return differs("the seed", self.seed.to_string(), other.seed.to_string());
-        }
-        if self.substeps != other.substeps {
-            return differs(
-                "the number of substeps",
-                self.substeps.to_string(),
-                other.substeps.to_string(),
-            );
-        }
-        if self.deterministic != other.deterministic {
-            return mismatch("one is --deterministic and the other is not");
-        }
-        Ok(())
-    }
-
-    /// The union of two headers' runs, refused if they overlap.
-    pub fn join_runs(&self, other: &Header) -> Result<Vec<(u64, u64)>, Mismatch> {
-        let mut all: Vec<(u64, u64)> = self.runs.iter().chain(&other.runs).copied().collect();
-        all.sort_unstable();
-        let mut joined: Vec<(u64, u64)> = Vec::new();
-        for (first, count) in all {
-            match joined.last_mut() {
-                Some(last) if first < last.0 + last.1 => {
-                    return mismatch(format!(
-                        "runs {}..{} are in both",
-                        first,
-                        (last.0 + last.1).min(first + count)
-                    ))
-                }
-                Some(last) if first == last.0 + last.1 => last.1 += count,
-                _ => joined.push((first, count)),
-            }
-        }
-        Ok(joined)
+/// Reads a value saved by [`encode`], refusing anything malformed or followed by more bytes.
+pub fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, Mismatch> {
+    match postcard::take_from_bytes::<T>(bytes) {
+        Ok((value, [])) => Ok(value),
+        Ok((_, rest)) => mismatch(format!(
+            "{} bytes follow the end of the content",
+            rest.len()
+        )),
+        Err(e) => mismatch(format!("the content ends early or is corrupted ({e})")),
     }
 }
 
 /// One histogram cell (an index at a month): its exact sum, least and greatest values, and its
 /// non-zero counts by bin, in increasing bin order.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Cell {
     /// Σ value · 2⁵².
     pub sum: u128,
@@ -165,7 +66,7 @@ pub struct Cell {
 }
 
 /// One territory's aggregates, exact and sparse.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TerritoryAggregates {
     /// Months 0..=horizon.
     pub months: u32,
@@ -192,10 +93,8 @@ pub struct TerritoryAggregates {
 }
 
 /// The full results of an ensemble's runs (or of some of them), saved.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Aggregates {
-    /// What was simulated.
-    pub header: Header,
     /// Runs recorded.
     pub runs: u64,
     /// Per territory, in network order.
@@ -212,8 +111,8 @@ fn sparse(row: &[u64]) -> Vec<(u16, u64)> {
 }
 
 impl Accumulator {
-    /// The saved form of these aggregates, under `header` (whose runs must be those recorded).
-    pub fn canonical(&self, header: Header) -> Aggregates {
+    /// The saved form of these aggregates.
+    pub fn canonical(&self) -> Aggregates {
         let territories = self
             .territories
             .iter()
@@ -250,7 +149,6 @@ impl Accumulator {
             })
             .collect();
         Aggregates {
-            header,
             runs: self.runs,
             territories,
         }
@@ -286,8 +184,6 @@ fn cell_counts(
 impl Aggregates {
     /// Adds `other`'s aggregates (of the same simulation, other runs) into these, exactly.
     pub fn merge(&mut self, other: &Aggregates) -> Result<(), Mismatch> {
-        self.header.agrees_with(&other.header)?;
-        let runs = self.header.join_runs(&other.header)?;
         if self.territories.len() != other.territories.len() {
             return mismatch("the number of territories differs");
         }
@@ -318,7 +214,6 @@ impl Aggregates {
             a.spend_max_seen = a.spend_max_seen.max(b.spend_max_seen);
         }
         self.runs += other.runs;
-        self.header.runs = runs;
         Ok(())
     }
 
@@ -366,105 +261,41 @@ impl Aggregates {
         Ok(acc)
     }
 
-    /// The bytes of these aggregates (see [`Writer`]).
+    /// The bytes of these aggregates (see [`encode`]).
     pub fn encode(&self) -> Vec<u8> {
-        let mut w = Writer::default();
-        self.write(&mut w);
-        w.bytes
+        encode(self)
     }
 
-    /// Reads aggregates written by [`Aggregates::encode`], checking every length and range.
+    /// Reads aggregates written by [`Aggregates::encode`], checking them ([`Aggregates::check`]).
     pub fn decode(bytes: &[u8]) -> Result<Aggregates, Mismatch> {
-        let mut r = Reader::new(bytes);
-        let aggregates = Aggregates::read(&mut r)?;
-        r.end()?;
+        let aggregates: Aggregates = decode(bytes)?;
+        aggregates.check()?;
         Ok(aggregates)
     }
 
-    /// Writes these aggregates into `w`.
-    pub fn write(&self, w: &mut Writer) {
-        w.header(&self.header);
-        w.u64(self.runs);
-        w.len(self.territories.len());
+    /// Refuses aggregates that no runs could have made: lengths that do not agree with their
+    /// months and phases, cells whose values are not an index's or whose counts do not add up
+    /// to the runs, spend and phase counts beyond the runs.
+    pub fn check(&self) -> Result<(), Mismatch> {
         for t in &self.territories {
-            w.u64(u64::from(t.months));
-            w.u64(u64::from(t.phases));
-            w.len(t.cells.len());
-            for c in &t.cells {
-                w.u128(c.sum);
-                w.f64(c.min);
-                w.f64(c.max);
-                w.sparse(&c.counts);
-            }
-            w.u64s(&t.alive);
-            w.u64s(&t.in_phase);
-            w.u64s(&t.entries);
-            w.f64(t.spend_max);
-            w.sparse(&t.spend_counts);
-            w.u128(t.spend_sum);
-            w.f64(t.spend_min);
-            w.f64(t.spend_max_seen);
-        }
-    }
-
-    /// Reads aggregates written by [`Aggregates::write`] from `r`, checking every length and
-    /// range.
-    pub fn read(r: &mut Reader<'_>) -> Result<Aggregates, Mismatch> {
-        let header = r.header()?;
-        let runs = r.u64("the number of runs")?;
-        let n = r.len("the territories", 1)?;
-        let mut territories = Vec::with_capacity(n);
-        for _ in 0..n {
-            let months = r.small("the months", 1, 1201)?;
-            let phases = r.small("the phases", 1, 257)?;
-            let cells = r.len("the cells", 26)?;
-            let mut list = Vec::with_capacity(cells);
-            for _ in 0..cells {
-                list.push(Cell {
-                    sum: r.u128("a cell's sum")?,
-                    min: r.f64("a cell's least value")?,
-                    max: r.f64("a cell's greatest value")?,
-                    counts: r.sparse("a cell's counts", BINS)?,
-                });
-            }
-            let alive = r.u64s("the runs alive")?;
-            let in_phase = r.u64s("the runs in each phase")?;
-            let entries = r.u64s("the phase entries")?;
-            let months_n = months as usize;
-            if alive.len() != months_n
-                || in_phase.len() != months_n * phases as usize
-                || entries.len() != months_n * phases as usize
-                || cells % months_n != 0
+            let months = t.months as usize;
+            if !(1..=1201).contains(&t.months)
+                || !(1..=256).contains(&t.phases)
+                || t.alive.len() != months
+                || t.in_phase.len() != months * t.phases as usize
+                || t.entries.len() != months * t.phases as usize
+                || t.cells.len() % months != 0
             {
                 return mismatch(
                     "the aggregates' lengths do not agree with their months and phases",
                 );
             }
-            for cell in &list {
-                check_cell(cell, runs)?;
+            for cell in &t.cells {
+                check_cell(cell, self.runs)?;
             }
-            territories.push(TerritoryAggregates {
-                months,
-                phases,
-                cells: list,
-                alive,
-                in_phase,
-                entries,
-                spend_max: r.f64("the spend histogram's end")?,
-                spend_counts: r.sparse("the spend counts", SPEND_BINS)?,
-                spend_sum: r.u128("the spend's sum")?,
-                spend_min: r.f64("the least spend")?,
-                spend_max_seen: r.f64("the greatest spend")?,
-            });
+            check_spend(t, self.runs)?;
         }
-        for t in &territories {
-            check_spend(t, runs)?;
-        }
-        Ok(Aggregates {
-            header,
-            runs,
-            territories,
-        })
+        Ok(())
     }
 }
 
@@ -478,6 +309,9 @@ fn check_cell(cell: &Cell, runs: u64) -> Result<(), Mismatch> {
         return mismatch("a cell's least and greatest values are not values of an index");
     }
     let span = span_between(cell.min, cell.max).unwrap_or(0..0);
+    if !sparse_row(&cell.counts, BINS) {
+        return mismatch("a cell's counts are not a sparse row of the histogram's bins");
+    }
     let mut total: u64 = 0;
     for &(bin, count) in &cell.counts {
         if !span.contains(&usize::from(bin)) {
@@ -506,7 +340,8 @@ fn check_spend(t: &TerritoryAggregates, runs: u64) -> Result<(), Mismatch> {
         .iter()
         .fold(0u64, |a, &(_, c)| a.saturating_add(c));
     let bounded = |xs: &[u64]| xs.iter().all(|&x| x <= runs);
-    if !finite
+    if !sparse_row(&t.spend_counts, SPEND_BINS)
+        || !finite
         || !(empty || ranged)
         || total != runs
         || !bounded(&t.alive)
@@ -516,6 +351,13 @@ fn check_spend(t: &TerritoryAggregates, runs: u64) -> Result<(), Mismatch> {
         return mismatch("the spend or phase aggregates are not those of the runs");
     }
     Ok(())
+}
+
+/// Whether `row` is a sparse row of `bins` bins: bins increasing and below `bins`, counts not 0.
+fn sparse_row(row: &[(u16, u64)], bins: usize) -> bool {
+    row.iter()
+        .all(|&(bin, count)| usize::from(bin) < bins && count > 0)
+        && row.windows(2).all(|w| w[0].0 < w[1].0)
 }
 
 /// The sum of two sparse rows of counts.
@@ -551,6 +393,7 @@ fn add_sparse(a: &[(u16, u64)], b: &[(u16, u64)]) -> Vec<(u16, u64)> {
 mod tests {
     use super::*;
     use crate::ensemble::{accumulate, Controls, Workspace};
+    use crate::model::Model;
     use std::sync::atomic::AtomicBool;
 
     fn model(file: &str) -> Model {
@@ -570,8 +413,8 @@ mod tests {
     }
 
     /// Saved, encoded, decoded, merged and read back, the aggregates of runs split in three
-    /// (a logged part, parts with rows) give the results of the whole, to the bit; the header
-    /// records the runs; the encoding round-trips.
+    /// (a logged part, parts with rows) give the results of the whole, to the bit; the encoding
+    /// round-trips.
     #[test]
     fn saved_shards_merge_into_the_whole() {
         let m = model("grande-synthe.toml");
@@ -582,7 +425,7 @@ mod tests {
         let mut saved: Vec<Aggregates> = parts
             .iter()
             .map(|&(first, count)| {
-                let a = accumulated(&m, first, count).canonical(Header::of(&m, first, count));
+                let a = accumulated(&m, first, count).canonical();
                 let back = Aggregates::decode(&a.encode()).unwrap();
                 assert_eq!(back, a);
                 back
@@ -592,30 +435,21 @@ mod tests {
         for s in &saved {
             sum.merge(s).unwrap();
         }
-        assert_eq!(sum.header.runs, vec![(0, 5000)]);
-        assert_eq!(sum, whole.canonical(Header::of(&m, 0, 5000)));
+        assert_eq!(sum.runs, 5000);
+        assert_eq!(sum, whole.canonical());
         let back = sum.accumulator(&engine).unwrap();
         assert_eq!(format!("{:?}", back.results(&m, 0.0)), expected);
     }
 
-    /// Merging refuses what is not the same simulation, or the same runs twice; decoding
-    /// refuses truncated and altered bytes without panicking.
+    /// Merging refuses aggregates of another shape; decoding refuses truncated and altered
+    /// bytes without panicking, and aggregates no runs could have made.
     #[test]
     fn mismatches_and_corruption_are_refused() {
         let m = model("malaunay.toml");
-        let a = accumulated(&m, 0, 40).canonical(Header::of(&m, 0, 40));
-        let b = accumulated(&m, 40, 40).canonical(Header::of(&m, 40, 40));
-        let mut twice = a.clone();
-        let e = twice.merge(&a).unwrap_err();
-        assert!(e.0.contains("runs 0..40 are in both"), "{e}");
-        let mut other_seed = m.clone();
-        other_seed.settings.seed += 1;
-        let c = accumulated(&other_seed, 40, 40).canonical(Header::of(&other_seed, 40, 40));
-        let e = a.clone().merge(&c).unwrap_err();
-        assert!(e.0.contains("scenario differs"), "{e}");
-        let mut ok = a.clone();
-        ok.merge(&b).unwrap();
-        assert_eq!(ok.header.runs, vec![(0, 80)]);
+        let a = accumulated(&m, 0, 40).canonical();
+        let other = accumulated(&model("grande-synthe.toml"), 0, 40).canonical();
+        let e = a.clone().merge(&other).unwrap_err();
+        assert!(e.0.contains("shape"), "{e}");
         let bytes = a.encode();
         for cut in (0..bytes.len()).step_by(97) {
             assert!(Aggregates::decode(&bytes[..cut]).is_err(), "cut at {cut}");
@@ -628,8 +462,18 @@ mod tests {
             bad[at] ^= 1 << ((state >> 20) % 8);
             let _ = Aggregates::decode(&bad);
         }
+        // A count in a bin out of the histogram, unordered bins, one run too many.
+        let mut forged = a.clone();
+        forged.territories[0].spend_counts.push((u16::MAX, 1));
+        assert!(forged.check().is_err());
+        let mut forged = a.clone();
+        forged.territories[0].cells[5].counts.reverse();
+        assert!(forged.check().is_err() || forged.territories[0].cells[5].counts.len() < 2);
+        let mut forged = a.clone();
+        forged.runs += 1;
+        assert!(forged.check().is_err());
+        assert!(a.check().is_ok());
     }
-
     #[test]
     fn sparse_rows_add() {
         assert_eq!(

@@ -104,7 +104,7 @@ impl Method {
 
 /// An analysis ready to run: parameters and points checked, outcomes parsed.
 #[derive(Debug, Clone)]
-pub struct Prepared {
+pub struct Work {
     batch: Batch,
     /// The varied parameters (ranges).
     pub parameters: Vec<Parameter>,
@@ -122,7 +122,7 @@ pub struct Prepared {
     pub bootstrap: usize,
 }
 
-impl Prepared {
+impl Work {
     /// An analysis of `loaded` with the command line's overrides, varying `varies` (ranges
     /// `PATH=LO..HI`) by `method`, gathering `outcomes` (default: `compare`'s), with
     /// `bootstrap` resamplings. Every problem is found here, before any simulation.
@@ -133,7 +133,7 @@ impl Prepared {
         method: Method,
         outcomes: &[String],
         bootstrap: usize,
-    ) -> Result<Prepared, Error> {
+    ) -> Result<Work, Error> {
         let base = overrides.model(&loaded)?;
         let (texts, families) = outcome_texts(outcomes, &base)?;
         let batch = Batch::new(loaded, overrides.clone(), &texts)?;
@@ -169,7 +169,7 @@ impl Prepared {
             .iter()
             .map(|u| parameters.iter().zip(u).map(|(p, &u)| p.at(u)).collect())
             .collect();
-        Ok(Prepared {
+        Ok(Work {
             batch,
             parameters,
             method,
@@ -189,6 +189,15 @@ impl Prepared {
     /// The batch evaluating the points.
     pub fn batch(&self) -> &Batch {
         &self.batch
+    }
+
+    /// The points evaluated, with their batch and parameters.
+    pub fn points(&self) -> explore::Points<'_> {
+        explore::Points {
+            batch: &self.batch,
+            parameters: &self.parameters,
+            values: &self.points,
+        }
     }
 
     /// The work of every point.
