@@ -5,7 +5,6 @@
 
 use std::hint::black_box;
 use std::path::Path;
-use std::sync::atomic::AtomicBool;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use trajectoire::engine::Engine;
@@ -134,11 +133,7 @@ fn plotting(c: &mut Criterion) {
     let scenarios = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
     let mut m = Model::load(&scenarios.join("villes-pairs.toml")).unwrap();
     m.settings.runs = 256;
-    let cancel = AtomicBool::new(false);
-    let controls = Controls {
-        progress: &|_, _| {},
-        cancel: &cancel,
-    };
+    let controls = Controls::silent();
     let results = ensemble::simulate(&m, &common::WORKSPACE, &controls).unwrap();
     let dir = bench_dir().join("plots");
     std::fs::create_dir_all(&dir).unwrap();
@@ -158,11 +153,7 @@ fn plotting(c: &mut Criterion) {
 fn workshop(c: &mut Criterion) {
     use trajectoire::study::workshop::{Workshop, NAMES};
     let scenarios = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
-    let cancel = AtomicBool::new(false);
-    let controls = Controls {
-        progress: &|_, _| {},
-        cancel: &cancel,
-    };
+    let controls = Controls::silent();
     let threads = pool(2);
     let mut g = c.benchmark_group("workshop");
     g.sample_size(10);

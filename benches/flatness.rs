@@ -20,7 +20,6 @@
 //! round runs as many batches as make the largest size's runs, spread over its cycles, and the
 //! figure is the median over batches of the time per run.
 
-use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use trajectoire::ensemble::{self, Controls};
@@ -37,11 +36,7 @@ fn env_or(name: &str, default: u64) -> u64 {
 
 /// A batch of models through `ensemble::simulate_each`, as a sweep calls it.
 fn simulate_each(models: &[Model], pool: &rayon::ThreadPool) {
-    let cancel = AtomicBool::new(false);
-    let controls = Controls {
-        progress: &|_, _| {},
-        cancel: &cancel,
-    };
+    let controls = Controls::silent();
     pool.install(|| {
         std::hint::black_box(ensemble::simulate_each(
             models,

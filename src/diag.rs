@@ -240,6 +240,14 @@ impl Error {
         }
     }
 
+    /// Invalid arguments: problems that point into no file (a `--set`, an `--outcome`).
+    pub fn arguments(diagnostics: Vec<Diagnostic>) -> Self {
+        Error::Invalid {
+            diagnostics,
+            sources: Sources::default(),
+        }
+    }
+
     /// A refusal of the file `path`: what is wrong and what to do.
     pub fn refused(
         path: impl Into<PathBuf>,

@@ -27,7 +27,6 @@
 //! with [`diag::Error::render`]. docs/architecture.md describes the layout file by file.
 //!
 //! ```
-//! use std::sync::atomic::AtomicBool;
 //! use trajectoire::{ensemble, model::Model};
 //! let text = r#"
 //! [territory]
@@ -42,8 +41,7 @@
 //! let dir = std::env::temp_dir().join("trajectoire-doc");
 //! std::fs::create_dir_all(&dir).unwrap();
 //! let model = Model::parse(&dir.join("demo.toml"), text).unwrap();
-//! let cancel = AtomicBool::new(false);
-//! let controls = ensemble::Controls { progress: &|_, _| {}, cancel: &cancel };
+//! let controls = ensemble::Controls::silent();
 //! let workspace = ensemble::Workspace::new();
 //! let results = ensemble::simulate(&model, &workspace, &controls).unwrap();
 //! // No noise and no shocks: engagement decays exactly as E0 (1 − δh)^(t/h).

@@ -1,4 +1,4 @@
-//! MODEL.md's analytic checks: deterministic runs are explicit Euler solutions of known ODEs.
+//! The model's analytic checks (docs/model.md): deterministic runs are explicit Euler solutions of known ODEs.
 
 use crate::common::{model, one_group, simulate, trajectory};
 
@@ -10,7 +10,7 @@ fn bass(p: f64, q: f64, t: f64) -> f64 {
 
 fn bass_error(substeps: u32) -> f64 {
     // E constant at 0.5 (α = W = δ = σ = 0), so q = q0 · e = 0.02. Euler's error grows with
-    // p + q and the horizon: with MODEL.md's example p0 = 0.0005 it is 1.5e-3 over 240 months
+    // p + q and the horizon: with the model's example p0 = 0.0005 it is 1.5e-3 over 240 months
     // (see docs/model.md); with p0 = 0.005 it is 4.4e-4.
     let text = one_group(
         "engagement = 0.5",

@@ -6,7 +6,6 @@
 //! the bytes are the same at any thread count.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -15,7 +14,7 @@ use rand_distr::{Distribution, Normal};
 use trajectoire::engine::Engine;
 use trajectoire::ensemble::{Controls, Workspace};
 use trajectoire::model::Overrides;
-use trajectoire::study::calibration::{calibrate, Calibration, Problem};
+use trajectoire::study::calibration::{calibrate, Calibration, Work};
 use trajectoire::study::observed;
 
 /// A small town: three groups, ten years, a participation lever and a committee that only
@@ -142,22 +141,30 @@ fn fit_with(
     particles: usize,
     overrides: &Overrides,
 ) -> Calibration {
+    fit_work(path, observed, varies, particles, overrides).1
+}
+
+/// The calibration's work and the calibration of [`fit_with`].
+fn fit_work(
+    path: &Path,
+    observed: &str,
+    varies: &[&str],
+    particles: usize,
+    overrides: &Overrides,
+) -> (Work, Calibration) {
     let loaded = trajectoire::scenario::load(path).unwrap();
     let base = overrides.model(&loaded).unwrap();
     let observations = observed::parse(Path::new("history.csv"), observed, &base).unwrap();
     let varies: Vec<String> = varies.iter().map(|v| v.to_string()).collect();
-    let problem = Problem::new(loaded, overrides, &varies, observations, Some(particles)).unwrap();
-    let cancel = AtomicBool::new(false);
-    let controls = Controls {
-        progress: &|_, _| {},
-        cancel: &cancel,
-    };
+    let problem = Work::new(loaded, overrides, &varies, observations, Some(particles)).unwrap();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(2)
         .build()
         .unwrap();
-    pool.install(|| calibrate(&problem, &Workspace::new(), &controls))
-        .unwrap()
+    let c = pool
+        .install(|| calibrate(&problem, &Workspace::new(), &Controls::silent()))
+        .unwrap();
+    (problem, c)
 }
 
 #[test]
@@ -195,7 +202,7 @@ fn a_model_without_randomness_is_fitted_with_the_exact_likelihood() {
     let base = overrides.model(&loaded).unwrap();
     let observations = observed::parse(Path::new("history.csv"), &observed, &base).unwrap();
     let varies = [PARTICIPATION.to_string()];
-    let problem = Problem::new(loaded, &overrides, &varies, observations, Some(400)).unwrap();
+    let problem = Work::new(loaded, &overrides, &varies, observations, Some(400)).unwrap();
     assert_eq!(problem.settings().runs, 1);
     let workspace = Workspace::new();
     let never = || false;
@@ -258,12 +265,16 @@ fn three_parameters_of_a_synthetic_history_are_recovered_inside_narrow_intervals
     .map(|(p, x)| format!("{p}={x}"))
     .collect();
     let observed = history(&path, &sets, 5, 0);
-    let c = fit(
+    let runs = Overrides {
+        runs: Some(100),
+        ..Overrides::default()
+    };
+    let (work, c) = fit_work(
         &path,
         &observed,
         &[FATIGUE, PARTICIPATION, IMITATION],
         300,
-        100,
+        &runs,
     );
     // The lever's intensity and the imitation are well informed by these data; the fatigue
     // (which acts on the inhabitants' engagement only, under its noise) less so.
@@ -279,7 +290,8 @@ fn three_parameters_of_a_synthetic_history_are_recovered_inside_narrow_intervals
         "{}",
         c.sample.distinct
     );
-    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    let warnings = trajectoire::output::calibration::warnings(&work, &c);
+    assert!(warnings.is_empty(), "{warnings:?}");
 }
 
 /// The 90% intervals that hold the truth, over `reps` synthetic histories of the town at

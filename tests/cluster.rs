@@ -3,7 +3,6 @@
 //! cluster (.ci/slurm sets one up; TRAJECTOIRE_SLURM=1 makes its absence a failure).
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
 
 use assert_cmd::Command;
 use trajectoire::commands::merge::MergeArgs;
@@ -434,11 +433,7 @@ fn a_fuzzed_shard_never_panics_merge() {
         &dir.join("sweep"),
         2,
     );
-    let cancel = AtomicBool::new(false);
-    let controls = Controls {
-        progress: &|_, _| {},
-        cancel: &cancel,
-    };
+    let controls = Controls::silent();
     let mut state = 0x9e37_79b9_7f4a_7c15u64;
     let mut next = move || {
         state ^= state << 13;

@@ -1,7 +1,6 @@
 //! Helpers shared by the test modules.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
 
 use trajectoire::engine::{Engine, Snapshot};
 use trajectoire::ensemble::{self, Controls, Results};
@@ -36,11 +35,7 @@ pub fn simulate_in(model: &Model, threads: usize, workspace: &ensemble::Workspac
         .num_threads(threads)
         .build()
         .unwrap();
-    let cancel = AtomicBool::new(false);
-    let controls = Controls {
-        progress: &|_, _| {},
-        cancel: &cancel,
-    };
+    let controls = Controls::silent();
     pool.install(|| ensemble::simulate(model, workspace, &controls))
         .unwrap()
 }

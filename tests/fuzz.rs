@@ -7,7 +7,6 @@
 //! Failures are kept by proptest in tests/proptest-regressions/ and replayed first on every run.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
@@ -228,11 +227,7 @@ fn exercise(path: &Path, bytes: &[u8]) -> Result<(), TestCaseError> {
             model.settings.runs = model.settings.runs.min(2);
             let work = Workload::of(&model, model.settings.runs, 1, 1, true);
             if work.seconds < 0.2 && work.memory_bytes < 2e8 {
-                let cancel = AtomicBool::new(false);
-                let controls = Controls {
-                    progress: &|_, _| {},
-                    cancel: &cancel,
-                };
+                let controls = Controls::silent();
                 let pool = rayon::ThreadPoolBuilder::new()
                     .num_threads(1)
                     .build()
@@ -317,7 +312,7 @@ proptest! {
 /// A mutated observed history: read against Malaunay, it is refused with a place and an exit
 /// code, or read into valid observations whose likelihood (10 runs a point) is a number or −∞.
 fn exercise_observed(bytes: &[u8]) -> Result<(), TestCaseError> {
-    use trajectoire::study::calibration::Problem;
+    use trajectoire::study::calibration::Work;
     use trajectoire::study::observed;
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
     let loaded = trajectoire::scenario::load(&root.join("malaunay.toml")).unwrap();
@@ -340,7 +335,7 @@ fn exercise_observed(bytes: &[u8]) -> Result<(), TestCaseError> {
                 prop_assert!(o.sd.is_none_or(|sd| sd > 0.0 && sd.is_finite()));
             }
             let varies = ["lever.citergie.intensity=0..2".to_string()];
-            match Problem::new(loaded, &overrides, &varies, observations, Some(10)) {
+            match Work::new(loaded, &overrides, &varies, observations, Some(10)) {
                 Err(e) => prop_assert!(matches!(e.exit_code(), 1..=3)),
                 Ok(problem) => {
                     let workspace = ensemble::Workspace::new();

@@ -1,8 +1,6 @@
 //! Outcomes, hypotheses and `trajectoire test`: parsing with positions, verdicts, exit codes,
 //! and the coverage of the 95% intervals on outcomes with a known true value.
 
-use std::sync::atomic::AtomicBool;
-
 use assert_cmd::Command;
 use trajectoire::ensemble::{Controls, Workspace};
 use trajectoire::model::Model;
@@ -149,11 +147,7 @@ fn intervals_cover_known_values_about_95_percent_of_the_time() {
         parse_outcome("engagement@1", &m, Some(0)).unwrap(),
     ];
     let truth = [0.7, 0.35];
-    let cancel = AtomicBool::new(false);
-    let controls = Controls {
-        progress: &|_, _| {},
-        cancel: &cancel,
-    };
+    let controls = Controls::silent();
     let mut covered = [0u32; 2];
     let workspace = Workspace::new();
     let reps = 1000;

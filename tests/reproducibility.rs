@@ -51,11 +51,7 @@ fn a_different_seed_changes_the_outputs() {
 #[test]
 fn shards_merge_exactly_into_the_whole() {
     let m = network(200, 3);
-    let cancel = AtomicBool::new(false);
-    let controls = Controls {
-        progress: &|_, _| {},
-        cancel: &cancel,
-    };
+    let controls = Controls::silent();
     let ws = Workspace::new();
     let whole = accumulate(&m, 0, 200, &ws, &controls).unwrap();
     let mut merged = accumulate(&m, 0, 73, &ws, &controls).unwrap();

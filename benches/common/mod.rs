@@ -2,7 +2,6 @@
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
 
 use trajectoire::ensemble::{self, Controls};
 use trajectoire::model::Model;
@@ -72,10 +71,6 @@ pub static WORKSPACE: std::sync::LazyLock<ensemble::Workspace> =
     std::sync::LazyLock::new(ensemble::Workspace::new);
 
 pub fn simulate(model: &Model, pool: &rayon::ThreadPool) {
-    let cancel = AtomicBool::new(false);
-    let controls = Controls {
-        progress: &|_, _| {},
-        cancel: &cancel,
-    };
+    let controls = Controls::silent();
     pool.install(|| black_box(ensemble::simulate(model, &WORKSPACE, &controls)));
 }

@@ -10,7 +10,7 @@ use super::common::{out_or_default, write_file, Report, SimulationOptions};
 use crate::diag::Error;
 use crate::ensemble::{Controls, Workload, Workspace};
 use crate::output::{calibration as files, folder::Staging, plot};
-use crate::study::calibration::{self, Calibration, Problem};
+use crate::study::calibration::{self, Calibration, Work};
 use crate::study::observed;
 
 /// Fit a territory's file to its observed history: the posterior of the --vary parameters
@@ -44,7 +44,7 @@ pub struct CalibrateArgs {
 #[derive(Debug)]
 pub struct CalibrateReport {
     /// What was calibrated.
-    pub problem: Problem,
+    pub problem: Work,
     /// The posterior and its reading.
     pub calibration: Calibration,
     /// The observed file as given.
@@ -94,13 +94,13 @@ impl CalibrateArgs {
 
     /// The calibration to run: the options, the scenario, the parameters and the observations
     /// checked.
-    pub fn prepare(&self) -> Result<Problem, Error> {
+    pub fn prepare(&self) -> Result<Work, Error> {
         let sim = &self.simulation;
         let overrides = sim.overrides();
         let loaded = crate::scenario::load(&self.file)?;
         let base = overrides.model(&loaded)?;
         let observations = observed::read(&self.observed, &base)?;
-        let problem = Problem::new(
+        let problem = Work::new(
             loaded,
             &overrides,
             &self.varies,

@@ -10,7 +10,8 @@ use super::job::shell_word;
 use crate::diag::Error;
 use crate::ensemble::{Controls, Workload, Workspace};
 use crate::output::report::{html, Contents};
-use crate::study::compare::{outcomes_with, Comparison, Work};
+use crate::study::compare::{Comparison, Work};
+use crate::study::hypothesis::outcomes_with;
 use crate::study::hypothesis::Tested;
 use crate::study::Study;
 

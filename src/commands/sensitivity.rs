@@ -201,7 +201,7 @@ impl Splittable for SensitivityArgs {
                 &explore::second_order_csv(&analysis),
             )?;
         }
-        let warnings = analysis.warnings();
+        let warnings = explore::sensitivity_warnings(&analysis);
         write_file(
             dir,
             "sensitivity.json",

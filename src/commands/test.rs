@@ -7,14 +7,14 @@ use serde::{Deserialize, Serialize};
 
 use super::common::{out_or_default, OutputOptions, Report, SimulationOptions};
 use super::split::{Provenance, Splittable};
-use crate::diag::{self, Diagnostic, Error, Sources};
+use crate::diag::Error;
 use crate::ensemble::canonical::Mismatch;
 use crate::ensemble::{Controls, Workload, Workspace};
 use crate::model::Model;
 use crate::output::folder::Staging;
 use crate::output::text;
 use crate::study::collect::{gather, Outcomes, SavedOutcomes};
-use crate::study::hypothesis::{parse_hypothesis, Tested, Verdict};
+use crate::study::hypothesis::{parse_hypotheses, Tested, Verdict};
 use crate::study::outcome::Outcome;
 use crate::study::shard::{Layout, Part};
 use crate::study::Study;
@@ -106,28 +106,7 @@ impl Splittable for TestArgs {
             model,
             mut hypotheses,
         } = Study::load(&self.file, &self.simulation.overrides())?;
-        let default = (model.territories.len() == 1).then_some(0);
-        let mut diagnostics = Vec::new();
-        for text in &self.expects {
-            match parse_hypothesis(text, None, &model, default) {
-                Ok(h) => hypotheses.push(h),
-                Err(e) => diagnostics.push(Diagnostic {
-                    location: diag::Location::Expression {
-                        argument: "--expect".into(),
-                        text: text.clone(),
-                        offset: e.offset,
-                    },
-                    message: e.message,
-                    help: e.help,
-                }),
-            }
-        }
-        if !diagnostics.is_empty() {
-            return Err(Error::Invalid {
-                diagnostics,
-                sources: Sources::default(),
-            });
-        }
+        hypotheses.extend(parse_hypotheses(&self.expects, &model, "--expect")?);
         if hypotheses.is_empty() {
             return Err(Error::Usage(
                 "nothing to test: add [[hypothesis]] tables to the file or --expect \"perpetuation@end >= 0.7\"".into(),

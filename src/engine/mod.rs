@@ -1,10 +1,10 @@
 //! Stage 3 — the engine: the model compiled into dense arrays ([`Engine`], see `compile`), the
-//! state of a block of runs ([`Block`], see `block`), and the monthly step of MODEL.md §2
+//! state of a block of runs ([`Block`], see `block`), and the monthly step of the model (docs/model.md, One month)
 //! (shocks → levers → Euler substeps → indices → perpetuation → phase, see `step`).
 //!
 //! Groups of every territory live in one flat array (territories in network order, groups in
 //! declared order), which is also the order of the normal draws. Runs are stepped in blocks of
-//! up to [`LANES`] runs at once; each run still draws only from its own stream, in MODEL.md's
+//! up to [`LANES`] runs at once; each run still draws only from its own stream, in the model's order
 //! order, so its numbers do not depend on the block it is in. Stepping allocates nothing: a
 //! [`Block`] owns every buffer and is reused from block to block.
 

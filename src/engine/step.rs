@@ -1,4 +1,4 @@
-//! The monthly step of MODEL.md §2 over a block's lanes: shocks, levers, the noise, the Euler
+//! The model's monthly step (docs/model.md, One month) over a block's lanes: shocks, levers, the noise, the Euler
 //! substeps, the indices, perpetuation and phases.
 
 use super::block::row;
@@ -289,7 +289,7 @@ impl Engine {
     }
 
     /// The noise ξ of the next `substeps` substeps: one 32-bit word of each run's stream per
-    /// group and substep, in MODEL.md's order (substep, then groups in global order), turned
+    /// group and substep, in the model's order (substep, then groups in global order), turned
     /// into normals two by two: words 2m and 2m + 1 give normals 2m and 2m + 1 (Box–Muller,
     /// [`normal::pairs`]). When the count is odd, one more word completes the last pair, whose
     /// second normal is not used; the engine's batches of substeps hold an even count except

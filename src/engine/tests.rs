@@ -1,4 +1,4 @@
-//! Unit tests of the engine: draws in MODEL.md's order, a fixed number of words a month.
+//! Unit tests of the engine: draws in the model's order (docs/model.md), a fixed number of words a month.
 
 use std::path::Path;
 
@@ -61,7 +61,7 @@ fn runs_split_off_step_on_exactly_as_before() {
     }
 }
 
-/// A run's noise is its stream's words turned into normals pair by pair, in MODEL.md's
+/// A run's noise is its stream's words turned into normals pair by pair, in the model's order
 /// order, also when the month is drawn in batches (3 groups × 7 substeps: batches of 6 and
 /// 1 substeps, 21 normals and one spare word a month). With nothing but noise moving
 /// engagement (no adoption, fatigue, influence or lever), a group's engagement after a

@@ -5,13 +5,11 @@
 
 use wide::f64x4;
 
-use super::histogram::{cell_span, Histograms, Log, Tally};
-use super::{Aggregate, Workspace, BINS, SPEND_BINS};
+use super::fixed::{bin, fixed};
+use super::histogram::{cell_span, BlockLog, Histograms, Tally};
+use super::{Aggregate, Workspace, SPEND_BINS};
 use crate::engine::{Block, Engine, LANES};
 use crate::model::Territory;
-
-/// Fixed-point scale of the exact sums: each value in [0, 1] becomes an integer ≤ 2⁵².
-pub const FIXED: f64 = (1u64 << 52) as f64;
 
 /// Most bytes of a territory's log: past them (a network of many territories, many groups),
 /// a worker adds its counts into histogram rows as it goes.
@@ -83,8 +81,8 @@ pub(super) struct TerritoryAcc {
     /// Whether any count went into `counts` since they were last cleared.
     pub(super) rows_used: bool,
     /// Each block's counts, kept one after the other instead of added into `counts` (see
-    /// [`Log`]).
-    pub(super) log: Log,
+    /// [`BlockLog`]).
+    pub(super) log: BlockLog,
     /// [index][month] sums of value · 2⁵² (see [`fixed`]).
     pub(super) sums: Vec<u128>,
     pub(super) min: Vec<f64>,
@@ -111,7 +109,7 @@ impl TerritoryAcc {
             phases,
             counts: Histograms::new(indices * months),
             rows_used: false,
-            log: Log::default(),
+            log: BlockLog::default(),
             sums: vec![0; indices * months],
             min: vec![f64::INFINITY; indices * months],
             max: vec![f64::NEG_INFINITY; indices * months],
@@ -192,7 +190,7 @@ impl TerritoryAcc {
     }
 }
 
-/// Everything a worker has seen of one scenario's runs: the full results of MODEL.md §3.
+/// Everything a worker has seen of one scenario's runs: the full results of an ensemble (docs/model.md).
 #[derive(Debug, Clone)]
 pub struct Accumulator {
     pub(super) runs: u64,
@@ -227,38 +225,9 @@ fn least_and_greatest(values: &[f64]) -> (f64, f64) {
     )
 }
 
-/// 2⁵²: adding it to a number in [0, 2⁵²] leaves that number rounded to an integer in the
-/// low bits of the sum's representation.
-const MAGIC: f64 = (1u64 << 52) as f64;
-
-/// x · 2⁵² rounded to the nearest integer, for x ∈ [0, 1]: the exact fixed-point value summed
-/// for means. Plain float arithmetic and an integer subtraction (no float-to-integer
-/// conversion, which Rust saturates and x86 cannot do on packed doubles), so loops over lanes
-/// vectorise. (At x = 1 the sum is 2⁵³, whose representation is 2⁵² above 2⁵²'s: still right.)
-#[inline(always)]
-pub fn fixed(x: f64) -> u64 {
-    (x * FIXED + MAGIC).to_bits() - MAGIC.to_bits()
-}
-
-/// The histogram bin of x ∈ [0, 1]: ⌊1000·x⌋, and 999 for x = 1. Same float-only trick as
-/// [`fixed`]: round to nearest through 2⁵², step down when that rounded up.
-#[inline(always)]
-pub(super) fn bin(x: f64) -> usize {
-    let y = x * BINS as f64;
-    let nearest = (y + MAGIC) - MAGIC;
-    let floor = if nearest > y { nearest - 1.0 } else { nearest };
-    let capped = if floor > (BINS - 1) as f64 {
-        (BINS - 1) as f64
-    } else {
-        floor
-    };
-    // 2⁵²'s representation ends in 52 zero bits: the sum's low bits are the integer.
-    (capped + MAGIC).to_bits() as u16 as usize
-}
-
 impl Accumulator {
     /// A new empty accumulator for this engine; with `logging`, its histograms are kept block
-    /// by block (see [`Log`]), for ensembles of at most [`super::LOG_RUNS`] runs.
+    /// by block (see [`BlockLog`]), for ensembles of at most [`super::LOG_RUNS`] runs.
     pub fn new(engine: &Engine, logging: bool) -> Accumulator {
         let months = engine.horizon() as usize + 1;
         let territories = (0..engine.territory_count())
@@ -425,7 +394,7 @@ impl Accumulator {
         self.runs
     }
 
-    /// Whether some territory's histograms are kept block by block (see [`Log`]).
+    /// Whether some territory's histograms are kept block by block (see [`BlockLog`]).
     pub(super) fn is_logged(&self) -> bool {
         self.territories.iter().any(|t| !t.log.is_empty())
     }

@@ -1,6 +1,6 @@
 //! Histograms of the indices: one row of [`BINS`] counts per (index, month) cell, in 16 bits
 //! with carries ([`Histograms`]); the counts of one index over a block, kept in L1 before they
-//! go into a row ([`Tally`]); and a small ensemble's counts kept block by block ([`Log`]).
+//! go into a row ([`Tally`]); and a small ensemble's counts kept block by block ([`BlockLog`]).
 //!
 //! Each of these earns its keep by measurement (benches/README.md, 0.5.0): 16-bit rows are
 //! 7% faster than 32-bit rows on 20,000 runs (half the bytes swept per block); the log makes
@@ -10,7 +10,7 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
-use super::accumulator::bin;
+use super::fixed::bin;
 use super::BINS;
 use crate::engine::LANES;
 
@@ -22,7 +22,7 @@ use crate::engine::LANES;
 /// only at the end, cell by cell, in counters that stay in L1 (see [`results_of`]). The counts,
 /// and so the results, are the same.
 #[derive(Debug, Clone, Default)]
-pub(super) struct Log {
+pub(super) struct BlockLog {
     /// Per month a block observed, its month and where its entries start in `entries`.
     pub(super) segments: Vec<(u32, usize)>,
     /// Per segment, index by index: the block's first bin, its number of bins, and where its
@@ -32,7 +32,7 @@ pub(super) struct Log {
     pub(super) counts: Vec<u16>,
 }
 
-impl Log {
+impl BlockLog {
     /// Starts the segment of a block's observations at `month`, of `indices` indices.
     pub(super) fn start(&mut self, month: usize, indices: usize) {
         let at = self.entries.len();
@@ -89,7 +89,7 @@ impl Log {
     }
 
     /// Moves the segments of `other` after these.
-    pub(super) fn append(&mut self, other: &mut Log) {
+    pub(super) fn append(&mut self, other: &mut BlockLog) {
         let (entries, counts) = (self.entries.len(), self.counts.len() as u32);
         self.segments
             .extend(other.segments.drain(..).map(|(m, at)| (m, at + entries)));
@@ -138,7 +138,7 @@ pub(super) struct Histograms {
 
 impl Histograms {
     /// Histograms of `cells` cells, all zero; their rows take memory only once counts go in
-    /// (an ensemble that logs its counts never needs them: see [`Log`]).
+    /// (an ensemble that logs its counts never needs them: see [`BlockLog`]).
     pub(super) fn new(cells: usize) -> Histograms {
         Histograms {
             low: Vec::new(),

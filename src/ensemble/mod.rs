@@ -4,7 +4,7 @@
 //! one engine (a scenario) or by several on the same runs and draws (a paired comparison). The
 //! one scheduler ([`aggregate`], in `schedule`) hands its runs out in blocks to the workers of
 //! the current rayon pool; each worker adds what it sees, month by month, to its own
-//! [`Aggregate`] — the full results of MODEL.md §3 ([`Accumulator`], with its `histogram`s),
+//! [`Aggregate`] — the full results of docs/model.md's ensemble ([`Accumulator`], with its `histogram`s),
 //! an outcome's sums (the study layer's), or any pair of them. Every aggregate is an integer
 //! (counts, sums in 2⁻⁵² fixed point) or a min/max, so merging is exact and order-free: results
 //! are byte-identical at any thread count, whichever worker steps which run, and for runs split
@@ -17,6 +17,7 @@
 mod accumulator;
 mod batch;
 pub mod canonical;
+mod fixed;
 mod histogram;
 mod results;
 mod schedule;
@@ -26,8 +27,9 @@ mod workspace;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-pub use accumulator::{fixed, Accumulator, EachScenario, Index, FIXED};
+pub use accumulator::{Accumulator, EachScenario, Index};
 pub use batch::{each, simulate_each, SIDE_BY_SIDE, WHOLE_ON_ONE};
+pub use fixed::{fixed, FIXED};
 pub use results::{results_of, PhaseEntry, Results, Series, Summary, Survival, TerritoryResults};
 pub use schedule::aggregate;
 pub use workload::Workload;

@@ -1,4 +1,4 @@
-//! The results of an ensemble (MODEL.md §3): for every territory, each index's mean and
+//! The results of an ensemble (docs/model.md, The ensemble): for every territory, each index's mean and
 //! quantiles month by month, perpetuation with its Wilson interval, the share of runs in each
 //! phase, phase entries, spend. Read from the accumulators of the workers, exactly as from the
 //! one they would merge into.
@@ -8,7 +8,8 @@ use std::borrow::Cow;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::accumulator::{Accumulator, Index, TerritoryAcc, FIXED};
+use super::accumulator::{Accumulator, Index, TerritoryAcc};
+use super::fixed::FIXED;
 use super::histogram::span_between;
 use super::BINS;
 use crate::model::Model;
@@ -123,7 +124,7 @@ fn summed<'a>(
 
 /// The results of the runs that the accumulators `parts` (of the same engine, at least one)
 /// recorded between them: those of the accumulator they would merge into, to the bit. A log
-/// (see [`Log`]) is counted here, cell by cell; histogram rows are read where they are.
+/// (see [`BlockLog`]) is counted here, cell by cell; histogram rows are read where they are.
 pub fn results_of(parts: &[Accumulator], model: &Model, wall_seconds: f64) -> Results {
     let all_runs: u64 = parts.iter().map(|p| p.runs).sum();
     let runs = all_runs.max(1);

@@ -338,7 +338,6 @@ mod tests {
     use super::*;
     use crate::ensemble::{results_of, Accumulator};
     use crate::model::Model;
-    use std::sync::atomic::AtomicBool;
 
     fn grande_synthe() -> Model {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -382,11 +381,7 @@ mod tests {
         let ended = stalls[0].finish(&engines, &mut busy) + stalls[1].finish(&engines, &mut idle);
         assert_eq!(ended, 300);
         assert_eq!((busy.is_logged(), idle.is_logged()), (logging, logging));
-        let cancel = AtomicBool::new(false);
-        let controls = Controls {
-            progress: &|_, _| {},
-            cancel: &cancel,
-        };
+        let controls = Controls::silent();
         let workspace = Workspace::new();
         let ensemble = Ensemble::new(&engines, seed, 0, 300);
         let whole = aggregate(

@@ -1,16 +1,18 @@
 //! Stage 2 — the model: a validated scenario with defaults applied and every name resolved to
 //! an index. Nothing downstream needs to check a value again.
 //!
-//! [`Model::from_scenario`] checks every value against MODEL.md's ranges and reports **all**
+//! [`Model::from_scenario`] checks every value against the model's ranges (docs/model.md) and reports **all**
 //! problems, each pointing at the text (`file:line:col`) with what is allowed and, for unknown
 //! names, a "did you mean". The checks are split by what they check: `validate` holds the
 //! checks every table shares (ranges, ids, names), `territory` a territory's tables, `network`
 //! a network's links and what its territories must share, `library` a lever library on its
 //! own. [`Overrides`] are the command line's settings (`--runs`, `--set`, …) applied on load.
 
+mod build;
 mod library;
 mod network;
 mod overrides;
+pub mod set;
 mod territory;
 mod validate;
 
@@ -20,11 +22,7 @@ pub use validate::valid_id;
 
 use serde::Serialize;
 
-use crate::diag::Error;
-use crate::scenario::{self, Loaded, Scenario};
-use validate::Validator;
-
-/// Bounds from MODEL.md (and the project's decisions, see docs/model.md).
+/// Bounds of the model and the project's decisions (docs/model.md).
 pub mod bounds {
     /// Monte Carlo runs.
     pub const RUNS: (u64, u64) = (1, 10_000_000);
@@ -350,53 +348,5 @@ impl Model {
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect()
-    }
-
-    /// Validates a loaded scenario into a model, reporting every problem (those found while
-    /// reading the files too).
-    pub fn from_scenario(loaded: &Loaded) -> Result<Model, Error> {
-        let mut v = Validator {
-            diags: loaded.problems.clone(),
-        };
-        let model = match &loaded.scenario {
-            Scenario::Territory(t) => v.territory(t).map(|territory| {
-                let settings = v.settings(&t.simulation, None);
-                Model {
-                    id: territory.id.clone(),
-                    name: territory.name.clone(),
-                    is_network: false,
-                    territories: vec![territory],
-                    links: Vec::new(),
-                    settings,
-                    overrides: Vec::new(),
-                }
-            }),
-            Scenario::Network(n) => v.network(n),
-            Scenario::Library(levers) => {
-                let first = levers
-                    .first()
-                    .map_or(crate::diag::Span::new(0, 0..0), |l| l.span);
-                v.err(
-                    first,
-                    "this file is a lever library (a référentiel), not a territory",
-                    "include it from a territory file with `include = [\"this-file.toml\"]` and `use` its levers",
-                );
-                None
-            }
-        };
-        match model {
-            Some(m) if v.diags.is_empty() => Ok(m),
-            _ => Err(scenario::invalid(v.diags, loaded.sources.clone())),
-        }
-    }
-
-    /// Loads and validates a scenario given as text, as if it were the file `path`.
-    pub fn parse(path: &std::path::Path, text: &str) -> Result<Model, Error> {
-        Model::from_scenario(&scenario::load_text(path, text)?)
-    }
-
-    /// Loads and validates a scenario file.
-    pub fn load(path: &std::path::Path) -> Result<Model, Error> {
-        Model::from_scenario(&scenario::load(path)?)
     }
 }

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::{bounds, Model};
-use crate::diag::{Diagnostic, Error, Sources};
+use crate::diag::{Diagnostic, Error};
 use crate::scenario::{self, Loaded};
 
 /// Command-line settings that override the scenario's `[simulation]` table and its values.
@@ -38,7 +38,7 @@ impl Overrides {
             Model::from_scenario(loaded)?
         } else {
             let mut edited = loaded.clone();
-            scenario::set::apply(&mut edited, &self.sets);
+            crate::model::set::apply(&mut edited, &self.sets);
             Model::from_scenario(&edited)?
         };
         model.overrides = self.sets.clone();
@@ -56,15 +56,15 @@ impl Overrides {
         argument: &str,
     ) -> Result<Model, Error> {
         let mut edited = loaded.clone();
-        scenario::set::apply(&mut edited, &self.sets);
-        scenario::set::apply_as(&mut edited, varied, argument);
+        crate::model::set::apply(&mut edited, &self.sets);
+        crate::model::set::apply_as(&mut edited, varied, argument);
         let mut model = Model::from_scenario(&edited)?;
         model.overrides = self.sets.iter().chain(varied).cloned().collect();
         self.apply(&mut model)?;
         Ok(model)
     }
 
-    /// Checks the settings against MODEL.md's bounds, before anything is loaded.
+    /// Checks the settings against the model's bounds (docs/model.md), before anything is loaded.
     pub fn check(&self) -> Result<(), Error> {
         let mut diags = Vec::new();
         if let Some(runs) = self.runs {
@@ -92,14 +92,11 @@ impl Overrides {
         if diags.is_empty() {
             Ok(())
         } else {
-            Err(Error::Invalid {
-                diagnostics: diags,
-                sources: Sources::default(),
-            })
+            Err(Error::arguments(diags))
         }
     }
 
-    /// Applies the settings to a model, checking MODEL.md's bounds.
+    /// Applies the settings to a model, checking the model's bounds (docs/model.md).
     pub fn apply(&self, model: &mut Model) -> Result<(), Error> {
         self.check()?;
         if let Some(runs) = self.runs {

@@ -9,11 +9,12 @@ use super::json::pretty;
 use super::tables::{finish, number, writer};
 use super::toml::{with_choices, Choice};
 use crate::study::calibration::smc::Generation;
-use crate::study::calibration::summary::{words, Estimate};
-use crate::study::calibration::{Calibration, Problem, Settings};
+use crate::study::calibration::summary::{Estimate, BARELY_INFORMED, ENTANGLED, NOISY};
+use crate::study::calibration::{Calibration, Settings, Work};
+use crate::study::design::value_text;
 
 /// `parameters.csv`: `parameter,prior_low,prior_high,mean,median,low,high`.
-pub fn parameters_csv(problem: &Problem, calibration: &Calibration) -> Vec<u8> {
+pub fn parameters_csv(problem: &Work, calibration: &Calibration) -> Vec<u8> {
     let mut w = writer();
     let _ = w.write_record([
         "parameter",
@@ -34,7 +35,7 @@ pub fn parameters_csv(problem: &Problem, calibration: &Calibration) -> Vec<u8> {
 
 /// `posterior.csv`: `sample,weight,<PATH 1>,...`, one row per particle (numbered from 1; the
 /// particles are equally weighted).
-pub fn posterior_csv(problem: &Problem, calibration: &Calibration) -> Vec<u8> {
+pub fn posterior_csv(problem: &Work, calibration: &Calibration) -> Vec<u8> {
     let mut w = writer();
     let mut header = vec!["sample".to_string(), "weight".to_string()];
     header.extend(problem.parameters().iter().map(|p| p.path.clone()));
@@ -90,7 +91,7 @@ struct File<'a> {
 }
 
 /// What the calibration assumed, in plain words (also printed by `calibrate`).
-pub fn assumptions(problem: &Problem) -> Vec<String> {
+pub fn assumptions(problem: &Work) -> Vec<String> {
     let s = problem.settings();
     let history = if s.runs == 1 {
         "the model has no randomness here (--deterministic, or no volatility and no random shock): one run at each point, and the history is scored by its observation errors alone (the exact normal likelihood)".to_string()
@@ -118,7 +119,7 @@ pub fn assumptions(problem: &Problem) -> Vec<String> {
 
 /// `calibration.json`.
 pub fn calibration_json(
-    problem: &Problem,
+    problem: &Work,
     calibration: &Calibration,
     observed: &str,
     wall_seconds: f64,
@@ -164,7 +165,7 @@ pub fn calibration_json(
             steps,
             wall_seconds,
         },
-        warnings: &calibration.warnings,
+        warnings: &warnings(problem, calibration),
     })
 }
 
@@ -172,7 +173,7 @@ pub fn calibration_json(
 /// comment giving its interval, and a note at the top; `include` paths rewritten by
 /// `include` (the file is saved in the output folder).
 pub fn calibrated_toml(
-    problem: &Problem,
+    problem: &Work,
     calibration: &Calibration,
     observed: &str,
     include: &dyn Fn(&str) -> String,
@@ -223,7 +224,7 @@ fn count(n: u64) -> String {
 /// What `calibrate` prints: the estimates in plain words, the fit, what was assumed, the
 /// warnings and where the files are.
 pub fn summary_text(
-    problem: &Problem,
+    problem: &Work,
     calibration: &Calibration,
     observed: &str,
     wall_seconds: f64,
@@ -265,7 +266,7 @@ pub fn summary_text(
     for a in assumptions(problem) {
         out.push_str(&format!("Assumed: {a}.\n"));
     }
-    for w in &calibration.warnings {
+    for w in warnings(problem, calibration) {
         out.push_str(&format!("Warning: {w}.\n"));
     }
     out.push_str(&format!(
@@ -273,4 +274,113 @@ pub fn summary_text(
         out_dir.display()
     ));
     out
+}
+
+/// The warnings of a calibration, in plain words.
+pub fn warnings(work: &Work, calibration: &Calibration) -> Vec<String> {
+    let (sample, estimates, correlations, noise, predictive) = (
+        &calibration.sample,
+        &calibration.estimates,
+        &calibration.correlations,
+        calibration.noise,
+        &calibration.predictive,
+    );
+    let mut out = Vec::new();
+    let paths: Vec<&str> = work.parameters().iter().map(|p| p.path.as_str()).collect();
+    for (path, e) in paths.iter().zip(estimates) {
+        let share = e.width_share();
+        if share >= BARELY_INFORMED {
+            out.push(format!(
+                "the data say little about {path}: its 90% interval covers {:.0}% of what the prior alone allows; its estimate is mostly the range you gave",
+                100.0 * share.min(1.0)
+            ));
+        }
+        let width = e.prior_high - e.prior_low;
+        let near_low = e.low - e.prior_low < 0.01 * width;
+        let near_high = e.prior_high - e.high < 0.01 * width;
+        if share < 0.5 && (near_low || near_high) {
+            let edge = if near_low { e.prior_low } else { e.prior_high };
+            out.push(format!(
+                "{path} piles up against the edge of its range ({}): the data would take it further; widen the --vary range if that value is possible",
+                words(edge)
+            ));
+        }
+    }
+    for j in 0..paths.len() {
+        for k in 0..j {
+            let r = correlations[j][k];
+            if r.abs() >= ENTANGLED {
+                let how = if r < 0.0 {
+                    "more of one does what less of the other does"
+                } else {
+                    "they move together"
+                };
+                out.push(format!(
+                    "the data cannot tell {} and {} apart well (rank correlation {r:.2}: {how}); they fix a combination of the two more than either: read their intervals together, not one by one",
+                    paths[k], paths[j]
+                ));
+            }
+        }
+    }
+    let n = sample.values.len();
+    if sample.distinct * 2 < n {
+        out.push(format!(
+            "the effective sample size is low: only {} of the {n} particles are distinct, so the posterior is poorly explored; give more --particles",
+            sample.distinct
+        ));
+    }
+    if let Some(last) = sample.generations.last() {
+        if last.acceptance < 0.05 {
+            out.push(format!(
+                "the sampler's last moves were rarely accepted ({:.1}%): the posterior is poorly explored; give more --runs (smoother likelihood) or more --particles",
+                100.0 * last.acceptance
+            ));
+        }
+        if last.temperature < 1.0 {
+            out.push(format!(
+                "the sampler stopped after {} generations before reaching the posterior: the intervals are too wide",
+                sample.generations.len()
+            ));
+        }
+    }
+    if noise > NOISY {
+        out.push(format!(
+            "the likelihood estimates are noisy (standard deviation {noise:.1} at the posterior median; below {NOISY} is good): give more --runs, e.g. --runs {}",
+            (work.settings().runs * 2).max(100)
+        ));
+    }
+    let d = predictive.intervals.len();
+    if d > 0 && (predictive.inside as f64) < 0.7 * d as f64 {
+        out.push(format!(
+            "only {} of the {d} observations fall inside their 90% predictive interval: the model, with only these parameters free, does not reproduce this history; look at the fit plot",
+            predictive.inside
+        ));
+    }
+    out
+}
+
+/// A number in a sentence: 3 significant digits, as the `--set` language reads it.
+pub fn words(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() {
+        return value_text(x, false);
+    }
+    let digits = (2 - x.abs().log10().floor() as i32).max(0) as usize;
+    let text = format!("{x:.digits$}");
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::words;
+
+    #[test]
+    fn numbers_in_sentences_have_three_significant_digits() {
+        assert_eq!(words(0.012345), "0.0123");
+        assert_eq!(words(1234.7), "1235");
+        assert_eq!(words(0.5), "0.5");
+    }
 }

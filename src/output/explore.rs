@@ -203,3 +203,157 @@ pub fn sensitivity_json(analysis: &Analysis, warnings: &[String], model: &Model)
         model,
     })
 }
+
+/// Plain warnings: outcomes without indices, outcomes that do not vary, outcomes whose
+/// variance is mostly run-to-run randomness, and indices under the noise floor. The months
+/// of a family are told together, in one line per kind of warning.
+pub fn sensitivity_warnings(analysis: &Analysis) -> Vec<String> {
+    // Per outcome: which warnings, and the parameters under the floor.
+    #[derive(Default, Clone)]
+    struct Found {
+        none: bool,
+        constant: bool,
+        noisy: Option<f64>,
+        under: Vec<usize>,
+        floor: f64,
+    }
+    let found: Vec<Found> = (0..analysis.outcomes.len())
+        .map(|o| {
+            let result = &analysis.outcomes[o];
+            let mut f = Found::default();
+            if result.sobol.is_none() && result.morris.is_none() {
+                f.none = true;
+            } else if result.sobol.as_ref().is_some_and(|s| s.constant)
+                || result.noise.between == 0.0
+            {
+                f.constant = true;
+            } else {
+                if result.noise.share >= 0.2 {
+                    f.noisy = Some(result.noise.share);
+                }
+                f.floor = analysis.noise_floor(o);
+                f.under = analysis
+                    .ranking(o)
+                    .iter()
+                    .filter(|(_, value, below)| *below && *value > 0.0)
+                    .map(|&(j, _, _)| j)
+                    .collect();
+            }
+            f
+        })
+        .collect();
+    let floor_text = |x: f64| {
+        let x = if x >= 0.001 {
+            format!("{x:.3}")
+        } else {
+            format!("{x:.1e}")
+        };
+        match analysis.method {
+            Method::Sobol { .. } => x,
+            Method::Morris { .. } => format!("μ* {x}"),
+        }
+    };
+    const NONE: &str = "no indices — at some points no run has a value (e.g. no run reached the phase), so the estimate there is not a number";
+    const CONSTANT: &str = "the same at every point — no parameter changes it (every index is 0)";
+    let mut out = Vec::new();
+    let months = |list: &[u32]| {
+        let words: Vec<String> = list.iter().map(u32::to_string).collect();
+        format!(
+            "month{} {}",
+            if list.len() == 1 { "" } else { "s" },
+            words.join(", ")
+        )
+    };
+    let mut told = vec![false; analysis.outcomes.len()];
+    for family in &analysis.families {
+        let members: Vec<(u32, usize)> = family
+            .months
+            .iter()
+            .copied()
+            .zip(family.outcomes.iter().copied())
+            .collect();
+        for (kind, text) in [(0, NONE), (1, CONSTANT)] {
+            let hit: Vec<u32> = members
+                .iter()
+                .filter(|(_, o)| {
+                    if kind == 0 {
+                        found[*o].none
+                    } else {
+                        found[*o].constant
+                    }
+                })
+                .map(|(m, _)| *m)
+                .collect();
+            if !hit.is_empty() {
+                out.push(format!("{} in {}: {text}", family.name, months(&hit)));
+            }
+        }
+        let noisy: Vec<(u32, f64)> = members
+            .iter()
+            .filter_map(|(m, o)| found[*o].noisy.map(|s| (*m, s)))
+            .collect();
+        if !noisy.is_empty() {
+            let worst = noisy.iter().map(|x| x.1).fold(0.0, f64::max);
+            let list: Vec<u32> = noisy.iter().map(|x| x.0).collect();
+            out.push(format!(
+                "{} in {}: run-to-run randomness is up to {:.0}% of the variance between points; indices of that size say nothing — use more runs (--runs)",
+                family.name,
+                months(&list),
+                100.0 * worst
+            ));
+        }
+        let under: Vec<String> = (0..analysis.parameters.len())
+            .filter_map(|j| {
+                let list: Vec<u32> = members
+                    .iter()
+                    .filter(|(_, o)| found[*o].under.contains(&j))
+                    .map(|(m, _)| *m)
+                    .collect();
+                (!list.is_empty())
+                    .then(|| format!("{} ({})", analysis.parameters[j].path, months(&list)))
+            })
+            .collect();
+        if !under.is_empty() {
+            out.push(format!(
+                "{}: under the noise floor, not told apart from run-to-run randomness: {}",
+                family.name,
+                under.join("; ")
+            ));
+        }
+        for &(_, o) in &members {
+            told[o] = true;
+        }
+    }
+    for (o, f) in found.iter().enumerate() {
+        if told[o] {
+            continue;
+        }
+        let name = &analysis.outcomes[o].outcome;
+        if f.none {
+            out.push(format!("{name}: {NONE}"));
+        }
+        if f.constant {
+            out.push(format!("{name}: {CONSTANT}"));
+        }
+        if let Some(share) = f.noisy {
+            out.push(format!(
+                "{name}: run-to-run randomness is {:.0}% of the variance between points; indices of that size say nothing — use more runs (--runs)",
+                100.0 * share
+            ));
+        }
+        if !f.under.is_empty() {
+            let names: Vec<&str> = f
+                .under
+                .iter()
+                .map(|&j| analysis.parameters[j].path.as_str())
+                .collect();
+            out.push(format!(
+                "{name}: {} {} under the noise floor ({}): not told apart from run-to-run randomness",
+                names.join(", "),
+                if names.len() == 1 { "is" } else { "are" },
+                floor_text(f.floor)
+            ));
+        }
+    }
+    out
+}

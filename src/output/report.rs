@@ -9,8 +9,9 @@ use std::fmt::Write;
 use super::{explain, plot, text};
 use crate::ensemble::Results;
 use crate::model::Model;
-use crate::study::compare::{default_outcomes, Comparison};
+use crate::study::compare::Comparison;
 use crate::study::hypothesis::{Tested, Verdict};
+use crate::study::outcome::default_outcomes;
 
 /// What a report shows.
 pub struct Contents<'a> {

@@ -412,7 +412,7 @@ pub fn sensitivity(a: &crate::study::sensitivity::Analysis, model: &Model) -> St
             100.0 * result.noise.share
         ));
     }
-    let warnings = a.warnings();
+    let warnings = super::explore::sensitivity_warnings(a);
     if !warnings.is_empty() {
         out.push_str("\nWarnings:\n");
         for w in warnings {

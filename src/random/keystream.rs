@@ -2,7 +2,7 @@
 //!
 //! Run `i`'s stream is ChaCha8 keyed by the master seed, on stream `i`
 //! ([`super::run_rng`]). Every run of a block reads the same number of words of its
-//! stream each month (MODEL.md's draws do not depend on the state, and a normal draw takes
+//! stream each month (the model's draws do not depend on the state, and a normal draw takes
 //! exactly one word: see [`super::normal`]), so all of a block's runs always sit at the same
 //! position of their streams. [`Streams`] uses that: it keeps one position for the whole block
 //! and, per run, its stream number. It computes the ChaCha8 blocks of [`CHUNK`] runs at once —

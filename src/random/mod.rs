@@ -7,6 +7,7 @@
 //! the streams: a saved aggregate (a shard) records it, and aggregates made with another are
 //! never merged.
 
+pub mod draw;
 pub mod keystream;
 pub mod normal;
 

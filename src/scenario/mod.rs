@@ -14,7 +14,6 @@
 
 mod load;
 mod read;
-pub mod set;
 
 pub use load::{invalid, load, load_text, MAX_FILE_BYTES};
 

@@ -25,7 +25,8 @@ use axum::Router;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{page, Server, MAX_BODY};
+use super::page;
+use super::state::{Server, MAX_BODY};
 use crate::diag::Error;
 use crate::output::{self, plot, text};
 use crate::stats::Estimate;
@@ -121,7 +122,11 @@ async fn scenario(State(s): State<Arc<Server>>) -> Response {
         "runs": w.runs,
         "max_runs": w.max_runs,
         "seed": m.settings.seed,
-        "sliders": w.sliders,
+        "sliders": w.sliders.iter().map(|s| {
+            let mut s = s.clone();
+            s.unit = Some(s.unit.unwrap_or_else(|| crate::output::units::unit_of(&s.path).to_string()));
+            s
+        }).collect::<Vec<_>>(),
         "hypotheses": hypotheses,
         "version": env!("CARGO_PKG_VERSION"),
     }))
@@ -279,7 +284,7 @@ fn answer(server: &Server, reading: &Reading) -> Result<Value, String> {
         .outcomes
         .iter()
         .enumerate()
-        .filter(|(o, _)| *o < crate::study::compare::default_outcomes(written).len())
+        .filter(|(o, _)| *o < crate::study::outcome::default_outcomes(written).len())
         .map(|(o, text)| {
             let (w, ch) = (&c.scenarios[0].estimates[o], &c.scenarios[1].estimates[o]);
             let d = c.scenarios[1]

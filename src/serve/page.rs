@@ -2,7 +2,7 @@
 //! the scenario file written back with the page's choices.
 
 use crate::output::toml::{with_choices, Choice, WORKSHOP};
-use crate::scenario::{self, Scenario};
+use crate::scenario::Scenario;
 use crate::study::workshop::Workshop;
 
 /// The page.
@@ -36,7 +36,7 @@ pub fn export(
     // Each choice's file and its path within it.
     let mut placed: Vec<(usize, Choice)> = Vec::new();
     for (path, value) in choices {
-        let integer = scenario::set::whole_numbers(loaded, path, "--set").unwrap_or(false);
+        let integer = crate::model::set::whole_numbers(loaded, path, "--set").unwrap_or(false);
         let (k, local) = if !network {
             (0, path.clone())
         } else {

@@ -2,11 +2,14 @@
 //! statistics), and quantiles from histograms and from counts of integer values. Nothing here
 //! knows about territories or runs.
 
+pub mod linalg;
 mod quantiles;
+pub mod sample;
 
 pub use quantiles::{
     histogram_quantile, histogram_quantiles, integer_quantile, order_statistic, span_quantiles,
 };
+pub use sample::{quantile, standard_deviation};
 
 use serde::Serialize;
 

@@ -10,10 +10,9 @@
 use rayon::prelude::*;
 
 use super::collect::{gather, Outcomes};
-use super::compare::parse_outcomes;
-use super::outcome::Outcome;
+use super::outcome::{parse_outcomes, Outcome};
 use super::shard::Piece;
-use crate::diag::{Error, Sources};
+use crate::diag::Error;
 use crate::ensemble::{each, Controls, Workload, Workspace};
 use crate::model::{Model, Overrides};
 use crate::scenario::Loaded;
@@ -50,11 +49,7 @@ impl Batch {
         outcome_texts: &[String],
     ) -> Result<Batch, Error> {
         let base = overrides.model(&loaded)?;
-        let parsed =
-            parse_outcomes(outcome_texts, &base, None).map_err(|diagnostics| Error::Invalid {
-                diagnostics,
-                sources: Sources::default(),
-            })?;
+        let parsed = parse_outcomes(outcome_texts, &base, None).map_err(Error::arguments)?;
         Ok(Batch {
             loaded,
             overrides,
@@ -89,12 +84,7 @@ impl Batch {
     pub fn point(&self, sets: &[String]) -> Result<(Model, Vec<Outcome>), Error> {
         let model = self.overrides.model_varied(&self.loaded, sets, "--vary")?;
         let outcomes =
-            parse_outcomes(&self.outcome_texts, &model, None).map_err(|diagnostics| {
-                Error::Invalid {
-                    diagnostics,
-                    sources: Sources::default(),
-                }
-            })?;
+            parse_outcomes(&self.outcome_texts, &model, None).map_err(Error::arguments)?;
         Ok((model, outcomes))
     }
 

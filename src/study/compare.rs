@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use super::collect::{outcome_scale, OutcomeSums, Outcomes, SavedOutcomes};
 use super::hypothesis::{Hypothesis, Tested};
-use super::outcome::{parse_outcome, Outcome};
-use crate::diag::{Diagnostic, Error, Location, Sources};
+use super::outcome::{default_outcomes, parse_outcomes, Outcome};
+use crate::diag::Error;
 use crate::engine::{Block, Engine};
 use crate::ensemble::canonical::{Aggregates, Mismatch};
 use crate::ensemble::{
@@ -106,72 +106,6 @@ pub fn variant(text: &str) -> Result<(String, Vec<String>), Error> {
     Ok((name.trim().to_string(), sets))
 }
 
-/// The default outcomes of MODEL.md §4 for a model: perpetuation, engagement, stabilisation and
-/// scale at the horizon, reached() of each phase at the horizon, spend — per territory.
-pub fn default_outcomes(model: &Model) -> Vec<String> {
-    let mut out = Vec::new();
-    for t in &model.territories {
-        let p = if model.territories.len() > 1 {
-            format!("{}:", t.id)
-        } else {
-            String::new()
-        };
-        for name in ["perpetuation", "engagement", "stabilisation", "scale"] {
-            out.push(format!("{p}{name}@end"));
-        }
-        for phase in t.phases.iter().skip(1) {
-            out.push(format!("{p}reached({})@end", phase.id));
-        }
-        out.push(format!("{p}spend"));
-    }
-    out
-}
-
-/// The default outcomes of a model and, after them, those of its hypotheses (each once).
-pub fn outcomes_with(model: &Model, hypotheses: &[Hypothesis]) -> Vec<String> {
-    let mut outcomes = default_outcomes(model);
-    for h in hypotheses {
-        if !outcomes.contains(&h.outcome.text) {
-            outcomes.push(h.outcome.text.clone());
-        }
-    }
-    outcomes
-}
-
-/// Parses outcome texts against a model, every problem reported against the `--outcome`
-/// argument (with `context` added to its message, if any).
-pub fn parse_outcomes(
-    texts: &[String],
-    model: &Model,
-    context: Option<&str>,
-) -> Result<Vec<Outcome>, Vec<Diagnostic>> {
-    let default = (model.territories.len() == 1).then_some(0);
-    let mut list = Vec::new();
-    let mut diagnostics = Vec::new();
-    for text in texts {
-        match parse_outcome(text, model, default) {
-            Ok(o) => list.push(o),
-            Err(e) => diagnostics.push(Diagnostic {
-                location: Location::Expression {
-                    argument: "--outcome".into(),
-                    text: text.clone(),
-                    offset: e.offset,
-                },
-                message: match context {
-                    Some(c) => format!("{} (in `{c}`)", e.message),
-                    None => e.message,
-                },
-                help: e.help,
-            }),
-        }
-    }
-    if diagnostics.is_empty() {
-        Ok(list)
-    } else {
-        Err(diagnostics)
-    }
-}
-
 /// A comparison ready to run: every scenario loaded and checked, its outcomes parsed.
 #[derive(Debug, Clone)]
 pub struct Work {
@@ -259,10 +193,7 @@ impl Work {
             }
         }
         if !diagnostics.is_empty() {
-            return Err(Error::Invalid {
-                diagnostics,
-                sources: Sources::default(),
-            });
+            return Err(Error::arguments(diagnostics));
         }
         Ok(Work {
             names,

@@ -8,7 +8,7 @@ use super::batch::{Batch, Evaluation};
 use super::collect::{Outcomes, SavedOutcomes};
 use super::design::{parse_vary, Parameter, Spec};
 use super::shard::{Layout, Part, Piece};
-use crate::diag::{Diagnostic, Error, Sources};
+use crate::diag::{Diagnostic, Error};
 use crate::ensemble::canonical::Mismatch;
 use crate::ensemble::{Controls, Workspace};
 use crate::stats::Estimate;
@@ -33,10 +33,7 @@ pub fn parameters(batch: &Batch, varies: &[String]) -> Result<Vec<Parameter>, Er
         }
     }
     if !diagnostics.is_empty() {
-        return Err(Error::Invalid {
-            diagnostics,
-            sources: Sources::default(),
-        });
+        return Err(Error::arguments(diagnostics));
     }
     let mut checked = Vec::new();
     for (path, spec) in parameters {
@@ -45,7 +42,7 @@ pub fn parameters(batch: &Batch, varies: &[String]) -> Result<Vec<Parameter>, Er
                 "`{path}` is varied twice: give one --vary per path"
             )));
         }
-        let integer = crate::scenario::set::whole_numbers(batch.loaded(), &path, "--vary")
+        let integer = crate::model::set::whole_numbers(batch.loaded(), &path, "--vary")
             .map_err(|e| with_note(e, format!("--vary {path}: this path cannot be varied")))?;
         if integer {
             if let Spec::Levels { values } = &spec {

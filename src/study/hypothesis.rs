@@ -1,10 +1,11 @@
-//! Hypotheses (MODEL.md §4): an outcome, a comparison and a number
+//! Hypotheses (docs/model.md, Outcomes and hypotheses): an outcome, a comparison and a number
 //! (`perpetuation@144 >= 0.7`), and the verdict its estimate gives — supported, rejected or
 //! inconclusive, with the runs that would likely decide it.
 
 use serde::Serialize;
 
-use super::outcome::{fail, parse_outcome, Outcome, ParseError};
+use super::outcome::{default_outcomes, fail, parse_outcome, Outcome, ParseError};
+use crate::diag::Error;
 use crate::model::Model;
 use crate::stats::Estimate;
 
@@ -114,6 +115,40 @@ pub fn parse_hypothesis(
         op,
         threshold,
     })
+}
+
+/// The default outcomes of a model and, after them, those of its hypotheses (each once).
+pub fn outcomes_with(model: &Model, hypotheses: &[Hypothesis]) -> Vec<String> {
+    let mut outcomes = default_outcomes(model);
+    for h in hypotheses {
+        if !outcomes.contains(&h.outcome.text) {
+            outcomes.push(h.outcome.text.clone());
+        }
+    }
+    outcomes
+}
+
+/// Parses hypotheses given as the command-line argument `argument` (`--expect`), every problem
+/// reported at its character.
+pub fn parse_hypotheses(
+    texts: &[String],
+    model: &Model,
+    argument: &str,
+) -> Result<Vec<Hypothesis>, Error> {
+    let default = (model.territories.len() == 1).then_some(0);
+    let mut hypotheses = Vec::new();
+    let mut diagnostics = Vec::new();
+    for text in texts {
+        match parse_hypothesis(text, None, model, default) {
+            Ok(h) => hypotheses.push(h),
+            Err(e) => diagnostics.push(e.at(argument, text)),
+        }
+    }
+    if diagnostics.is_empty() {
+        Ok(hypotheses)
+    } else {
+        Err(Error::arguments(diagnostics))
+    }
 }
 
 /// A hypothesis's verdict.

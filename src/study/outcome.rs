@@ -1,11 +1,11 @@
-//! Outcomes (MODEL.md §4): an outcome reduces a run to one number (`perpetuation@144`,
+//! Outcomes (docs/model.md, Outcomes and hypotheses): an outcome reduces a run to one number (`perpetuation@144`,
 //! `engagement:elected@end`, `reached(take-off)@60`, `entry(take-off)`, `spend`); the ensemble
 //! gives its estimate and a 95% interval (see `collect`). This module is the language: an
 //! outcome written as text, resolved against a model's names.
 
 use serde::Serialize;
 
-use crate::diag::suggestion;
+use crate::diag::{suggestion, Diagnostic, Error, Location};
 use crate::model::Model;
 
 /// What an outcome measures in one run.
@@ -58,7 +58,7 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// The estimator MODEL.md §4 gives this outcome.
+    /// The estimator the model gives this outcome (docs/model.md).
     pub fn estimator(&self) -> Estimator {
         match self.measure {
             Measure::Perpetuation | Measure::Reached(_) => Estimator::Share,
@@ -270,6 +270,86 @@ pub fn parse_outcome(
         measure,
         month,
     })
+}
+
+/// The default outcomes of a model (docs/model.md): perpetuation, engagement, stabilisation and
+/// scale at the horizon, reached() of each phase at the horizon, spend — per territory.
+pub fn default_outcomes(model: &Model) -> Vec<String> {
+    let mut out = Vec::new();
+    for t in &model.territories {
+        let p = if model.territories.len() > 1 {
+            format!("{}:", t.id)
+        } else {
+            String::new()
+        };
+        for name in ["perpetuation", "engagement", "stabilisation", "scale"] {
+            out.push(format!("{p}{name}@end"));
+        }
+        for phase in t.phases.iter().skip(1) {
+            out.push(format!("{p}reached({})@end", phase.id));
+        }
+        out.push(format!("{p}spend"));
+    }
+    out
+}
+
+impl ParseError {
+    /// This problem as a diagnostic of the command-line argument `argument` (`--outcome`)
+    /// whose text is `text`.
+    pub fn at(self, argument: &str, text: &str) -> Diagnostic {
+        Diagnostic {
+            location: Location::Expression {
+                argument: argument.into(),
+                text: text.to_string(),
+                offset: self.offset,
+            },
+            message: self.message,
+            help: self.help,
+        }
+    }
+}
+
+/// Parses outcome texts against a model, every problem reported against the `--outcome`
+/// argument (with `context` added to its message, if any).
+pub fn parse_outcomes(
+    texts: &[String],
+    model: &Model,
+    context: Option<&str>,
+) -> Result<Vec<Outcome>, Vec<Diagnostic>> {
+    let default = (model.territories.len() == 1).then_some(0);
+    let mut list = Vec::new();
+    let mut diagnostics = Vec::new();
+    for text in texts {
+        match parse_outcome(text, model, default) {
+            Ok(o) => list.push(o),
+            Err(mut e) => {
+                if let Some(c) = context {
+                    e.message = format!("{} (in `{c}`)", e.message);
+                }
+                diagnostics.push(e.at("--outcome", text));
+            }
+        }
+    }
+    if diagnostics.is_empty() {
+        Ok(list)
+    } else {
+        Err(diagnostics)
+    }
+}
+
+/// The outcomes of `--outcome` arguments (default: [`default_outcomes`] of `base`), families
+/// expanded: the texts and the families.
+pub fn expand_outcomes(
+    texts: &[String],
+    base: &Model,
+) -> Result<(Vec<String>, Vec<Family>), Error> {
+    let texts = if texts.is_empty() {
+        default_outcomes(base)
+    } else {
+        texts.to_vec()
+    };
+    expand_families(&texts, base.horizon())
+        .map_err(|(k, e)| Error::arguments(vec![e.at("--outcome", &texts[k])]))
 }
 
 /// An outcome family `INDEX@A..B:STEP` (`engagement@0..180:60`): one outcome per month

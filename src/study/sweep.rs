@@ -6,12 +6,11 @@
 use serde::Serialize;
 
 use super::batch::Batch;
-use super::compare::default_outcomes;
 use super::design::{Design, Parameter};
 use super::explore::{self, PointEstimates};
-use super::hypothesis::{parse_hypothesis, Hypothesis};
-use super::outcome::{expand_families, Family};
-use crate::diag::{Diagnostic, Error, Location, Sources};
+use super::hypothesis::{parse_hypotheses, Hypothesis};
+use super::outcome::{expand_outcomes, parse_outcomes, Family};
+use crate::diag::Error;
 use crate::ensemble::{Controls, Workload, Workspace};
 use crate::model::{Model, Overrides};
 use crate::random::{side_rng, Purpose};
@@ -35,27 +34,6 @@ pub struct Work {
     pub expects: Vec<Hypothesis>,
 }
 
-/// Parses outcome texts (families expanded) against the base: the texts and families.
-pub fn outcome_texts(texts: &[String], base: &Model) -> Result<(Vec<String>, Vec<Family>), Error> {
-    let texts = if texts.is_empty() {
-        default_outcomes(base)
-    } else {
-        texts.to_vec()
-    };
-    expand_families(&texts, base.horizon()).map_err(|(k, e)| Error::Invalid {
-        diagnostics: vec![Diagnostic {
-            location: Location::Expression {
-                argument: "--outcome".into(),
-                text: texts[k].clone(),
-                offset: e.offset,
-            },
-            message: e.message,
-            help: e.help,
-        }],
-        sources: Sources::default(),
-    })
-}
-
 impl Work {
     /// A sweep of `loaded` with the command line's overrides, varying `varies`
     /// (`PATH=SPEC`) over `design`, gathering `outcomes` (default: `compare`'s) and those of
@@ -69,36 +47,11 @@ impl Work {
         expects: &[String],
     ) -> Result<Work, Error> {
         let base = overrides.model(&loaded)?;
-        let default = (base.territories.len() == 1).then_some(0);
-        let mut hypotheses = Vec::new();
-        let mut diagnostics = Vec::new();
-        for text in expects {
-            match parse_hypothesis(text, None, &base, default) {
-                Ok(h) => hypotheses.push(h),
-                Err(e) => diagnostics.push(Diagnostic {
-                    location: Location::Expression {
-                        argument: "--expect".into(),
-                        text: text.clone(),
-                        offset: e.offset,
-                    },
-                    message: e.message,
-                    help: e.help,
-                }),
-            }
-        }
-        if !diagnostics.is_empty() {
-            return Err(Error::Invalid {
-                diagnostics,
-                sources: Sources::default(),
-            });
-        }
-        let (texts, families) = outcome_texts(outcomes, &base)?;
+        let hypotheses = parse_hypotheses(expects, &base, "--expect")?;
+        let (texts, families) = expand_outcomes(outcomes, &base)?;
         // Normalised (`@end` as the month), so that a hypothesis's outcome is found among them.
-        let mut texts: Vec<String> = super::compare::parse_outcomes(&texts, &base, None)
-            .map_err(|diagnostics| Error::Invalid {
-                diagnostics,
-                sources: Sources::default(),
-            })?
+        let mut texts: Vec<String> = parse_outcomes(&texts, &base, None)
+            .map_err(Error::arguments)?
             .into_iter()
             .map(|o| o.text)
             .collect();

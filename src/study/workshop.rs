@@ -9,11 +9,13 @@
 
 use serde::Serialize;
 
-use super::compare::{outcomes_with, Comparison, Work};
+use super::compare::{Comparison, Work};
+use super::hypothesis::outcomes_with;
 use super::hypothesis::Tested;
 use super::Study;
 use crate::diag::{Diagnostic, Error};
 use crate::ensemble::{Controls, Workspace};
+use crate::model::set::value_at;
 use crate::model::{bounds, Model, Overrides, ShockTiming};
 use crate::scenario::{self, Loaded, Scenario, SliderDoc};
 
@@ -30,156 +32,13 @@ pub struct Slider {
     pub max: f64,
     /// Step.
     pub step: f64,
-    /// Unit shown next to the value.
-    pub unit: String,
+    /// Unit shown next to the value, as the file's `[[slider]]` table writes it (`None`: the
+    /// path's own, see `output::units`).
+    pub unit: Option<String>,
     /// The value as written in the file.
     pub value: f64,
     /// Whether the path takes whole numbers.
     pub integer: bool,
-}
-
-/// The unit of a path's values, for people.
-pub fn unit_of(path: &str) -> &'static str {
-    let last = path.rsplit('.').next().unwrap_or("");
-    let table = path.split('.').rev().nth(1).unwrap_or("");
-    match (table, last) {
-        (_, "intensity") => "×",
-        (_, "budget" | "cost") => "€ a month",
-        (_, "probability") => "chance",
-        (_, "from" | "until" | "first" | "every" | "ramp" | "grace" | "hold" | "horizon") => {
-            "months"
-        }
-        (_, "engagement" | "anchored" | "collapse" | "initial" | "weight") => "share",
-        ("enter" | "fallback", _) => "share",
-        ("effect", _) => "×",
-        ("hits" | "retain", _) => "share",
-        _ => "a month",
-    }
-}
-
-/// The value at a `--set` path in a model: what the file (with its defaults and the library's
-/// levers) gives it. `None` for a path that is not a number of the model.
-pub fn value_at(model: &Model, path: &str) -> Option<f64> {
-    let segments: Vec<&str> = path.split('.').collect();
-    if segments.first() == Some(&"link") {
-        let (a, b, key) = (segments.get(1)?, segments.get(2)?, segments.get(3)?);
-        let find = |id: &str| model.territories.iter().position(|t| t.id == id);
-        let (a, b) = (find(a)?, find(b)?);
-        let link = model
-            .links
-            .iter()
-            .find(|l| l.between == (a.min(b), a.max(b)))?;
-        return match *key {
-            "exchange" => Some(link.exchange),
-            "spillover" => Some(link.spillover),
-            _ => None,
-        };
-    }
-    if segments.first() == Some(&"simulation") {
-        let s = model.settings;
-        return match *segments.get(1)? {
-            "runs" => Some(s.runs as f64),
-            "seed" => Some(s.seed as f64),
-            "substeps" => Some(f64::from(s.substeps)),
-            _ => None,
-        };
-    }
-    let (t, rest) = if model.is_network {
-        let t = model.territories.iter().find(|t| t.id == segments[0])?;
-        (t, &segments[1..])
-    } else {
-        (&model.territories[0], &segments[..])
-    };
-    let group = |id: &str| t.groups.iter().position(|g| g.id == id);
-    let pairs = |list: &[(usize, f64)], id: &str| {
-        let g = group(id)?;
-        Some(list.iter().filter(|(h, _)| *h == g).map(|(_, x)| x).sum())
-    };
-    match rest {
-        ["territory", "population"] => Some(t.population),
-        ["territory", "budget"] => t.budget,
-        ["territory", "horizon"] => Some(f64::from(t.horizon)),
-        ["territory", "start_year"] => t.start_year.map(f64::from),
-        ["scale", key] => match *key {
-            "potential" => Some(t.scale.potential),
-            "innovation" => Some(t.scale.innovation),
-            "imitation" => Some(t.scale.imitation),
-            "initial" => Some(t.scale.initial),
-            _ => None,
-        },
-        ["perpetuation", "collapse"] => Some(t.perpetuation.collapse),
-        ["perpetuation", "grace"] => Some(f64::from(t.perpetuation.grace)),
-        ["actor", id, "influenced_by", h] => {
-            let (g, h) = (group(id)?, group(h)?);
-            Some(t.influence[g * t.groups.len() + h])
-        }
-        ["actor", id, key] => {
-            let g = &t.groups[group(id)?];
-            match *key {
-                "weight" => Some(g.weight),
-                "size" => g.size,
-                "engagement" => Some(g.engagement),
-                "anchored" => Some(g.anchored),
-                "adoption" => Some(g.adoption),
-                "fatigue" => Some(g.fatigue),
-                "erosion" => Some(g.erosion),
-                "volatility" => Some(g.volatility),
-                _ => None,
-            }
-        }
-        ["lever", id, rest @ ..] => {
-            let l = t.levers.iter().find(|l| l.id == *id)?;
-            match rest {
-                ["from"] => Some(f64::from(l.from)),
-                ["until"] => l.until.map(f64::from),
-                ["cost"] => Some(l.cost),
-                ["ramp"] => Some(f64::from(l.ramp)),
-                ["intensity"] => Some(l.intensity),
-                ["reach"] => Some(l.reach),
-                ["push", g] => pairs(&l.push, g),
-                ["retain", g] => pairs(&l.retain, g),
-                ["anchor", g] => pairs(&l.anchor, g),
-                _ => None,
-            }
-        }
-        ["shock", id, rest @ ..] => {
-            let s = t.shocks.iter().find(|s| s.id == *id)?;
-            match (rest, &s.timing) {
-                (["probability"], _) => Some(s.probability),
-                (["rate"], ShockTiming::Random { rate }) => Some(*rate),
-                (["every"], ShockTiming::Periodic { every, .. }) => Some(f64::from(*every)),
-                (["first"], ShockTiming::Periodic { first, .. }) => Some(f64::from(*first)),
-                (["hits", g], _) => pairs(&s.hits, g),
-                (["pause", l], _) => {
-                    let k = t.levers.iter().position(|x| x.id == *l)?;
-                    s.pause
-                        .iter()
-                        .find(|(x, _)| *x == k)
-                        .map(|(_, m)| f64::from(*m))
-                }
-                _ => None,
-            }
-        }
-        ["phase", id, rest @ ..] => {
-            let p = t.phases.iter().find(|p| p.id == *id)?;
-            let condition = |list: &[crate::model::Condition], name: &str| {
-                list.iter()
-                    .find(|c| c.index.name() == name)
-                    .map(|c| c.threshold)
-            };
-            match rest {
-                ["hold"] => Some(f64::from(p.hold)),
-                ["enter", name] => condition(&p.enter, name),
-                ["fallback", name] => condition(&p.fallback, name),
-                ["effect", "push"] => Some(p.effect.push),
-                ["effect", "retain"] => Some(p.effect.retain),
-                ["effect", "anchor"] => Some(p.effect.anchor),
-                ["effect", "reach"] => Some(p.effect.reach),
-                _ => None,
-            }
-        }
-        _ => None,
-    }
 }
 
 /// A rounded step for a slider over `span`: about a hundredth of it, at 1, 2 or 5 times a
@@ -216,7 +75,7 @@ fn default_sliders(model: &Model) -> Vec<Slider> {
                 min: 0.0,
                 max,
                 step: step_for(max, false),
-                unit: "×".into(),
+                unit: None,
                 value: l.intensity,
                 integer: false,
             });
@@ -229,7 +88,7 @@ fn default_sliders(model: &Model) -> Vec<Slider> {
                 min: 0.0,
                 max,
                 step: step_for(max, true),
-                unit: "€ a month".into(),
+                unit: None,
                 value: b,
                 integer: false,
             });
@@ -244,7 +103,7 @@ fn default_sliders(model: &Model) -> Vec<Slider> {
                 min: 0.0,
                 max: 1.0,
                 step: 0.05,
-                unit: "chance".into(),
+                unit: None,
                 value: s.probability,
                 integer: false,
             });
@@ -298,7 +157,7 @@ pub fn sliders(loaded: &Loaded, model: &Model) -> Result<Vec<Slider>, Error> {
             }
             _ => path.value.clone(),
         };
-        let integer = match scenario::set::whole_numbers(loaded, &full, "--set") {
+        let integer = match crate::model::set::whole_numbers(loaded, &full, "--set") {
             Ok(i) => i,
             Err(Error::Invalid { diagnostics: d, .. }) => {
                 let why = d.first().map_or(String::new(), |d| d.message.clone());
@@ -370,10 +229,7 @@ pub fn sliders(loaded: &Loaded, model: &Model) -> Result<Vec<Slider>, Error> {
                 .label
                 .as_ref()
                 .map_or_else(|| path.value.clone(), |l| l.value.clone()),
-            unit: doc
-                .unit
-                .as_ref()
-                .map_or_else(|| unit_of(&full).to_string(), |u| u.value.clone()),
+            unit: doc.unit.as_ref().map(|u| u.value.clone()),
             path: full,
             min: min.value,
             max: max.value,
@@ -531,17 +387,6 @@ impl Workshop {
             model,
             hypotheses,
         }))
-    }
-}
-
-/// A scale for outcome values in words: shares as percentages, spend in euros, months.
-pub fn scale_of(outcome: &str) -> &'static str {
-    if outcome.contains("spend") {
-        "euros"
-    } else if outcome.contains("entry(") {
-        "months"
-    } else {
-        "share"
     }
 }
 

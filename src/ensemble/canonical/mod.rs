@@ -394,7 +394,6 @@ mod tests {
     use super::*;
     use crate::ensemble::{accumulate, Controls, Workspace};
     use crate::model::Model;
-    use std::sync::atomic::AtomicBool;
 
     fn model(file: &str) -> Model {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -404,11 +403,7 @@ mod tests {
     }
 
     fn accumulated(model: &Model, first: u64, count: u64) -> Accumulator {
-        let cancel = AtomicBool::new(false);
-        let controls = Controls {
-            progress: &|_, _| {},
-            cancel: &cancel,
-        };
+        let controls = Controls::silent();
         accumulate(model, first, count, &Workspace::new(), &controls).unwrap()
     }
 

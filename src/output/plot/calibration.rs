@@ -10,12 +10,13 @@ use plotters::prelude::*;
 
 use super::run::{band_polygon, time_chart, TimeAxis};
 use super::*;
-use crate::study::calibration::summary::{words, Estimate};
-use crate::study::calibration::{Calibration, Problem};
+use crate::output::calibration::words;
+use crate::study::calibration::summary::Estimate;
+use crate::study::calibration::{Calibration, Work};
 
 /// The plots: `fit` and `posterior`.
 pub fn pictures(
-    problem: &Problem,
+    problem: &Work,
     calibration: &Calibration,
 ) -> Result<Vec<(String, Picture)>, String> {
     let fit = Fit {
@@ -36,7 +37,7 @@ pub fn pictures(
 }
 
 struct Fit<'a> {
-    problem: &'a Problem,
+    problem: &'a Work,
     calibration: &'a Calibration,
 }
 
@@ -159,7 +160,7 @@ impl Painter for Fit<'_> {
 }
 
 struct Posterior<'a> {
-    problem: &'a Problem,
+    problem: &'a Work,
     calibration: &'a Calibration,
 }
 

@@ -24,9 +24,10 @@
 //!
 //! Everything an evaluation needs is in a [`Scratch`] its caller owns and reuses.
 
-use super::smc::normal_pair;
 use crate::engine::{Block, Engine, LANES};
+use crate::random::draw::normal_pair;
 use crate::random::observation_rng;
+use crate::stats::linalg::{cholesky, dot, forward};
 use crate::study::observed::Observation;
 
 /// What is observed, laid out for the runs: each observation's place, grouped by month.
@@ -210,27 +211,6 @@ impl Whitening {
     }
 }
 
-/// Solves L z = x in place for `columns` right-hand sides laid out as d rows of `columns`.
-fn forward(l: &[f64], d: usize, x: &mut [f64], columns: usize) {
-    for j in 0..d {
-        let (done, rest) = x.split_at_mut(j * columns);
-        let row = &mut rest[..columns];
-        for k in 0..j {
-            let a = l[j * d + k];
-            if a != 0.0 {
-                let z = &done[k * columns..(k + 1) * columns];
-                for (v, w) in row.iter_mut().zip(z) {
-                    *v -= a * w;
-                }
-            }
-        }
-        let pivot = l[j * d + j];
-        for v in row.iter_mut() {
-            *v /= pivot;
-        }
-    }
-}
-
 /// The synthetic log-likelihood of the plan's observed values from the runs recorded in
 /// `scratch` (R ≥ 4, or R = 1), whitened by `reference`; −∞ when a whitened value does not
 /// vary over the runs.
@@ -263,67 +243,9 @@ pub fn log_likelihood(plan: &Plan, reference: &Whitening, scratch: &mut Scratch)
     ll
 }
 
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    // Four partial sums: the same order at every call, so the same bits.
-    let mut s = [0.0; 4];
-    let chunks = a.len() / 4;
-    for i in 0..chunks {
-        for k in 0..4 {
-            s[k] += a[4 * i + k] * b[4 * i + k];
-        }
-    }
-    let mut tail = 0.0;
-    for i in 4 * chunks..a.len() {
-        tail += a[i] * b[i];
-    }
-    (s[0] + s[1]) + (s[2] + s[3]) + tail
-}
-
-/// In-place Cholesky factorisation of the symmetric matrix whose lower triangle is in `a`
-/// (row-major n × n): afterwards the lower triangle holds L with L Lᵀ = A. `false` if A is
-/// not positive definite.
-pub fn cholesky(a: &mut [f64], n: usize) -> bool {
-    for j in 0..n {
-        for k in 0..j {
-            let (head, tail) = a.split_at_mut(j * n);
-            let row_k = &head[k * n..k * n + k];
-            let row_j = &tail[..k];
-            let s = tail[k] - dot(row_j, row_k);
-            tail[k] = s / head[k * n + k];
-        }
-        let row = &a[j * n..j * n + j];
-        let s = a[j * n + j] - dot(row, row);
-        if s.is_nan() || s <= 0.0 || !s.is_finite() {
-            return false;
-        }
-        a[j * n + j] = s.sqrt();
-    }
-    true
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cholesky_reproduces_a_hand_factored_matrix() {
-        // A = L Lᵀ with L = [[2, 0, 0], [1, 3, 0], [0.5, -1, 1.5]].
-        let l = [[2.0, 0.0, 0.0], [1.0, 3.0, 0.0], [0.5, -1.0, 1.5]];
-        let mut a = vec![0.0; 9];
-        for i in 0..3 {
-            for j in 0..=i {
-                a[i * 3 + j] = (0..3).map(|k| l[i][k] * l[j][k]).sum();
-            }
-        }
-        assert!(cholesky(&mut a, 3));
-        for i in 0..3 {
-            for j in 0..=i {
-                assert!((a[i * 3 + j] - l[i][j]).abs() < 1e-12, "{i},{j}");
-            }
-        }
-        let mut singular = vec![1.0, 0.0, 1.0, 1.0];
-        assert!(!cholesky(&mut singular, 2));
-    }
 
     #[test]
     fn log_likelihood_is_the_whitened_bias_corrected_density_of_the_runs() {

@@ -6,10 +6,10 @@
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
-use super::summary::quantile;
-use super::Problem;
+use super::work::Work;
 use crate::engine::Engine;
 use crate::ensemble::{Controls, Workspace};
+use crate::stats::quantile;
 use crate::study::observed::Observable;
 
 /// Most futures drawn.
@@ -45,14 +45,14 @@ pub struct Predictive {
 /// Draws the futures of particles `values` (at most [`DRAWS`], evenly spread over them), on
 /// runs after those of evaluation `first` (runs first·R …); `None` if cancelled.
 pub fn draw(
-    problem: &Problem,
+    work: &Work,
     values: &[Vec<f64>],
     first: u64,
     rng: &mut ChaCha8Rng,
     workspace: &Workspace,
     controls: &Controls<'_>,
 ) -> Option<Predictive> {
-    let observations = problem.observations();
+    let observations = work.observations();
     let mut fans: Vec<Fan> = Vec::new();
     let mut keys: Vec<(usize, Observable)> = Vec::new();
     for (j, o) in observations.iter().enumerate() {
@@ -70,16 +70,16 @@ pub fn draw(
         }
     }
     let draws = values.len().min(DRAWS);
-    let months = problem.base().horizon() as usize + 1;
-    let base_run = first * problem.settings().runs;
-    let seed = problem.settings().seed;
+    let months = work.base().horizon() as usize + 1;
+    let base_run = first * work.settings().runs;
+    let seed = work.settings().seed;
     // Each future: every fan's index at every month, fan by fan.
     let futures: Option<Vec<Vec<f64>>> = (0..draws)
         .into_par_iter()
         .map(|i| {
             let particle = &values[i * values.len() / draws];
             let mut out = vec![f64::NAN; keys.len() * months];
-            let Some(model) = problem.model_at(particle) else {
+            let Some(model) = work.model_at(particle) else {
                 return Some(out);
             };
             let engine = Engine::new(&model);
@@ -116,7 +116,7 @@ pub fn draw(
         }
     }
     // Each observation's predictive interval: the futures at its month plus its error.
-    let assumed = problem.settings().assumed_sd;
+    let assumed = work.settings().assumed_sd;
     let mut intervals = vec![(f64::NAN, f64::NAN); observations.len()];
     let mut inside = 0;
     for (f, fan) in fans.iter().enumerate() {
@@ -126,7 +126,7 @@ pub fn draw(
             column.clear();
             for x in &futures {
                 let v = x[f * months + o.month as usize];
-                let noise = super::smc::normal(rng);
+                let noise = crate::random::draw::normal(rng);
                 if v.is_finite() {
                     column.push(v + sd * noise);
                 }

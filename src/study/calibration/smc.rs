@@ -18,7 +18,7 @@
 //! of the master seed, made in order by one thread; evaluation k simulates runs
 //! k·R .. (k+1)·R of the master seed whichever thread does it; results are gathered in order.
 
-use crate::study::design::uniform;
+use crate::random::draw::{normal, uniform};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -106,20 +106,6 @@ fn mean_of(values: &[Vec<f64>]) -> Vec<f64> {
     (0..p)
         .map(|j| values.iter().map(|v| v[j]).sum::<f64>() / values.len() as f64)
         .collect()
-}
-
-/// A standard normal draw (Box–Muller, one of the pair).
-pub fn normal(rng: &mut ChaCha8Rng) -> f64 {
-    normal_pair(rng).0
-}
-
-/// Two independent standard normal draws (Box–Muller).
-pub fn normal_pair(rng: &mut ChaCha8Rng) -> (f64, f64) {
-    let u = uniform(rng);
-    let v = uniform(rng);
-    let r = (-2.0 * (1.0 - u).ln()).sqrt();
-    let (sin, cos) = (std::f64::consts::TAU * v).sin_cos();
-    (r * cos, r * sin)
 }
 
 /// Weights exp(δ (ℓᵢ − max ℓ)), 0 for a particle of −∞; none if every one is −∞.
@@ -212,7 +198,7 @@ fn proposal(values: &[Vec<f64>], bounds: &[(f64, f64)]) -> Vec<f64> {
         let width = bounds[j].1 - bounds[j].0;
         c[j * p + j] += (1e-6 * width).powi(2);
     }
-    if !super::likelihood::cholesky(&mut c, p) {
+    if !crate::stats::linalg::cholesky(&mut c, p) {
         // Not positive definite (rounding): fall back to the diagonal.
         c.iter_mut().for_each(|x| *x = 0.0);
         for j in 0..p {

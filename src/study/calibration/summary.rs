@@ -6,10 +6,7 @@
 
 use serde::Serialize;
 
-use super::predictive::Predictive;
-use super::smc::Sample;
-use super::Problem;
-use crate::study::design::value_text;
+use crate::stats::quantile;
 
 /// One parameter's posterior, against its prior.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -34,17 +31,6 @@ impl Estimate {
     pub fn width_share(&self) -> f64 {
         (self.high - self.low) / (0.9 * (self.prior_high - self.prior_low))
     }
-}
-
-/// Quantile `q` of sorted values (linear between order statistics).
-pub fn quantile(sorted: &[f64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let h = q * (sorted.len() - 1) as f64;
-    let i = h.floor() as usize;
-    let j = (i + 1).min(sorted.len() - 1);
-    sorted[i] + (h - i as f64) * (sorted[j] - sorted[i])
 }
 
 /// Each parameter's estimate from equally weighted particles.
@@ -124,17 +110,13 @@ pub fn rank_correlations(values: &[Vec<f64>]) -> Vec<Vec<f64>> {
         .collect()
 }
 
-/// The sample standard deviation (n − 1); 0 for fewer than two finite values, ∞ if any is
-/// not finite.
-pub fn standard_deviation(x: &[f64]) -> f64 {
+/// The standard deviation of log-likelihood estimates (n − 1; 0 for fewer than two), ∞ if
+/// any is not finite: an evaluation that failed is as noisy as it gets.
+pub fn noise(x: &[f64]) -> f64 {
     if x.iter().any(|v| !v.is_finite()) {
         return f64::INFINITY;
     }
-    if x.len() < 2 {
-        return 0.0;
-    }
-    let m = x.iter().sum::<f64>() / x.len() as f64;
-    (x.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (x.len() - 1) as f64).sqrt()
+    crate::stats::standard_deviation(x)
 }
 
 /// Above this share of its prior's 90% interval, a parameter is barely informed.
@@ -143,107 +125,6 @@ pub const BARELY_INFORMED: f64 = 0.7;
 pub const ENTANGLED: f64 = 0.6;
 /// Above this standard deviation, the likelihood estimates are too noisy.
 pub const NOISY: f64 = 2.5;
-
-/// A number in a sentence: 3 significant digits, as the `--set` language reads it.
-pub fn words(x: f64) -> String {
-    if x == 0.0 || !x.is_finite() {
-        return value_text(x, false);
-    }
-    let digits = (2 - x.abs().log10().floor() as i32).max(0) as usize;
-    let text = format!("{x:.digits$}");
-    if text.contains('.') {
-        text.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        text
-    }
-}
-
-/// The warnings of a calibration, in plain words.
-pub fn warnings(
-    problem: &Problem,
-    sample: &Sample,
-    estimates: &[Estimate],
-    correlations: &[Vec<f64>],
-    noise: f64,
-    predictive: &Predictive,
-) -> Vec<String> {
-    let mut out = Vec::new();
-    let paths: Vec<&str> = problem
-        .parameters()
-        .iter()
-        .map(|p| p.path.as_str())
-        .collect();
-    for (path, e) in paths.iter().zip(estimates) {
-        let share = e.width_share();
-        if share >= BARELY_INFORMED {
-            out.push(format!(
-                "the data say little about {path}: its 90% interval covers {:.0}% of what the prior alone allows; its estimate is mostly the range you gave",
-                100.0 * share.min(1.0)
-            ));
-        }
-        let width = e.prior_high - e.prior_low;
-        let near_low = e.low - e.prior_low < 0.01 * width;
-        let near_high = e.prior_high - e.high < 0.01 * width;
-        if share < 0.5 && (near_low || near_high) {
-            let edge = if near_low { e.prior_low } else { e.prior_high };
-            out.push(format!(
-                "{path} piles up against the edge of its range ({}): the data would take it further; widen the --vary range if that value is possible",
-                words(edge)
-            ));
-        }
-    }
-    for j in 0..paths.len() {
-        for k in 0..j {
-            let r = correlations[j][k];
-            if r.abs() >= ENTANGLED {
-                let how = if r < 0.0 {
-                    "more of one does what less of the other does"
-                } else {
-                    "they move together"
-                };
-                out.push(format!(
-                    "the data cannot tell {} and {} apart well (rank correlation {r:.2}: {how}); they fix a combination of the two more than either: read their intervals together, not one by one",
-                    paths[k], paths[j]
-                ));
-            }
-        }
-    }
-    let n = sample.values.len();
-    if sample.distinct * 2 < n {
-        out.push(format!(
-            "the effective sample size is low: only {} of the {n} particles are distinct, so the posterior is poorly explored; give more --particles",
-            sample.distinct
-        ));
-    }
-    if let Some(last) = sample.generations.last() {
-        if last.acceptance < 0.05 {
-            out.push(format!(
-                "the sampler's last moves were rarely accepted ({:.1}%): the posterior is poorly explored; give more --runs (smoother likelihood) or more --particles",
-                100.0 * last.acceptance
-            ));
-        }
-        if last.temperature < 1.0 {
-            out.push(format!(
-                "the sampler stopped after {} generations before reaching the posterior: the intervals are too wide",
-                sample.generations.len()
-            ));
-        }
-    }
-    if noise > NOISY {
-        out.push(format!(
-            "the likelihood estimates are noisy (standard deviation {noise:.1} at the posterior median; below {NOISY} is good): give more --runs, e.g. --runs {}",
-            (problem.settings().runs * 2).max(100)
-        ));
-    }
-    let d = predictive.intervals.len();
-    if d > 0 && (predictive.inside as f64) < 0.7 * d as f64 {
-        out.push(format!(
-            "only {} of the {d} observations fall inside their 90% predictive interval: the model, with only these parameters free, does not reproduce this history; look at the fit plot",
-            predictive.inside
-        ));
-    }
-    out
-}
 
 #[cfg(test)]
 mod tests {
@@ -268,9 +149,7 @@ mod tests {
             (r[0][1] - 1.0).abs() < 1e-12 && (r[0][2] + 1.0).abs() < 1e-12,
             "{r:?}"
         );
-        assert_eq!(standard_deviation(&[1.0, 3.0]), 2f64.sqrt());
-        assert_eq!(words(0.012345), "0.0123");
-        assert_eq!(words(1234.7), "1235");
-        assert_eq!(words(0.5), "0.5");
+        assert_eq!(noise(&[1.0, 3.0]), 2f64.sqrt());
+        assert_eq!(noise(&[1.0, f64::NAN]), f64::INFINITY);
     }
 }

@@ -16,7 +16,8 @@ pub mod sobol;
 use rand::Rng;
 use serde::Serialize;
 
-use crate::diag::{Diagnostic, Error, Location, Sources};
+use crate::diag::{Diagnostic, Error, Location};
+use crate::random::draw::{below, uniform};
 
 /// What a parameter's values are.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -247,10 +248,7 @@ impl Design {
         if diagnostics.is_empty() {
             Ok(())
         } else {
-            Err(Error::Invalid {
-                diagnostics,
-                sources: Sources::default(),
-            })
+            Err(Error::arguments(diagnostics))
         }
     }
 
@@ -329,23 +327,6 @@ pub fn latin_hypercube(n: usize, k: usize, rng: &mut impl Rng) -> Vec<Vec<f64>> 
         }
     }
     points
-}
-
-/// A uniform number in [0, 1) from 53 random bits.
-pub fn uniform(rng: &mut impl Rng) -> f64 {
-    (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
-}
-
-/// A uniform integer below `n` (> 0), without bias (Lemire's method with rejection).
-pub fn below(rng: &mut impl Rng, n: u64) -> u64 {
-    loop {
-        let x = rng.next_u64();
-        let m = u128::from(x) * u128::from(n);
-        let low = m as u64;
-        if low >= n.wrapping_neg() % n {
-            return (m >> 64) as u64;
-        }
-    }
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 use rand::Rng;
 
 use super::sobol::{interval, Index};
-use crate::study::design::{below, uniform};
+use crate::random::draw::{below, uniform};
 
 /// The step of a grid of `levels` levels: L / (2(L − 1)).
 pub fn delta(levels: usize) -> f64 {

@@ -10,7 +10,9 @@
 
 use rand::Rng;
 
-use crate::study::design::{below, sobol::Sobol};
+use crate::random::draw::below;
+use crate::stats::{quantile, standard_deviation};
+use crate::study::design::sobol::Sobol;
 
 /// Points per base row.
 pub fn step(k: usize, second_order: bool) -> usize {
@@ -228,19 +230,12 @@ pub fn interval(replicates: &mut [f64]) -> (f64, f64, f64) {
         return (0.0, 0.0, 0.0);
     }
     replicates.sort_by(f64::total_cmp);
-    let quantile = |q: f64| {
-        let h = q * (n - 1) as f64;
-        let (i, f) = (h.floor() as usize, h - h.floor());
-        let next = replicates[(i + 1).min(n - 1)];
-        replicates[i] + f * (next - replicates[i])
-    };
-    let mean = replicates.iter().sum::<f64>() / n as f64;
-    let sd = if n > 1 {
-        (replicates.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt()
-    } else {
-        0.0
-    };
-    (quantile(0.025), quantile(0.975), crate::stats::Z95 * sd)
+    let sd = standard_deviation(replicates);
+    (
+        quantile(replicates, 0.025),
+        quantile(replicates, 0.975),
+        crate::stats::Z95 * sd,
+    )
 }
 
 #[cfg(test)]

@@ -1,3 +1,7 @@
+//! The `--set PATH=VALUE` language, in one place: a path names one number or id of a scenario
+//! by the ids the user wrote, and this module both applies it to a loaded scenario
+//! ([`apply`]) and reads its value back from a model ([`value_at`]).
+//!
 //! What-if overrides: `--set PATH=VALUE` changes one number or id of a loaded scenario by the
 //! ids the user wrote (`lever.participation.intensity=0.5`, `actor.staff.influenced_by.elected=0.1`,
 //! `malaunay.lever.participation.cost=0`, `link.loos-en-gohelle.malaunay.exchange=0`).
@@ -9,12 +13,13 @@
 
 use std::path::PathBuf;
 
-use super::{
+use super::{Model, ShockTiming};
+use crate::diag::{suggestion, Diagnostic, Span};
+use crate::scenario::{
     ActorDoc, LeverDoc, Loaded, NumMap, PhaseDoc, Scenario, ShockDoc, Sp, TerritoryDoc, ACTOR_KEYS,
     CONDITION_KEYS, EFFECT_KEYS, HEADER_KEYS, LEVER_KEYS, LINK_KEYS, PERPETUATION_KEYS, PHASE_KEYS,
     SCALE_KEYS, SHOCK_KEYS, SIMULATION_KEYS, TERRITORY_KEYS,
 };
-use crate::diag::{suggestion, Diagnostic, Span};
 
 /// A typed value from the command line.
 #[derive(Debug, Clone)]
@@ -449,7 +454,7 @@ pub fn whole_numbers(
     if found.is_empty() {
         return Ok(true);
     }
-    Err(super::invalid(found, sources))
+    Err(crate::scenario::invalid(found, sources))
 }
 
 fn apply_one(scenario: &mut Scenario, t: &Target<'_>) -> Result<(), Diagnostic> {
@@ -521,5 +526,130 @@ fn apply_one(scenario: &mut Scenario, t: &Target<'_>) -> Result<(), Diagnostic> 
                 }
             }
         }
+    }
+}
+
+/// The value at a `--set` path in a model: what the file (with its defaults and the library's
+/// levers) gives it. `None` for a path that is not a number of the model.
+pub fn value_at(model: &Model, path: &str) -> Option<f64> {
+    let segments: Vec<&str> = path.split('.').collect();
+    if segments.first() == Some(&"link") {
+        let (a, b, key) = (segments.get(1)?, segments.get(2)?, segments.get(3)?);
+        let find = |id: &str| model.territories.iter().position(|t| t.id == id);
+        let (a, b) = (find(a)?, find(b)?);
+        let link = model
+            .links
+            .iter()
+            .find(|l| l.between == (a.min(b), a.max(b)))?;
+        return match *key {
+            "exchange" => Some(link.exchange),
+            "spillover" => Some(link.spillover),
+            _ => None,
+        };
+    }
+    if segments.first() == Some(&"simulation") {
+        let s = model.settings;
+        return match *segments.get(1)? {
+            "runs" => Some(s.runs as f64),
+            "seed" => Some(s.seed as f64),
+            "substeps" => Some(f64::from(s.substeps)),
+            _ => None,
+        };
+    }
+    let (t, rest) = if model.is_network {
+        let t = model.territories.iter().find(|t| t.id == segments[0])?;
+        (t, &segments[1..])
+    } else {
+        (&model.territories[0], &segments[..])
+    };
+    let group = |id: &str| t.groups.iter().position(|g| g.id == id);
+    let pairs = |list: &[(usize, f64)], id: &str| {
+        let g = group(id)?;
+        Some(list.iter().filter(|(h, _)| *h == g).map(|(_, x)| x).sum())
+    };
+    match rest {
+        ["territory", "population"] => Some(t.population),
+        ["territory", "budget"] => t.budget,
+        ["territory", "horizon"] => Some(f64::from(t.horizon)),
+        ["territory", "start_year"] => t.start_year.map(f64::from),
+        ["scale", key] => match *key {
+            "potential" => Some(t.scale.potential),
+            "innovation" => Some(t.scale.innovation),
+            "imitation" => Some(t.scale.imitation),
+            "initial" => Some(t.scale.initial),
+            _ => None,
+        },
+        ["perpetuation", "collapse"] => Some(t.perpetuation.collapse),
+        ["perpetuation", "grace"] => Some(f64::from(t.perpetuation.grace)),
+        ["actor", id, "influenced_by", h] => {
+            let (g, h) = (group(id)?, group(h)?);
+            Some(t.influence[g * t.groups.len() + h])
+        }
+        ["actor", id, key] => {
+            let g = &t.groups[group(id)?];
+            match *key {
+                "weight" => Some(g.weight),
+                "size" => g.size,
+                "engagement" => Some(g.engagement),
+                "anchored" => Some(g.anchored),
+                "adoption" => Some(g.adoption),
+                "fatigue" => Some(g.fatigue),
+                "erosion" => Some(g.erosion),
+                "volatility" => Some(g.volatility),
+                _ => None,
+            }
+        }
+        ["lever", id, rest @ ..] => {
+            let l = t.levers.iter().find(|l| l.id == *id)?;
+            match rest {
+                ["from"] => Some(f64::from(l.from)),
+                ["until"] => l.until.map(f64::from),
+                ["cost"] => Some(l.cost),
+                ["ramp"] => Some(f64::from(l.ramp)),
+                ["intensity"] => Some(l.intensity),
+                ["reach"] => Some(l.reach),
+                ["push", g] => pairs(&l.push, g),
+                ["retain", g] => pairs(&l.retain, g),
+                ["anchor", g] => pairs(&l.anchor, g),
+                _ => None,
+            }
+        }
+        ["shock", id, rest @ ..] => {
+            let s = t.shocks.iter().find(|s| s.id == *id)?;
+            match (rest, &s.timing) {
+                (["probability"], _) => Some(s.probability),
+                (["rate"], ShockTiming::Random { rate }) => Some(*rate),
+                (["every"], ShockTiming::Periodic { every, .. }) => Some(f64::from(*every)),
+                (["first"], ShockTiming::Periodic { first, .. }) => Some(f64::from(*first)),
+                (["hits", g], _) => pairs(&s.hits, g),
+                (["pause", l], _) => {
+                    let k = t.levers.iter().position(|x| x.id == *l)?;
+                    s.pause
+                        .iter()
+                        .find(|(x, _)| *x == k)
+                        .map(|(_, m)| f64::from(*m))
+                }
+                _ => None,
+            }
+        }
+        ["phase", id, rest @ ..] => {
+            let p = t.phases.iter().find(|p| p.id == *id)?;
+            let condition = |list: &[crate::model::Condition], name: &str| {
+                list.iter()
+                    .find(|c| c.index.name() == name)
+                    .map(|c| c.threshold)
+            };
+            match rest {
+                ["hold"] => Some(f64::from(p.hold)),
+                ["enter", name] => condition(&p.enter, name),
+                ["fallback", name] => condition(&p.fallback, name),
+                ["effect", "push"] => Some(p.effect.push),
+                ["effect", "retain"] => Some(p.effect.retain),
+                ["effect", "anchor"] => Some(p.effect.anchor),
+                ["effect", "reach"] => Some(p.effect.reach),
+                _ => None,
+            }
+        }
+        _ => None,
     }
 }
