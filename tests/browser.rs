@@ -10,7 +10,10 @@ fn wanted() -> bool {
     if std::env::var("TRAJECTOIRE_BROWSER").as_deref() == Ok("1") {
         return true;
     }
-    eprintln!("browser tests skipped: set TRAJECTOIRE_BROWSER=1 (with chromium and `npm ci` in tests/browser)");
+    crate::common::skipped(
+        "browser tests",
+        "set TRAJECTOIRE_BROWSER=1 (with chromium and `npm ci` in tests/browser)",
+    );
     false
 }
 

@@ -80,10 +80,12 @@ fn summary_without_times(dir: &Path) -> serde_json::Value {
 /// Every file of `single` is in `merged` with the same bytes (summary.json: but for times),
 /// and `merged` has no other file.
 fn same_outputs(single: &Path, merged: &Path) {
+    // Shard files a merge carried over into its folder are not outputs.
     let names = |d: &Path| {
         let mut v: Vec<String> = std::fs::read_dir(d)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| !n.ends_with(".shard"))
             .collect();
         v.sort();
         v
@@ -153,6 +155,37 @@ fn merged_shards_equal_the_single_run() {
     assert!(
         std::fs::read(tables.join("trajectories.csv")).unwrap()
             == std::fs::read(single.join("trajectories.csv")).unwrap()
+    );
+    // Tasks on separate machines write to their own folders, with their own threads and
+    // quiet: the work is the same, so the shards merge, and into the first one's folder
+    // when merge is not told where.
+    let folders: Vec<PathBuf> = (1..=3).map(|i| dir.join(format!("machine-{i}"))).collect();
+    let parts: Vec<PathBuf> = folders
+        .iter()
+        .enumerate()
+        .map(|(k, folder)| {
+            let mut task = trajectoire();
+            task.args(["run", &file, "--runs", "200", "--out", &path(folder)])
+                .args(["--shard", &format!("{}/3", k + 1)])
+                .args(["--threads", &(1 + k % 2).to_string()]);
+            if k == 1 {
+                task.arg("--quiet");
+            }
+            task.assert().success();
+            folder.join(format!("shard-{}-of-3.shard", k + 1))
+        })
+        .collect();
+    let reversed: Vec<PathBuf> = parts.iter().rev().cloned().collect();
+    trajectoire()
+        .arg("merge")
+        .args(&reversed)
+        .arg("--quiet")
+        .assert()
+        .success();
+    same_outputs(&single, &folders[0]);
+    assert!(
+        folders[0].join("shard-1-of-3.shard").exists(),
+        "carried over"
     );
 }
 
@@ -655,7 +688,10 @@ fn slurm_runs_the_work_on_a_real_cluster() {
             std::env::var_os("TRAJECTOIRE_SLURM").is_none(),
             "TRAJECTOIRE_SLURM is set but no Slurm cluster answers (run .ci/slurm)"
         );
-        eprintln!("skipped: no Slurm cluster here (.ci/slurm sets one up)");
+        crate::common::skipped(
+            "slurm_runs_the_work_on_a_real_cluster",
+            "no Slurm cluster here (.ci/slurm sets one up; TRAJECTOIRE_SLURM=1 makes it a failure)",
+        );
         return;
     }
     let dir = out("slurm-real");

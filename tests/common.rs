@@ -6,6 +6,13 @@ use trajectoire::engine::{Engine, Snapshot};
 use trajectoire::ensemble::{self, Controls, Results};
 use trajectoire::model::Model;
 
+/// Says that a test was skipped, and why, where `cargo test` shows it (straight to the
+/// process's standard error: the test harness keeps what `eprintln!` says of a passing test).
+pub fn skipped(test: &str, why: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
+}
+
 /// Folder with the shipped scenarios.
 pub fn scenarios() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")

@@ -269,7 +269,10 @@ fn salib_gives_the_same_indices() {
             !required,
             "TRAJECTOIRE_SALIB is set but python3 cannot import SALib"
         );
-        eprintln!("skipped: python3 with SALib is not installed (pip install SALib)");
+        crate::common::skipped(
+            "the SALib cross-check",
+            "python3 with SALib is not installed (pip install SALib; TRAJECTOIRE_SALIB=1 makes it a failure)",
+        );
         return;
     }
     let file = scenarios().join("malaunay.toml");

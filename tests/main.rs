@@ -1,6 +1,7 @@
 //! The one integration-test binary (one link on 2 cores), a module per area.
 
 mod analytic;
+mod architecture;
 mod browser;
 mod calibration;
 mod cli;

@@ -253,6 +253,25 @@ fn no_address_reaches_the_file_system() {
     assert!(text.contains("no such file"), "{text}");
 }
 
+/// Every refusal is the JSON error shape the page reads: `{"errors": [{"message", "help"}]}`,
+/// each with a message that says something.
+fn refused_in_words(status: u16, what: &str, text: &str) {
+    assert!(status < 500, "{what} → {status} {text}");
+    if (400..500).contains(&status) {
+        let body: serde_json::Value = serde_json::from_str(text)
+            .unwrap_or_else(|e| panic!("{what} → {status}: not JSON ({e}): {text}"));
+        let errors = body["errors"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{what} → {status}: no errors list: {text}"));
+        assert!(!errors.is_empty(), "{what} → {status}: {text}");
+        for e in errors {
+            let message = e["message"].as_str().unwrap_or("");
+            assert!(message.len() > 5, "{what} → {status}: {text}");
+            assert!(e.get("help").is_some(), "{what} → {status}: {text}");
+        }
+    }
+}
+
 #[test]
 fn a_fuzzed_api_never_fails_and_the_server_keeps_answering() {
     // A fixed generator: the same bodies every time.
@@ -298,7 +317,7 @@ fn a_fuzzed_api_never_fails_and_the_server_keeps_answering() {
             &[("Content-Type", "application/json")],
             body.as_bytes(),
         );
-        assert!(status < 500, "{body} → {status} {text}");
+        refused_in_words(status, &body, &text);
         let query: String = (0..n)
             .map(|_| pieces[(next() % pieces.len() as u64) as usize].replace(['"', ' '], ""))
             .collect::<Vec<_>>()
@@ -309,7 +328,7 @@ fn a_fuzzed_api_never_fails_and_the_server_keeps_answering() {
                 .map(|c| if c.is_ascii_graphic() { c } else { '_' })
                 .collect();
             let (status, text) = http("GET", &path, &[], b"");
-            assert!(status < 500, "{path} → {status} {text}");
+            refused_in_words(status, &path, &text);
         }
     }
     let (status, _) = http("GET", "/api/scenario", &[], b"");

@@ -346,4 +346,136 @@ mod tests {
             "run x.toml --runs 10 --set 'shock.élection.month=-1' --set 'a b=1' --no-plots"
         );
     }
+
+    /// Every splittable command, with every kind of argument given: its job's words read back
+    /// as the same job (slurm's tasks and a merge rely on it), and the same words again.
+    #[test]
+    fn every_job_reads_back_from_its_words() {
+        let lines: [&[&str]; 9] = [
+            &["run", "a.toml"],
+            &[
+                "run",
+                "./-x.toml",
+                "--runs",
+                "10",
+                "--seed",
+                "3",
+                "--substeps",
+                "2",
+                "--threads",
+                "2",
+                "--deterministic",
+                "--quiet",
+                "--allow-long",
+                "--set",
+                "a=1",
+                "--set=b=-2",
+                "--out",
+                "o u t",
+                "--no-plots",
+                "--shard",
+                "1/2",
+            ],
+            &[
+                "test",
+                "a.toml",
+                "--expect",
+                "perpetuation@end >= 0.5",
+                "--out",
+                "d",
+            ],
+            &[
+                "compare",
+                "a.toml",
+                "b.toml",
+                "--variant",
+                "v: x=1, y=2",
+                "--outcome",
+                "spend",
+                "--outcome",
+                "scale@12",
+            ],
+            &[
+                "sweep",
+                "a.toml",
+                "--vary",
+                "x=0..1:3",
+                "--vary",
+                "y=-1,2",
+                "--design",
+                "lhs:4",
+                "--outcome",
+                "scale@0..12:6",
+                "--expect",
+                "scale@12 > 0.1",
+            ],
+            &["sensitivity", "a.toml", "--vary", "x=0..1"],
+            &[
+                "sensitivity",
+                "a.toml",
+                "--vary",
+                "x=0..1",
+                "--method",
+                "morris:4",
+                "--levels",
+                "6",
+                "--no-second-order",
+                "--bootstrap",
+                "10",
+                "--outcome",
+                "spend",
+            ],
+            &[
+                "sensitivity",
+                "a.toml",
+                "--vary",
+                "x=0..1",
+                "--method",
+                "sobol",
+                "--levels",
+                "4",
+            ],
+            &["compare", "a.toml", "--variant", "n: lever.x.from=-3"],
+        ];
+        for words in lines {
+            let job = Job::parse(words).unwrap_or_else(|e| panic!("{words:?}: {e}"));
+            let again = job.argv();
+            let back = Job::parse(&again).unwrap_or_else(|e| panic!("{again:?}: {e}"));
+            assert_eq!(back, job, "{words:?} → {again:?}");
+            assert_eq!(back.argv(), again);
+            // Through JSON (a shard's header) as well.
+            let json = serde_json::to_value(&job).unwrap();
+            assert_eq!(serde_json::from_value::<Job>(json).unwrap(), job);
+        }
+        // Defaults are left out of the words; what only says how to run is left out of the
+        // record.
+        let job = Job::parse([
+            "sensitivity",
+            "a.toml",
+            "--vary",
+            "x=0..1",
+            "--method",
+            "sobol",
+        ])
+        .unwrap();
+        assert_eq!(job.argv(), ["sensitivity", "a.toml", "--vary", "x=0..1"]);
+        let job = Job::parse([
+            "run",
+            "a.toml",
+            "--threads",
+            "3",
+            "--quiet",
+            "--shard",
+            "2/5",
+            "--out",
+            "d",
+        ])
+        .unwrap();
+        assert_eq!(job.recorded().argv(), ["run", "a.toml", "--out", "d"]);
+        assert_eq!(job.unit(), "runs");
+        assert_eq!(
+            Job::parse(["sweep", "a", "--shard", "1/2"]).unwrap().unit(),
+            "pieces"
+        );
+    }
 }

@@ -150,6 +150,9 @@ impl MergeArgs {
                 .map_err(|d| disagree(other, first, d))?;
         }
         let by_index = each_once(&read)?;
+        // The work as shard 1 records it (where it wrote is where the merge writes, unless
+        // told otherwise).
+        let first = &read[by_index[&1]];
         let job: Job = serde_json::from_value(first.header.job.clone()).map_err(|e| {
             Error::refused(
                 &first.path,
