@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::common::{out_or_default, OutputOptions, Report, SimulationOptions};
-use super::split::{Provenance, Splittable};
+use super::split::{options_in_fields, Provenance, Splittable};
 use crate::diag::Error;
 use crate::ensemble::canonical::{Aggregates, Mismatch};
 use crate::ensemble::{self, results_of, Accumulator, Controls, Results, Workload, Workspace};
@@ -58,13 +58,7 @@ impl Splittable for RunArgs {
     type Saved = Aggregates;
     type Report = RunReport;
 
-    fn options(&self) -> (&SimulationOptions, &OutputOptions) {
-        (&self.simulation, &self.output)
-    }
-
-    fn options_mut(&mut self) -> (&mut SimulationOptions, &mut OutputOptions) {
-        (&mut self.simulation, &mut self.output)
-    }
+    options_in_fields!();
 
     fn prepare(&self) -> Result<Study, Error> {
         Study::load(&self.file, &self.simulation.overrides())

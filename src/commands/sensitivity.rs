@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::common::{out_or_default, write_file, OutputOptions, Report, SimulationOptions};
-use super::split::{Provenance, Splittable};
+use super::split::{options_in_fields, work_on_points, Provenance, Splittable};
 use crate::diag::Error;
 use crate::ensemble::canonical::Mismatch;
 use crate::ensemble::{Controls, Workload, Workspace};
@@ -97,13 +97,8 @@ impl Splittable for SensitivityArgs {
     type Saved = SavedPoints;
     type Report = SensitivityReport;
 
-    fn options(&self) -> (&SimulationOptions, &OutputOptions) {
-        (&self.simulation, &self.output)
-    }
-
-    fn options_mut(&mut self) -> (&mut SimulationOptions, &mut OutputOptions) {
-        (&mut self.simulation, &mut self.output)
-    }
+    options_in_fields!();
+    work_on_points!();
 
     fn prepare(&self) -> Result<Work, Error> {
         let method = Method::parse(&self.method, self.levels, !self.no_second_order)?;
@@ -118,22 +113,6 @@ impl Splittable for SensitivityArgs {
         )
     }
 
-    fn check(&self, work: &Work) -> Result<(), Error> {
-        work.check()
-    }
-
-    fn workload(&self, work: &Work, threads: usize) -> Workload {
-        work.workload(threads)
-    }
-
-    fn layout(work: &Work) -> Layout {
-        work.points().layout()
-    }
-
-    fn scenarios(work: &Work) -> Vec<&Model> {
-        vec![work.base()]
-    }
-
     fn questions(work: &Work) -> serde_json::Value {
         serde_json::json!({
             "outcomes": work.outcomes,
@@ -145,32 +124,6 @@ impl Splittable for SensitivityArgs {
 
     fn target(&self, work: &Work) -> PathBuf {
         out_or_default(self.out(), work.base(), Some("sensitivity"))
-    }
-
-    fn gather(
-        &self,
-        work: &Work,
-        part: &Part,
-        workspace: &Workspace,
-        controls: &Controls<'_>,
-    ) -> Result<Option<PointSums>, Error> {
-        work.points().gather(part, workspace, controls)
-    }
-
-    fn save(_: &Work, sums: PointSums) -> SavedPoints {
-        Points::save(sums)
-    }
-
-    fn check_saved(work: &Work, part: &Part, saved: &SavedPoints, _: bool) -> Result<(), Mismatch> {
-        work.points().check_saved(part, saved)
-    }
-
-    fn add(_: &Work, sum: &mut SavedPoints, part: SavedPoints) -> Result<(), Mismatch> {
-        Points::add(sum, part)
-    }
-
-    fn load(work: &Work, saved: SavedPoints, _: bool) -> Result<PointSums, Mismatch> {
-        work.points().load(saved)
     }
 
     fn write(

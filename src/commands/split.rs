@@ -135,6 +135,76 @@ pub trait Splittable: Clone + Serialize + DeserializeOwned + Send + Sync {
     }
 }
 
+/// The two option accessors of arguments whose fields `simulation` and `output` are the
+/// simulation's and the output's options.
+macro_rules! options_in_fields {
+    () => {
+        fn options(&self) -> (&SimulationOptions, &OutputOptions) {
+            (&self.simulation, &self.output)
+        }
+
+        fn options_mut(&mut self) -> (&mut SimulationOptions, &mut OutputOptions) {
+            (&mut self.simulation, &mut self.output)
+        }
+    };
+}
+pub(crate) use options_in_fields;
+
+/// The steps of a command whose work is points of a batch (`work.points()`: an
+/// [`crate::study::explore::Points`]): estimated, checked, laid out, gathered, saved, added
+/// and loaded as points.
+macro_rules! work_on_points {
+    () => {
+        fn check(&self, work: &Self::Work) -> Result<(), Error> {
+            work.points().check()
+        }
+
+        fn workload(&self, work: &Self::Work, threads: usize) -> Workload {
+            work.points().workload(threads)
+        }
+
+        fn layout(work: &Self::Work) -> Layout {
+            work.points().layout()
+        }
+
+        fn scenarios(work: &Self::Work) -> Vec<&Model> {
+            vec![work.points().base()]
+        }
+
+        fn gather(
+            &self,
+            work: &Self::Work,
+            part: &Part,
+            workspace: &Workspace,
+            controls: &Controls<'_>,
+        ) -> Result<Option<PointSums>, Error> {
+            work.points().gather(part, workspace, controls)
+        }
+
+        fn save(_: &Self::Work, sums: PointSums) -> SavedPoints {
+            Points::save(sums)
+        }
+
+        fn check_saved(
+            work: &Self::Work,
+            part: &Part,
+            saved: &SavedPoints,
+            _: bool,
+        ) -> Result<(), Mismatch> {
+            work.points().check_saved(part, saved)
+        }
+
+        fn add(_: &Self::Work, sum: &mut SavedPoints, part: SavedPoints) -> Result<(), Mismatch> {
+            Points::add(sum, part)
+        }
+
+        fn load(work: &Self::Work, saved: SavedPoints, _: bool) -> Result<PointSums, Mismatch> {
+            work.points().load(saved)
+        }
+    };
+}
+pub(crate) use work_on_points;
+
 /// Checks the options and the arguments, then prepares the work, refuses it when too long (its
 /// part of `shards` when split) and checks the rest. On the current pool.
 fn prepared<C: Splittable>(args: &C, shards: u32) -> Result<C::Work, Error> {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::common::{out_or_default, OutputOptions, Report, SimulationOptions};
-use super::split::{Provenance, Splittable};
+use super::split::{options_in_fields, Provenance, Splittable};
 use crate::diag::Error;
 use crate::ensemble::canonical::Mismatch;
 use crate::ensemble::{Controls, Workload, Workspace};
@@ -83,13 +83,7 @@ impl Splittable for TestArgs {
     type Saved = SavedOutcomes;
     type Report = TestReport;
 
-    fn options(&self) -> (&SimulationOptions, &OutputOptions) {
-        (&self.simulation, &self.output)
-    }
-
-    fn options_mut(&mut self) -> (&mut SimulationOptions, &mut OutputOptions) {
-        (&mut self.simulation, &mut self.output)
-    }
+    options_in_fields!();
 
     fn check_arguments(&self) -> Result<(), Error> {
         if self.output.out.is_some() && self.output.shard.is_none() {

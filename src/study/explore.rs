@@ -10,7 +10,8 @@ use super::design::{parse_vary, Parameter, Spec};
 use super::shard::{Layout, Part, Piece};
 use crate::diag::{Diagnostic, Error};
 use crate::ensemble::canonical::Mismatch;
-use crate::ensemble::{Controls, Workspace};
+use crate::ensemble::{Controls, Workload, Workspace};
+use crate::model::Model;
 use crate::stats::Estimate;
 
 /// The parameters of `--vary` arguments, each path checked against the scenario (with a "did
@@ -153,26 +154,6 @@ pub fn estimates_of(values: &[f64], outcomes: &Outcomes) -> PointEstimates {
 }
 
 /// Evaluates every point, in order (see [`Batch::evaluate`]); `Ok(None)` if cancelled.
-pub fn evaluate(
-    batch: &Batch,
-    parameters: &[Parameter],
-    points: &[Vec<f64>],
-    workspace: &Workspace,
-    controls: &Controls<'_>,
-) -> Result<Option<Vec<PointEstimates>>, Error> {
-    let pieces = whole(batch, parameters, points);
-    let mut out = Vec::with_capacity(points.len());
-    let mut emit = |e: Evaluation| out.push(estimates_of(&points[e.point], &e.outcomes));
-    let done = batch.evaluate(
-        &pieces,
-        &|i| sets(parameters, &points[i]),
-        &mut emit,
-        workspace,
-        controls,
-    )?;
-    Ok(done.map(|()| out))
-}
-
 /// The points of an exploration: a batch, its parameters, and their values at each point.
 #[derive(Debug, Clone, Copy)]
 pub struct Points<'w> {
@@ -211,7 +192,22 @@ pub struct SavedPoints {
     pub pieces: Vec<SavedPiece>,
 }
 
-impl Points<'_> {
+impl<'w> Points<'w> {
+    /// The scenario as given (no point's overrides).
+    pub fn base(&self) -> &'w Model {
+        self.batch.base()
+    }
+
+    /// The work of every point, for the up-front refusal of long work.
+    pub fn workload(&self, threads: usize) -> Workload {
+        self.batch.workload(self.values.len(), threads)
+    }
+
+    /// Checks every point against the scenario's rules (before anything runs).
+    pub fn check(&self) -> Result<(), Error> {
+        check_points(self.batch, self.parameters, self.values)
+    }
+
     /// Every point's runs.
     pub fn layout(&self) -> Layout {
         Layout::Points(

@@ -11,7 +11,7 @@ use super::explore::{self, PointEstimates};
 use super::hypothesis::{parse_hypotheses, Hypothesis};
 use super::outcome::{expand_outcomes, parse_outcomes, Family};
 use crate::diag::Error;
-use crate::ensemble::{Controls, Workload, Workspace};
+
 use crate::model::{Model, Overrides};
 use crate::random::{side_rng, Purpose};
 use crate::scenario::Loaded;
@@ -87,11 +87,6 @@ impl Work {
         self.batch.base()
     }
 
-    /// The batch evaluating the points.
-    pub fn batch(&self) -> &Batch {
-        &self.batch
-    }
-
     /// The points evaluated, with their batch and parameters.
     pub fn points(&self) -> explore::Points<'_> {
         explore::Points {
@@ -99,35 +94,6 @@ impl Work {
             parameters: &self.parameters,
             values: &self.points,
         }
-    }
-
-    /// The work of every point, for the up-front refusal of long work.
-    pub fn workload(&self, threads: usize) -> Workload {
-        self.batch.workload(self.points.len(), threads)
-    }
-
-    /// Checks every point against the scenario's rules (before anything runs).
-    pub fn check(&self) -> Result<(), Error> {
-        explore::check_points(&self.batch, &self.parameters, &self.points)
-    }
-
-    /// Evaluates every point; `Ok(None)` if cancelled.
-    pub fn run(
-        &self,
-        workspace: &Workspace,
-        controls: &Controls<'_>,
-    ) -> Result<Option<Sweep>, Error> {
-        let Some(points) = explore::evaluate(
-            &self.batch,
-            &self.parameters,
-            &self.points,
-            workspace,
-            controls,
-        )?
-        else {
-            return Ok(None);
-        };
-        Ok(Some(self.sweep_of(points)))
     }
 
     /// The sweep its points' estimates (in point order) make.

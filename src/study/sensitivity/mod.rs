@@ -19,7 +19,7 @@ use super::design::{Parameter, Spec};
 use super::explore::{self, PointEstimates};
 use super::outcome::{expand_outcomes, Family};
 use crate::diag::Error;
-use crate::ensemble::{Controls, Workload, Workspace};
+
 use crate::model::{Model, Overrides};
 use crate::random::{side_rng, Purpose};
 use crate::scenario::Loaded;
@@ -185,11 +185,6 @@ impl Work {
         self.batch.base()
     }
 
-    /// The batch evaluating the points.
-    pub fn batch(&self) -> &Batch {
-        &self.batch
-    }
-
     /// The points evaluated, with their batch and parameters.
     pub fn points(&self) -> explore::Points<'_> {
         explore::Points {
@@ -197,35 +192,6 @@ impl Work {
             parameters: &self.parameters,
             values: &self.points,
         }
-    }
-
-    /// The work of every point.
-    pub fn workload(&self, threads: usize) -> Workload {
-        self.batch.workload(self.points.len(), threads)
-    }
-
-    /// Checks every point against the scenario's rules.
-    pub fn check(&self) -> Result<(), Error> {
-        explore::check_points(&self.batch, &self.parameters, &self.points)
-    }
-
-    /// Evaluates every point and computes the indices; `Ok(None)` if cancelled.
-    pub fn run(
-        &self,
-        workspace: &Workspace,
-        controls: &Controls<'_>,
-    ) -> Result<Option<Analysis>, Error> {
-        let Some(evaluated) = explore::evaluate(
-            &self.batch,
-            &self.parameters,
-            &self.points,
-            workspace,
-            controls,
-        )?
-        else {
-            return Ok(None);
-        };
-        Ok(Some(self.analyze(&evaluated)))
     }
 
     /// The indices of every outcome from the points' estimates.
