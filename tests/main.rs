@@ -18,4 +18,5 @@ mod report;
 mod reproducibility;
 mod robustness;
 mod serve;
+mod transfer;
 mod validation;

@@ -81,6 +81,9 @@ splittable! {
     /// Global sensitivity analysis: which parameters matter most for which outcomes (Sobol'
     /// indices or Morris elementary effects), with SALib-compatible samples and evaluations.
     Sensitivity(super::sensitivity::SensitivityArgs),
+    /// Which methods of the référentiel matter where: for every territory of the files and
+    /// every method of the library, the paired effect of having it on each outcome.
+    Transfer(super::transfer::TransferArgs),
 }
 
 /// Reads the command's name and what its progress counts.

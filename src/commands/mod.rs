@@ -23,6 +23,7 @@ pub mod slurm;
 pub mod split;
 pub mod sweep;
 pub mod test;
+pub mod transfer;
 
 use clap::{Parser, Subcommand};
 

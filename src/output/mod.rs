@@ -16,6 +16,7 @@ pub mod shard;
 pub mod tables;
 pub mod text;
 pub mod toml;
+pub mod transfer;
 pub mod units;
 
 use std::path::{Path, PathBuf};

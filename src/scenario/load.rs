@@ -245,6 +245,63 @@ fn load_with(path: &Path, text: Option<String>) -> Result<Loaded, Error> {
     }
 }
 
+/// Adds the `[[lever]]` tables written in `text` to territory `territory` of a loaded scenario
+/// (its place in network order; 0 for a territory file), exactly as if they were written at the
+/// end of that territory's file. `text` becomes a source of its own, named `name`, so that a
+/// problem in it is shown there.
+pub fn add_levers(
+    loaded: &mut Loaded,
+    territory: usize,
+    name: &str,
+    text: &str,
+) -> Result<(), Error> {
+    let file = loaded.sources.add(PathBuf::from(name), text.to_string());
+    let mut diags = Vec::new();
+    let Some(doc) = parse_document(text, file, &mut diags) else {
+        return Err(invalid(diags, loaded.sources.clone()));
+    };
+    let mut reader = Reader {
+        file,
+        diags: &mut diags,
+    };
+    reader.check_keys(doc.get_ref(), LIBRARY_KEYS, "levers added to a territory");
+    let levers: Vec<LeverDoc> = reader
+        .table_array(doc.get_ref(), "lever")
+        .into_iter()
+        .map(|(t, span)| reader.lever(t, span))
+        .collect();
+    if !diags.is_empty() {
+        return Err(invalid(diags, loaded.sources.clone()));
+    }
+    match territory_doc(&mut loaded.scenario, territory) {
+        Some(t) => {
+            t.levers.extend(levers);
+            Ok(())
+        }
+        None => Err(Error::Usage(format!(
+            "no territory {territory} to add levers to"
+        ))),
+    }
+}
+
+/// Territory `index` of a scenario (in network order; 0 for a territory file).
+pub fn territory_doc(scenario: &mut Scenario, index: usize) -> Option<&mut TerritoryDoc> {
+    match scenario {
+        Scenario::Territory(t) if index == 0 => Some(t),
+        Scenario::Network(n) => n.territories.get_mut(index),
+        _ => None,
+    }
+}
+
+/// The territories of a scenario, in network order.
+pub fn territory_docs(scenario: &Scenario) -> Vec<&TerritoryDoc> {
+    match scenario {
+        Scenario::Territory(t) => vec![t],
+        Scenario::Network(n) => n.territories.iter().collect(),
+        Scenario::Library(_) => Vec::new(),
+    }
+}
+
 /// Sorts diagnostics in file order and wraps them into an [`Error::Invalid`].
 pub fn invalid(mut diagnostics: Vec<Diagnostic>, sources: Sources) -> Error {
     diagnostics.sort_by_key(|d| match &d.location {

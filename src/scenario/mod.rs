@@ -15,7 +15,9 @@
 mod load;
 mod read;
 
-pub use load::{invalid, load, load_text, MAX_FILE_BYTES};
+pub use load::{
+    add_levers, invalid, load, load_text, territory_doc, territory_docs, MAX_FILE_BYTES,
+};
 
 use crate::diag::{Diagnostic, Sources, Span};
 

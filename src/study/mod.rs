@@ -23,6 +23,7 @@ pub mod outcome;
 pub mod sensitivity;
 pub mod shard;
 pub mod sweep;
+pub mod transfer;
 pub mod workshop;
 
 use std::path::Path;

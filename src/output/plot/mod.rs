@@ -10,6 +10,7 @@ mod raster;
 mod run;
 pub mod sensitivity;
 pub mod sweep;
+pub mod transfer;
 
 pub use compare::{overlays, write_overlays, COMPARE_PLOTS};
 pub use run::{size, standard, standard_svg, write_all};
