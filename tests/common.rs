@@ -13,6 +13,12 @@ pub fn skipped(test: &str, why: &str) {
     let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
 }
 
+/// The Python the cross-checks run: `TRAJECTOIRE_PYTHON` (the virtual environment `.ci/python`
+/// makes), else `python3`.
+pub fn python() -> String {
+    std::env::var("TRAJECTOIRE_PYTHON").unwrap_or_else(|_| "python3".into())
+}
+
 /// Folder with the shipped scenarios.
 pub fn scenarios() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")

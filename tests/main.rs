@@ -8,6 +8,7 @@ mod cli;
 mod cluster;
 mod common;
 mod compare;
+mod discover;
 mod explore;
 mod fuzz;
 mod hostile;

@@ -84,6 +84,9 @@ splittable! {
     /// Which methods of the référentiel matter where: for every territory of the files and
     /// every method of the library, the paired effect of having it on each outcome.
     Transfer(super::transfer::TransferArgs),
+    /// Scenario discovery: where a goal holds. The design's points are evaluated on the same
+    /// runs, then PRIM (as EMA Workbench's) finds boxes of the parameters where it concentrates.
+    Discover(super::discover::DiscoverArgs),
 }
 
 /// Reads the command's name and what its progress counts.

@@ -12,6 +12,7 @@ pub mod calibrate;
 pub mod check;
 pub mod common;
 pub mod compare;
+pub mod discover;
 pub mod job;
 pub mod merge;
 pub mod new;

@@ -6,6 +6,7 @@
 
 pub mod calibration;
 pub mod compare;
+pub mod discover;
 pub mod explain;
 pub mod explore;
 pub mod folder;

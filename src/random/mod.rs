@@ -43,6 +43,12 @@ pub enum Purpose {
     Bootstrap = 2,
     /// A calibration's proposals and resampling.
     Calibration = 3,
+    /// Subsamples of a discovered box's cases, to see whether it comes back.
+    Resampling = 4,
+    /// An optimisation's evolution (selection, crossover, mutation).
+    Evolution = 5,
+    /// The uncertain futures of a robust optimisation.
+    Futures = 6,
 }
 
 /// A stream of master seed `seed` for something other than runs: stream 2⁶³ + `purpose`, far

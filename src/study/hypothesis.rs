@@ -27,7 +27,8 @@ pub enum Op {
 }
 
 impl Op {
-    fn holds(self, x: f64, threshold: f64) -> bool {
+    /// Whether `x` compares so with `threshold`.
+    pub fn holds(self, x: f64, threshold: f64) -> bool {
         match self {
             Op::AtLeast => x >= threshold,
             Op::Above => x > threshold,

@@ -196,10 +196,12 @@ impl Work {
             None => Vec::new(),
             Some(path) => match scenario::load(path)?.scenario {
                 Scenario::Library(levers) => levers,
-                _ => return Err(Error::Usage(format!(
+                _ => {
+                    return Err(Error::Usage(format!(
                     "--library {}: this is not a lever library (a file of [[lever]] tables only)",
                     path.display()
-                ))),
+                )))
+                }
             },
         };
         let mut loaded = Vec::new();

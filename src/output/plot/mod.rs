@@ -6,6 +6,7 @@
 
 pub mod calibration;
 mod compare;
+pub mod discover;
 mod raster;
 mod run;
 pub mod sensitivity;
