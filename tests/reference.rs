@@ -1,8 +1,9 @@
-//! Same numbers as before: every case of `tests/reference/cases.txt`, run with this program,
-//! gives data files (and printed words) whose digests are those of `tests/reference/v0.5.0.sha256`
-//! (made by `tests/reference/generate.sh` with the 0.4.0 and 0.5.0 binaries). Times (the
+//! Same numbers as recorded: every case of `tests/reference/cases.txt`, run with this program,
+//! gives data files (and printed words) whose digests are those of
+//! `tests/reference/v0.6.0.sha256` (made by `tests/reference/generate.sh`). Times (the
 //! "wall_seconds" and "seconds" lines) and the program's version are the only things allowed
-//! to differ.
+//! to differ. What changed since 0.5.0's digests (`v0.5.0.sha256`, kept) is listed with its
+//! reason in `v0.6.0.changes`, and a second test holds that list to the digests.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -79,18 +80,69 @@ fn digest(bytes: &[u8]) -> String {
         .collect()
 }
 
+/// The digests of a file of `tests/reference/`: (case, file) → digest.
+fn digests(name: &str) -> BTreeMap<(String, String), String> {
+    std::fs::read_to_string(reference_dir().join(name))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            ((w[0].to_string(), w[1].to_string()), w[2].to_string())
+        })
+        .collect()
+}
+
+/// Every file whose digest changed from 0.5.0 to 0.6.0 is listed in v0.6.0.changes with its
+/// reason, and every file listed there changed.
+#[test]
+fn the_changes_since_0_5_0_are_the_ones_explained() {
+    let before = digests("v0.5.0.sha256");
+    let after = digests("v0.6.0.sha256");
+    let changed: Vec<&(String, String)> = after
+        .iter()
+        .filter(|(k, v)| before.get(*k).is_some_and(|b| b != *v))
+        .map(|(k, _)| k)
+        .collect();
+    let text = std::fs::read_to_string(reference_dir().join("v0.6.0.changes")).unwrap();
+    let mut explained: Vec<(String, String, bool)> = Vec::new();
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
+        let parts: Vec<&str> = line.splitn(3, '|').map(str::trim).collect();
+        assert!(
+            parts.len() == 3 && !parts[2].is_empty(),
+            "v0.6.0.changes: `{line}` is not `case | files | why`"
+        );
+        for file in parts[1].split_whitespace() {
+            explained.push((parts[0].to_string(), file.to_string(), false));
+        }
+    }
+    for (case, file) in &changed {
+        let Some(e) = explained
+            .iter_mut()
+            .find(|(c, f, _)| c == case && (f == file || f == "*"))
+        else {
+            panic!("{case}/{file} changed since 0.5.0 and v0.6.0.changes does not say why");
+        };
+        e.2 = true;
+    }
+    let unchanged: Vec<String> = explained
+        .iter()
+        .filter(|e| !e.2)
+        .map(|(c, f, _)| format!("{c}/{f}"))
+        .collect();
+    assert!(
+        unchanged.is_empty(),
+        "v0.6.0.changes explains changes that did not happen: {unchanged:?}"
+    );
+    assert!(!changed.is_empty());
+}
+
 #[test]
 fn outputs_match_the_reference() {
-    let expected: BTreeMap<(String, String), String> =
-        std::fs::read_to_string(reference_dir().join("v0.5.0.sha256"))
-            .unwrap()
-            .lines()
-            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-            .map(|l| {
-                let w: Vec<&str> = l.split_whitespace().collect();
-                ((w[0].to_string(), w[1].to_string()), w[2].to_string())
-            })
-            .collect();
+    let expected = digests("v0.6.0.sha256");
     let cases = std::fs::read_to_string(reference_dir().join("cases.txt")).unwrap();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut got = BTreeMap::new();

@@ -157,7 +157,7 @@ hold = 12
 id = "participation"
 label = "Resident projects"
 from = 12                   # starts in month 12
-cost = 3000                 # € per month while active
+cost = 3000                 # € per month while active, at intensity 1 (it costs cost × intensity)
 ramp = 6                    # months to full intensity
 push = { inhabitants = 0.01 }
 retain = { inhabitants = 0.3 }

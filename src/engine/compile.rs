@@ -118,7 +118,9 @@ impl Engine {
                     from: l.from,
                     until: l.until.unwrap_or(u32::MAX),
                     after_phase: l.after_phase,
-                    cost: l.cost,
+                    // A lever costs `cost` at intensity 1, in proportion to its planned intensity
+                    // (docs/model.md, One month): intensity 0 is the lever off, at no cost.
+                    cost: l.cost * l.intensity,
                     ramp: l.ramp,
                     intensity: l.intensity,
                     push: dense(&l.push),

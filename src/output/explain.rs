@@ -113,7 +113,7 @@ fn territory(out: &mut String, t: &Territory) {
         let until = l.until.map_or("the end".into(), |u| month(t, u));
         let _ = writeln!(
             out,
-            "  - {} ({}{}): from {} to {}{}, costs {} € a month, intensity {}{}",
+            "  - {} ({}{}): from {} to {}{}, costs {} € a month (cost {} × intensity {}){}",
             l.label,
             l.id,
             l.uses
@@ -126,6 +126,7 @@ fn territory(out: &mut String, t: &Territory) {
             } else {
                 String::new()
             },
+            l.cost * l.intensity,
             l.cost,
             l.intensity,
             if l.ramp > 0 {
@@ -278,7 +279,8 @@ perpetuation and phase; rates are per month):
   dA_g   = [K_g (E_g − A_g) − ε_g A_g] h
   dr     = (p + q r)(1 − r) h      p = p0 + R + Σ_peers s·r_peer,  q = q0 · e
   P, T, K, R: sums of active levers' push, retain, anchor and reach, × intensity (ramped),
-  × the phase's multipliers, scaled down pro rata when their cost exceeds the budget.
+  × the phase's multipliers, scaled down pro rata when their cost exceeds the budget (a lever
+  costs cost × intensity a month while active).
   Indices: engagement e = Σ ω_g E_g / Σ ω_g, stabilisation s = Σ ω_g A_g / Σ ω_g, scale r.
   A shock that hits removes a share of the non-anchored engagement: E ← A + (E − A)(1 − hit).
 ";

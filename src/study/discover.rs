@@ -124,7 +124,11 @@ impl Work {
                 "--boxes {boxes}: give from 1 to {MAX_BOXES} boxes"
             )));
         }
-        let batch = Batch::new(loaded, overrides.clone(), &[goal.outcome.text.clone()])?;
+        let batch = Batch::new(
+            loaded,
+            overrides.clone(),
+            std::slice::from_ref(&goal.outcome.text),
+        )?;
         let parameters = explore::parameters(&batch, varies)?;
         design.check(&parameters)?;
         let count = design.count(&parameters);

@@ -114,6 +114,11 @@ impl Found {
     }
 }
 
+/// A box's cases and limits.
+type Candidate = (Vec<usize>, Vec<(f64, f64)>);
+/// Candidate boxes.
+type Candidates = Vec<Candidate>;
+
 /// A search for boxes among cases.
 #[derive(Debug, Clone)]
 pub struct Prim<'d> {
@@ -269,7 +274,7 @@ impl<'d> Prim<'d> {
     }
 
     /// Every peel of `cases` within `limits`, in EMA's order.
-    fn peels(&self, cases: &[usize], limits: &[(f64, f64)]) -> Vec<(Vec<usize>, Vec<(f64, f64)>)> {
+    fn peels(&self, cases: &[usize], limits: &[(f64, f64)]) -> Candidates {
         let alpha = self.settings.peel_alpha;
         let mut out = Vec::new();
         for c in self.order() {
@@ -331,7 +336,7 @@ impl<'d> Prim<'d> {
 
     /// Every paste of the box `limits` (holding `cases`), in EMA's order; none when no
     /// continuous input is restricted.
-    fn pastes(&self, limits: &[(f64, f64)]) -> Vec<(Vec<usize>, Vec<(f64, f64)>)> {
+    fn pastes(&self, limits: &[(f64, f64)]) -> Candidates {
         let restricted = self.restricted(limits);
         if !restricted.iter().any(|&c| !self.columns[c].integer) {
             return Vec::new();
@@ -378,25 +383,21 @@ impl<'d> Prim<'d> {
 
     /// The best candidate: the highest objective, then the fewest restricted inputs, then the
     /// first.
-    fn best(
-        &self,
-        cases: &[usize],
-        candidates: Vec<(Vec<usize>, Vec<(f64, f64)>)>,
-    ) -> Option<(f64, Vec<usize>, Vec<(f64, f64)>)> {
+    fn best(&self, cases: &[usize], candidates: Candidates) -> Option<(f64, Candidate)> {
         let k_old = self.interesting(cases);
-        let mut best: Option<((f64, usize), Vec<usize>, Vec<(f64, f64)>)> = None;
+        let mut best: Option<((f64, usize), Candidate)> = None;
         for (kept, limits) in candidates {
             let obj = lenient1(cases.len(), k_old, kept.len(), self.interesting(&kept));
             let key = (obj, self.columns.len() - self.restricted(&limits).len());
             let better = match &best {
                 None => true,
-                Some((b, _, _)) => key.0 > b.0 || (key.0 == b.0 && key.1 > b.1),
+                Some((b, _)) => key.0 > b.0 || (key.0 == b.0 && key.1 > b.1),
             };
             if better {
-                best = Some((key, kept, limits));
+                best = Some((key, (kept, limits)));
             }
         }
-        best.map(|((obj, _), kept, limits)| (obj, kept, limits))
+        best.map(|((obj, _), candidate)| (obj, candidate))
     }
 
     /// The next box among the cases left (`None` when none is left): peeled, then pasted, kept
@@ -410,7 +411,7 @@ impl<'d> Prim<'d> {
         let mut cases = self.remaining.clone();
         let mut limits = self.init.clone();
         let mut steps = vec![self.step(Phase::Start, &cases, &limits)];
-        while let Some((obj, kept, next)) = self.best(&cases, self.peels(&cases, &limits)) {
+        while let Some((obj, (kept, next))) = self.best(&cases, self.peels(&cases, &limits)) {
             let (old, new) = (cases.len() as f64 / n_all, kept.len() as f64 / n_all);
             if !(new >= self.settings.mass_min && new < old && obj > 0.0) {
                 break;
@@ -419,7 +420,7 @@ impl<'d> Prim<'d> {
             limits = next;
             steps.push(self.step(Phase::Peel, &cases, &limits));
         }
-        while let Some((obj, kept, next)) = self.best(&cases, self.pastes(&limits)) {
+        while let Some((obj, (kept, next))) = self.best(&cases, self.pastes(&limits)) {
             let (old, new) = (cases.len() as f64 / n_all, kept.len() as f64 / n_all);
             let mean_old = self.interesting(&cases) as f64 / cases.len() as f64;
             let mean_new = self.interesting(&kept) as f64 / kept.len() as f64;

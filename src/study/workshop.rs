@@ -39,6 +39,9 @@ pub struct Slider {
     pub value: f64,
     /// Whether the path takes whole numbers.
     pub integer: bool,
+    /// For a lever's intensity: what the lever costs a month at intensity 1 (it spends
+    /// cost × intensity while active).
+    pub cost: Option<f64>,
 }
 
 /// A rounded step for a slider over `span`: about a hundredth of it, at 1, 2 or 5 times a
@@ -78,6 +81,7 @@ fn default_sliders(model: &Model) -> Vec<Slider> {
                 unit: None,
                 value: l.intensity,
                 integer: false,
+                cost: None,
             });
         }
         if let Some(b) = t.budget {
@@ -91,6 +95,7 @@ fn default_sliders(model: &Model) -> Vec<Slider> {
                 unit: None,
                 value: b,
                 integer: false,
+                cost: None,
             });
         }
         for s in &t.shocks {
@@ -106,6 +111,7 @@ fn default_sliders(model: &Model) -> Vec<Slider> {
                 unit: None,
                 value: s.probability,
                 integer: false,
+                cost: None,
             });
         }
     }
@@ -133,6 +139,19 @@ fn slider_docs(loaded: &Loaded) -> Vec<(Option<String>, &SliderDoc)> {
 /// The sliders of a scenario: its `[[slider]]` tables, checked (a path the `--set` language
 /// takes, min < max, a step that fits, the file's value within), or the default ones.
 pub fn sliders(loaded: &Loaded, model: &Model) -> Result<Vec<Slider>, Error> {
+    let mut list = written_sliders(loaded, model)?;
+    for s in &mut list {
+        s.cost = s
+            .path
+            .strip_suffix(".intensity")
+            .filter(|p| p.contains("lever."))
+            .and_then(|lever| value_at(model, &format!("{lever}.cost")));
+    }
+    Ok(list)
+}
+
+/// The sliders as the file writes them (the default ones when it writes none).
+fn written_sliders(loaded: &Loaded, model: &Model) -> Result<Vec<Slider>, Error> {
     let docs = slider_docs(loaded);
     if docs.is_empty() {
         return Ok(default_sliders(model));
@@ -236,6 +255,7 @@ pub fn sliders(loaded: &Loaded, model: &Model) -> Result<Vec<Slider>, Error> {
             step,
             value,
             integer,
+            cost: None,
         });
     }
     if diagnostics.is_empty() {

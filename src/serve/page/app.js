@@ -28,6 +28,13 @@ function formatValue(slider, x) {
   }
 }
 
+// A lever's intensity with what it spends: "× 1.20 · 3,000 € a month".
+function withSpend(slider, x) {
+  const value = formatValue(slider, x);
+  if (slider.cost === null || slider.cost === undefined) return value;
+  return `${value} · ${Math.round(slider.cost * x).toLocaleString("en-GB")} € a month`;
+}
+
 function sliderElements() {
   return Array.from(document.querySelectorAll("#sliders input[type=range]"));
 }
@@ -84,12 +91,12 @@ function buildSliders() {
     const written = document.createElement("span");
     written.className = "written";
     written.id = `${id}-written`;
-    written.textContent = `as written: ${formatValue(s, s.value)}`;
+    written.textContent = `as written: ${withSpend(s, s.value)}`;
     input.setAttribute("aria-describedby", written.id);
     const show = () => {
       const x = Number(input.value);
-      out.textContent = formatValue(s, x);
-      input.setAttribute("aria-valuetext", formatValue(s, x));
+      out.textContent = withSpend(s, x);
+      input.setAttribute("aria-valuetext", withSpend(s, x));
       box.classList.toggle("changed", Math.abs(x - s.value) > 1e-12);
     };
     input.addEventListener("input", show);
