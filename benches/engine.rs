@@ -319,6 +319,63 @@ fn calibration(c: &mut Criterion) {
     g.finish();
 }
 
+/// A search of plans against the ensemble of as many runs: the 4-lever, 3-goal search
+/// of Grande-Synthe at a tenth of its size (500 evaluations × 200 runs, every file and plot
+/// written) beside one ensemble of 100,000 runs of Grande-Synthe (`run --no-plots`), both on
+/// 2 threads; the target is a search at most 1.3× the ensemble.
+fn plans(c: &mut Criterion) {
+    use trajectoire::commands::common::SimulationOptions;
+    use trajectoire::commands::optimize::OptimizeArgs;
+    use trajectoire::commands::run::RunArgs;
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/grande-synthe.toml");
+    let controls = Controls::silent();
+    let simulation = |runs: u64| SimulationOptions {
+        threads: Some(2),
+        runs: Some(runs),
+        ..SimulationOptions::default()
+    };
+    let search = OptimizeArgs {
+        file: file.clone(),
+        varies: [
+            "cooperation",
+            "narrative",
+            "organic-canteens",
+            "social-minimum",
+        ]
+        .iter()
+        .map(|l| format!("lever.{l}.intensity=0..2"))
+        .collect(),
+        objectives: vec![
+            "max perpetuation@end".into(),
+            "max scale@end".into(),
+            "min spend".into(),
+        ],
+        evaluations: 500,
+        out: Some(bench_dir().join("plans-search")),
+        simulation: simulation(200),
+        ..OptimizeArgs::default()
+    };
+    let ensemble = RunArgs {
+        file,
+        simulation: simulation(100_000),
+        output: trajectoire::commands::common::OutputOptions {
+            out: Some(bench_dir().join("plans-ensemble")),
+            no_plots: true,
+            shard: None,
+        },
+    };
+    let mut g = c.benchmark_group("plans");
+    g.sample_size(10);
+    g.bench_function(
+        "optimize-grande-synthe-4-levers-3-goals-500-evaluations-200-runs",
+        |b| b.iter(|| black_box(search.execute(&controls).unwrap())),
+    );
+    g.bench_function("run-grande-synthe-100000-runs", |b| {
+        b.iter(|| black_box(trajectoire::commands::split::here(&ensemble, &controls).unwrap()))
+    });
+    g.finish();
+}
+
 criterion_group!(
     benches,
     stepping,
@@ -328,6 +385,7 @@ criterion_group!(
     plotting,
     workshop,
     cluster,
-    calibration
+    calibration,
+    plans
 );
 criterion_main!(benches);

@@ -19,6 +19,29 @@ pub fn python() -> String {
     std::env::var("TRAJECTOIRE_PYTHON").unwrap_or_else(|_| "python3".into())
 }
 
+/// The Python of the cross-checks if it can import `modules` (e.g. "SALib, numpy"); else
+/// `None`, having said the check `what` is skipped — or a failure when
+/// `TRAJECTOIRE_PYTHON_CHECKS` is set (CI sets it: there every cross-check must run).
+pub fn python_with(modules: &str, what: &str) -> Option<String> {
+    let python = python();
+    let found = std::process::Command::new(&python)
+        .args(["-c", &format!("import {modules}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if found {
+        return Some(python);
+    }
+    assert!(
+        std::env::var_os("TRAJECTOIRE_PYTHON_CHECKS").is_none(),
+        "TRAJECTOIRE_PYTHON_CHECKS is set but {python} cannot import {modules} (for {what})"
+    );
+    skipped(
+        what,
+        &format!("{python} cannot import {modules} (.ci/python makes a Python that can; set TRAJECTOIRE_PYTHON to it)"),
+    );
+    None
+}
+
 /// Folder with the shipped scenarios.
 pub fn scenarios() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")

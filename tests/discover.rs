@@ -1,5 +1,5 @@
 //! `discover`: PRIM's boxes equal EMA Workbench's on the cases the command makes (when EMA is
-//! installed: `TRAJECTOIRE_EMA=1` makes its absence a failure); a planted box on an analytic
+//! installed: `TRAJECTOIRE_PYTHON_CHECKS=1` makes its absence a failure); a planted box on an analytic
 //! case is found and a parameter without effect is not restricted; `--where` is checked before
 //! any work; points without an estimate are counted and said; the same bytes at any thread
 //! count and shard split.
@@ -9,7 +9,7 @@ use std::process::Command as Process;
 
 use assert_cmd::Command;
 
-use crate::common::{python, scenarios, skipped};
+use crate::common::{python_with, scenarios};
 
 fn out(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
@@ -44,23 +44,12 @@ fn boxes_equal_ema_workbenchs_prim_on_the_cases_made() {
         .success();
     let trajectory = std::fs::read_to_string(dir.join("trajectory.csv")).unwrap();
     assert!(trajectory.lines().count() > 10, "{trajectory}");
-    let required = std::env::var_os("TRAJECTOIRE_EMA").is_some();
-    let python = python();
-    let has_ema = Process::new(&python)
-        .args(["-c", "import ema_workbench.analysis.prim"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !has_ema {
-        assert!(
-            !required,
-            "TRAJECTOIRE_EMA is set but {python} cannot import ema_workbench"
-        );
-        skipped(
-            "the EMA Workbench cross-check of discover",
-            "ema_workbench 2.5.3 is not installed (.ci/python installs it; TRAJECTOIRE_EMA=1 makes it a failure)",
-        );
+    let Some(python) = python_with(
+        "ema_workbench.analysis.prim",
+        "the EMA Workbench cross-check of discover",
+    ) else {
         return;
-    }
+    };
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/prim_check.py");
     let o = Process::new(&python)
         .arg(script)

@@ -255,28 +255,15 @@ fn a_parameter_without_effect_gets_exactly_zero() {
 }
 
 /// SALib's own `sobol.analyze` and `morris.analyze`, run on our samples and evaluations,
-/// give our indices (tests/salib/check.py). Needs Python with SALib: CI installs it and sets
-/// TRAJECTOIRE_SALIB=1, which makes a missing SALib a failure rather than a skip.
+/// give our indices (tests/python/salib_check.py). Needs Python with SALib: CI installs it and sets
+/// TRAJECTOIRE_PYTHON_CHECKS=1, which makes a missing SALib a failure rather than a skip.
 #[test]
 fn salib_gives_the_same_indices() {
-    let required = std::env::var_os("TRAJECTOIRE_SALIB").is_some();
-    let has_salib = std::process::Command::new("python3")
-        .args(["-c", "import SALib, numpy"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !has_salib {
-        assert!(
-            !required,
-            "TRAJECTOIRE_SALIB is set but python3 cannot import SALib"
-        );
-        crate::common::skipped(
-            "the SALib cross-check",
-            "python3 with SALib is not installed (pip install SALib; TRAJECTOIRE_SALIB=1 makes it a failure)",
-        );
+    let Some(python) = crate::common::python_with("SALib, numpy", "the SALib cross-check") else {
         return;
-    }
+    };
     let file = scenarios().join("malaunay.toml");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/salib/check.py");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/salib_check.py");
     for (method, name) in [("sobol:64", "salib-sobol"), ("morris:16", "salib-morris")] {
         let dir = out(name);
         trajectoire()
@@ -314,7 +301,7 @@ fn salib_gives_the_same_indices() {
             .arg(&file)
             .assert()
             .success();
-        let check = std::process::Command::new("python3")
+        let check = std::process::Command::new(&python)
             .arg(&script)
             .arg(&dir)
             .output()

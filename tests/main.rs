@@ -13,6 +13,7 @@ mod explore;
 mod fuzz;
 mod hostile;
 mod hypotheses;
+mod optimize;
 mod properties;
 mod reference;
 mod report;

@@ -16,6 +16,7 @@ pub mod discover;
 pub mod job;
 pub mod merge;
 pub mod new;
+pub mod optimize;
 pub mod report;
 pub mod run;
 pub mod sensitivity;
@@ -63,6 +64,10 @@ pub enum Command {
     /// parameters (uniform priors over their ranges), 90% intervals, a calibrated file and the
     /// fit plots.
     Calibrate(calibrate::CalibrateArgs),
+    /// Plans: the choices that reach the goals at least cost — a many-objective evolutionary
+    /// search (NSGA-II) over any numeric --set paths, every plan on the same runs; robust over
+    /// uncertain futures with --uncertain.
+    Optimize(optimize::OptimizeArgs),
     /// Check a scenario and list every problem with its line and column.
     Check(check::CheckArgs),
     /// Describe a scenario in plain words, with its numbers and equations.
@@ -78,6 +83,7 @@ impl Command {
             Command::Job(job) => job.quiet(),
             Command::Report(a) => a.simulation.quiet,
             Command::Calibrate(a) => a.simulation.quiet,
+            Command::Optimize(a) => a.simulation.quiet,
             Command::Merge(a) => a.quiet,
             _ => false,
         }
@@ -89,6 +95,7 @@ impl Command {
             Command::Job(job) => Some(job.unit()),
             Command::Report(_) => Some("runs"),
             Command::Calibrate(_) => Some("likelihood evaluations"),
+            Command::Optimize(_) => Some("evaluations"),
             Command::Merge(_) => Some("shards"),
             _ => None,
         }
@@ -108,6 +115,7 @@ impl Command {
             Command::Slurm(a) => Box::new(a.execute()?),
             Command::Serve(a) => Box::new(a.execute(controls, tell)?),
             Command::Calibrate(a) => Box::new(a.execute(controls)?),
+            Command::Optimize(a) => Box::new(a.execute(controls)?),
             Command::Check(a) => Box::new(a.execute()?),
             Command::Explain(a) => Box::new(a.execute()?),
             Command::New(a) => Box::new(a.execute()?),

@@ -447,6 +447,11 @@ pub fn whole_numbers(
         let found = probe.problems.split_off(before);
         (found, probe.sources)
     };
+    if problems("not-a-number").0.is_empty() {
+        return Err(crate::diag::Error::Usage(format!(
+            "{argument} {path}: this value is text (a name, a label), not a number; give a number's path, e.g. lever.<id>.intensity, lever.<id>.from or territory.budget"
+        )));
+    }
     if problems("0.5").0.is_empty() {
         return Ok(false);
     }

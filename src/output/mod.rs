@@ -11,6 +11,7 @@ pub mod explain;
 pub mod explore;
 pub mod folder;
 pub mod json;
+pub mod optimize;
 pub mod plot;
 pub mod report;
 pub mod shard;

@@ -20,6 +20,7 @@ pub mod discover;
 pub mod explore;
 pub mod hypothesis;
 pub mod observed;
+pub mod optimize;
 pub mod outcome;
 pub mod prim;
 pub mod sensitivity;

@@ -7,6 +7,7 @@
 pub mod calibration;
 mod compare;
 pub mod discover;
+pub mod optimize;
 mod raster;
 mod run;
 pub mod sensitivity;
