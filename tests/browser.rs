@@ -38,6 +38,21 @@ fn the_workshop_page_works_in_chromium() {
 }
 
 #[test]
+fn three_groups_and_a_facilitator_hold_a_session_in_chromium() {
+    if !wanted() {
+        return;
+    }
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-session");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let session = dir.join("session.sqlite");
+    node(
+        "session.mjs",
+        &[env!("CARGO_BIN_EXE_trajectoire"), session.to_str().unwrap()],
+    );
+}
+
+#[test]
 fn a_report_reads_and_prints_in_chromium_offline() {
     if !wanted() {
         return;

@@ -20,5 +20,6 @@ mod report;
 mod reproducibility;
 mod robustness;
 mod serve;
+mod session;
 mod transfer;
 mod validation;

@@ -43,6 +43,7 @@ fn the_reports_verdicts_are_tests_and_its_bytes_do_not_depend_on_threads() {
             file: file.clone(),
             variants: variants.clone(),
             out: Some(dir.join(name)),
+            session: None,
             simulation: simulation(400, threads),
         }
         .execute(&controls)

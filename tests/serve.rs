@@ -2,8 +2,7 @@
 //! messages, bounded sizes, a fuzzed API that never fails, a room of 30 pages at once, and an
 //! exported file that simulates as `--set` does.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -25,10 +24,13 @@ fn server() -> SocketAddr {
                 runs: Some(300),
                 max_runs: 20_000,
                 threads: 2,
+                read_timeout: Duration::from_secs(10),
+                max_connections: 256,
+                session: None,
             };
             let path = scenarios().join("grande-synthe.toml");
             let never = std::sync::atomic::AtomicBool::new(false);
-            let result = serve::run(&path, &options, &never, |a| tx.send(a).unwrap());
+            let result = serve::run(&path, &options, &never, |a, _| tx.send(a).unwrap());
             panic!(
                 "the server stopped: {:?}",
                 result.err().map(|e| e.render(false))
@@ -39,55 +41,9 @@ fn server() -> SocketAddr {
     })
 }
 
-/// An HTTP/1.1 exchange with `Connection: close`: the status and the body.
+/// An HTTP/1.1 exchange with the test binary's server: the status and the body.
 fn http(method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, String) {
-    let mut stream = TcpStream::connect(server()).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(120)))
-        .unwrap();
-    let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    head.push_str("\r\n");
-    // The server may answer (413) and close before the whole body is sent.
-    let _ = stream
-        .write_all(head.as_bytes())
-        .and_then(|_| stream.write_all(body));
-    let mut raw = Vec::new();
-    let _ = stream.read_to_end(&mut raw);
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, rest) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("no status in {head:?}"));
-    let body = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        unchunked(rest)
-    } else {
-        rest.to_string()
-    };
-    (status, body)
-}
-
-fn unchunked(mut s: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = s.split_once("\r\n") {
-        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if n == 0 || rest.len() < n {
-            break;
-        }
-        out.push_str(&rest[..n]);
-        s = rest[n..].trim_start_matches("\r\n");
-    }
-    out
+    crate::common::http(server(), method, path, headers, body)
 }
 
 fn simulate(body: &str, page: &str) -> (u16, Value) {

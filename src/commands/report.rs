@@ -9,7 +9,7 @@ use super::common::{default_out_dir, Report, SimulationOptions};
 use super::job::shell_word;
 use crate::diag::Error;
 use crate::ensemble::{Controls, Workload, Workspace};
-use crate::output::report::{html, Contents};
+use crate::output::report::{html, Contents, Session};
 use crate::study::compare::{Comparison, Work};
 use crate::study::hypothesis::outcomes_with;
 use crate::study::hypothesis::Tested;
@@ -27,6 +27,11 @@ pub struct ReportArgs {
     /// The report's file (default: output/<id>/report.html).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// A workshop session of peer groups (its .sqlite file, from `serve --groups`): the report
+    /// shows every round's proposals (choices, reasons, predictions against results) and
+    /// compares the groups' latest proposals of the last round as variants.
+    #[arg(long)]
+    pub session: Option<PathBuf>,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub simulation: SimulationOptions,
@@ -61,6 +66,7 @@ impl ReportArgs {
                 &self.file,
                 sim,
                 &self.variants,
+                self.session.as_deref(),
                 self.out.as_deref(),
                 controls,
             )
@@ -72,13 +78,23 @@ fn report(
     path: &Path,
     sim: &SimulationOptions,
     variants: &[String],
+    session: Option<&Path>,
     out: Option<&Path>,
     controls: &Controls<'_>,
 ) -> Result<ReportMade, Error> {
     let overrides = sim.overrides();
     let study = Study::load(path, &overrides)?;
     let outcomes = outcomes_with(&study.model, &study.hypotheses);
-    let prepared = Work::new(&[path.to_path_buf()], variants, &outcomes, &overrides)?;
+    let kept = match session {
+        Some(file) => Some(Kept::read(path, file)?),
+        None => None,
+    };
+    // The groups' proposals are compared as variants after those given.
+    let mut all = variants.to_vec();
+    if let Some(k) = &kept {
+        all.extend(k.variants());
+    }
+    let prepared = Work::new(&[path.to_path_buf()], &all, &outcomes, &overrides)?;
     let model = &prepared.models[0];
     if !sim.allow_long {
         Workload::of(
@@ -119,13 +135,26 @@ fn report(
     let hypotheses: Vec<Vec<Tested>> = (0..comparison.scenarios.len())
         .map(|s| comparison.tested(&study.hypotheses, s))
         .collect();
-    let command = command_line(path, sim, variants, model);
+    let mut command = command_line(path, sim, variants, model);
+    if let Some(file) = session {
+        command.push_str(&format!(
+            " --session {}",
+            shell_word(&file.display().to_string())
+        ));
+    }
+    let shown = kept.as_ref().map(|k| Session {
+        groups: &k.groups,
+        rounds: &k.rounds,
+        proposals: &k.proposals,
+        file: &k.file,
+    });
     let contents = Contents {
         model,
         comparison: &comparison,
         hypotheses: &hypotheses,
         file: &path.display().to_string(),
         command: &command,
+        session: shown.as_ref(),
     };
     let page = html(&contents).map_err(|e| {
         cleanup(Error::io(
@@ -140,6 +169,54 @@ fn report(
         comparison,
         hypotheses,
     })
+}
+
+/// A workshop session as read from its file.
+struct Kept {
+    groups: Vec<String>,
+    rounds: Vec<crate::study::proposal::Round>,
+    proposals: Vec<crate::study::proposal::Proposal>,
+    file: String,
+}
+
+impl Kept {
+    /// Reads the session at `file`, refused unless it was made for the scenario at `path`.
+    fn read(path: &Path, file: &Path) -> Result<Kept, Error> {
+        let written = Study::load(path, &crate::model::Overrides::default())?.model;
+        let session = crate::serve::session::Session::read(
+            file,
+            &crate::study::proposal::fingerprint(&written),
+            &written.id,
+        )?;
+        Ok(Kept {
+            groups: session.group_names(),
+            rounds: session.rounds()?,
+            proposals: session.proposals()?,
+            file: file.display().to_string(),
+        })
+    }
+
+    /// Each group's latest proposal of the last round with proposals, as `--variant`s (a
+    /// proposal that moved nothing is the file as written, already the base).
+    fn variants(&self) -> Vec<String> {
+        let Some(last) = self.proposals.iter().map(|p| p.round).max() else {
+            return Vec::new();
+        };
+        self.groups
+            .iter()
+            .filter_map(|g| {
+                self.proposals
+                    .iter()
+                    .rev()
+                    .find(|p| &p.group == g && p.round == last)
+            })
+            .filter(|p| !p.set.is_empty())
+            .map(|p| {
+                let sets: Vec<String> = p.set.iter().map(|(k, x)| format!("{k}={x}")).collect();
+                format!("{} (round {last}): {}", p.group, sets.join(", "))
+            })
+            .collect()
+    }
 }
 
 fn partial_path(target: &Path) -> PathBuf {

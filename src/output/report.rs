@@ -12,6 +12,7 @@ use crate::model::Model;
 use crate::study::compare::Comparison;
 use crate::study::hypothesis::{Tested, Verdict};
 use crate::study::outcome::default_outcomes;
+use crate::study::proposal::{Proposal, Round};
 
 /// What a report shows.
 pub struct Contents<'a> {
@@ -25,6 +26,21 @@ pub struct Contents<'a> {
     pub file: &'a str,
     /// The command that makes the same report again.
     pub command: &'a str,
+    /// A workshop session of peer groups, when the report is of one.
+    pub session: Option<&'a Session<'a>>,
+}
+
+/// A workshop session as the report shows it.
+#[derive(Debug, Clone)]
+pub struct Session<'a> {
+    /// The groups, in order.
+    pub groups: &'a [String],
+    /// The rounds.
+    pub rounds: &'a [Round],
+    /// Every proposal, in the order they were made.
+    pub proposals: &'a [Proposal],
+    /// The session's file, as given.
+    pub file: &'a str,
 }
 
 /// Escapes text for HTML.
@@ -123,6 +139,9 @@ pub fn html(c: &Contents<'_>) -> Result<String, String> {
     if !c.hypotheses.first().is_none_or(Vec::is_empty) {
         sections.push(("hypotheses", "Hypotheses"));
     }
+    if c.session.is_some() {
+        sections.push(("session", "The workshop session"));
+    }
     if variants {
         sections.push(("comparisons", "Choices compared"));
     }
@@ -148,6 +167,9 @@ pub fn html(c: &Contents<'_>) -> Result<String, String> {
     );
     if let Some(first) = c.hypotheses.first().filter(|v| !v.is_empty()) {
         hypotheses(&mut h, first, c.hypotheses, comparison);
+    }
+    if let Some(session) = c.session {
+        workshop_session(&mut h, model, session);
     }
     if variants {
         comparisons(&mut h, model, comparison, results)?;
@@ -176,6 +198,122 @@ pub fn html(c: &Contents<'_>) -> Result<String, String> {
         env!("CARGO_PKG_VERSION")
     );
     Ok(h)
+}
+
+/// Every round of a session: each proposal with its choices, its reasons, and its prediction
+/// against what the simulation gave.
+fn workshop_session(h: &mut String, model: &Model, s: &Session<'_>) {
+    section(h, "session", "The workshop session", false);
+    let _ = writeln!(
+        h,
+        "<p>{} groups ({}) proposed choices over {} round{}; each proposal was simulated against \
+         the file as written on the same futures. The reasons are the groups' own words. The \
+         session's file: <code>{}</code>.</p>",
+        s.groups.len(),
+        escape(&s.groups.join(", ")),
+        s.rounds.len(),
+        if s.rounds.len() == 1 { "" } else { "s" },
+        escape(s.file)
+    );
+    let main = default_outcomes(model);
+    for round in s.rounds {
+        let _ = writeln!(h, "<h3>Round {}</h3>", round.number);
+        let made: Vec<&Proposal> = s
+            .proposals
+            .iter()
+            .filter(|p| p.round == round.number)
+            .collect();
+        if made.is_empty() {
+            h.push_str("<p class=\"muted\">No proposal in this round.</p>\n");
+            continue;
+        }
+        h.push_str("<ol class=\"proposals\">\n");
+        for p in made {
+            let _ = writeln!(
+                h,
+                "<li><p><strong>{}</strong> — proposal {}</p>",
+                escape(&p.group),
+                p.id
+            );
+            if p.set.is_empty() {
+                h.push_str("<p>The file as written (no choice moved).</p>\n");
+            } else {
+                h.push_str("<ul>\n");
+                for (path, x) in &p.set {
+                    let _ = writeln!(
+                        h,
+                        "<li><code>{}</code> = {}</li>",
+                        escape(path),
+                        escape(&format!("{x}"))
+                    );
+                }
+                h.push_str("</ul>\n");
+            }
+            if !p.note.is_empty() {
+                let _ = writeln!(h, "<blockquote>{}</blockquote>", escape(&p.note));
+            }
+            h.push_str("<table>\n<thead><tr><th scope=\"col\">At the end</th><th scope=\"col\">Predicted</th><th scope=\"col\">Simulated (95%)</th><th scope=\"col\">Difference with the file as written (95%)</th></tr></thead>\n<tbody>\n");
+            for outcome in &main {
+                let Some(r) = p.simulated.results.get(outcome) else {
+                    continue;
+                };
+                let words = |x: Option<f64>| {
+                    x.map_or_else(|| "–".to_string(), |x| text::value_words(outcome, x, model))
+                };
+                let predicted = p.prediction.get(outcome).map_or_else(
+                    || "–".to_string(),
+                    |&x| text::value_words(outcome, x, model),
+                );
+                let difference = p.simulated.differences.get(outcome).map_or_else(
+                    || "–".to_string(),
+                    |d| {
+                        format!(
+                            "{} ({} to {})",
+                            signed(d.estimate, outcome, model),
+                            signed(d.low, outcome, model),
+                            signed(d.high, outcome, model)
+                        )
+                    },
+                );
+                let (what, _) = text::outcome_words(outcome, model);
+                let _ = writeln!(
+                    h,
+                    "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{} ({} to {})</td><td class=\"n\">{}</td></tr>",
+                    escape(&capitalised(&what)),
+                    escape(&predicted),
+                    escape(&words(r.estimate)),
+                    escape(&words(r.low)),
+                    escape(&words(r.high)),
+                    escape(&difference)
+                );
+            }
+            h.push_str("</tbody>\n</table>\n");
+            if !p.simulated.verdicts.is_empty() {
+                h.push_str("<ul>\n");
+                for v in &p.simulated.verdicts {
+                    let _ = writeln!(
+                        h,
+                        "<li>{}: <strong>{}</strong></li>",
+                        escape(&v.name),
+                        escape(&v.verdict)
+                    );
+                }
+                h.push_str("</ul>\n");
+            }
+            h.push_str("</li>\n");
+        }
+        h.push_str("</ol>\n");
+    }
+}
+
+/// A difference in the outcome's words, with its sign.
+fn signed(x: Option<f64>, outcome: &str, model: &Model) -> String {
+    match x {
+        None => "–".to_string(),
+        Some(x) if x > 0.0 => format!("+{}", text::value_words(outcome, x, model)),
+        Some(x) if x < 0.0 => format!("−{}", text::value_words(outcome, -x, model)),
+        Some(_) => "±0".to_string(),
+    }
 }
 
 fn section(h: &mut String, id: &str, title: &str, first: bool) {

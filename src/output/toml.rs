@@ -161,6 +161,7 @@ pub fn with_choices(
     for c in choices {
         write_choice(&mut doc, c)?;
     }
+    widen_sliders(&mut doc, choices);
     if let Some(list) = doc.get_mut("include").and_then(Item::as_array_mut) {
         for v in list.iter_mut() {
             if let Some(path) = v.as_str() {
@@ -182,6 +183,51 @@ pub fn with_choices(
     Ok(note + &doc.to_string())
 }
 
+/// Widens each `[[slider]]` of a chosen path to hold the chosen value (a value outside a
+/// slider's range makes `check` and `serve` refuse the file): a plan searched beyond the
+/// workshop's range opens on the page with its slider reaching it.
+fn widen_sliders(doc: &mut DocumentMut, choices: &[Choice]) {
+    let Some(sliders) = doc.get_mut("slider").and_then(Item::as_array_of_tables_mut) else {
+        return;
+    };
+    for table in sliders.iter_mut() {
+        let Some(path) = table.get("path").and_then(Item::as_str).map(str::to_string) else {
+            continue;
+        };
+        let Some(c) = choices.iter().find(|c| c.path == path) else {
+            continue;
+        };
+        for key in ["min", "max"] {
+            let Some(item) = table.get_mut(key) else {
+                continue;
+            };
+            let Some(bound) = item
+                .as_float()
+                .or_else(|| item.as_integer().map(|i| i as f64))
+            else {
+                continue;
+            };
+            let outside = if key == "min" {
+                c.value < bound
+            } else {
+                c.value > bound
+            };
+            if outside {
+                let decor = item.as_value().map(|v| v.decor().clone());
+                let mut value = if c.integer || c.value.fract() == 0.0 && c.value.abs() < 1e15 {
+                    Value::from(c.value as i64)
+                } else {
+                    Value::from(c.value)
+                };
+                if let Some(d) = decor {
+                    *value.decor_mut() = d;
+                }
+                *item = Item::Value(value);
+            }
+        }
+    }
+}
+
 /// The heading of a file saved from the workshop page.
 pub const WORKSHOP: &str =
     "# Choices made on trajectoire's workshop page (trajectoire serve), written into the file:\n";
@@ -189,6 +235,45 @@ pub const WORKSHOP: &str =
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A value beyond a slider's range widens that slider, and only that one, to hold it.
+    #[test]
+    fn a_slider_is_widened_to_hold_a_choice_beyond_it() {
+        let text = "[[lever]]\nid = \"a\"\nintensity = 1.0\n\n[[slider]]\npath = \"lever.a.intensity\"\nmin = 0\nmax = 1.5 # the room's range\n\n[[slider]]\npath = \"territory.budget\"\nmin = 0\nmax = 3000\n";
+        let choice = |path: &str, value: f64| Choice {
+            path: path.into(),
+            value,
+            integer: false,
+            note: "plan".into(),
+        };
+        let out = with_choices(
+            text,
+            &[
+                choice("lever.a.intensity", 1.75),
+                choice("territory.budget", 2000.0),
+            ],
+            "",
+            &|p| p.to_string(),
+        )
+        .unwrap();
+        let doc: DocumentMut = out.parse().unwrap();
+        let sliders = doc["slider"].as_array_of_tables().unwrap();
+        let first = sliders.get(0).unwrap();
+        assert_eq!(first["min"].as_integer(), Some(0));
+        assert_eq!(first["max"].as_float(), Some(1.75));
+        assert!(out.contains("max = 1.75 # the room's range"), "{out}");
+        let second = sliders.get(1).unwrap();
+        assert_eq!(
+            second["max"].as_integer(),
+            Some(3000),
+            "within its range: unchanged"
+        );
+        let below = with_choices(text, &[choice("lever.a.intensity", -2.0)], "", &|p| {
+            p.to_string()
+        })
+        .unwrap();
+        assert!(below.contains("min = -2\n"), "{below}");
+    }
 
     #[test]
     fn choices_go_where_the_file_has_them_with_comments_kept() {

@@ -7,16 +7,15 @@
 //!   SVG), the paired differences with the scenario as written in words, the hypotheses'
 //!   verdicts; invalid input → 400 `{"errors": [{"message", "help"}]}` with `--set`'s messages;
 //! - `GET /api/export?PATH=value&...[&file=ID]` — the scenario file with the choices written in;
-//! - `GET /api/results.csv?PATH=value&...[&runs=N]` — the comparison as `compare.csv`.
+//! - `GET /api/results.csv?PATH=value&...[&runs=N]` — the comparison as `compare.csv`;
+//! - with a session of peer groups, `/facilitator` and the routes of [`super::groups`].
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::body::Body;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -25,12 +24,12 @@ use axum::Router;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::page;
+use super::answer::{errors, for_client, invalid, read_body};
 use super::state::{Server, MAX_BODY};
-use crate::diag::Error;
+use super::{groups, page};
 use crate::output::{self, plot, text};
 use crate::stats::Estimate;
-use crate::study::workshop::{problems, Reading, NAMES};
+use crate::study::workshop::{Reading, NAMES};
 
 /// The router over a server's state.
 pub fn router(server: Arc<Server>) -> Router {
@@ -51,6 +50,19 @@ pub fn router(server: Arc<Server>) -> Router {
         .route("/api/simulate", post(simulate))
         .route("/api/export", get(export))
         .route("/api/results.csv", get(results_csv))
+        .route(
+            "/facilitator",
+            get(|| async { file(page::FACILITATOR, "text/html; charset=utf-8") }),
+        )
+        .route(
+            "/facilitator.js",
+            get(|| async { file(page::FACILITATOR_SCRIPT, "text/javascript; charset=utf-8") }),
+        )
+        .route("/api/proposals", post(groups::propose))
+        .route("/api/session", get(groups::show))
+        .route("/api/rounds", post(groups::next_round))
+        .route("/api/reveal", post(groups::reveal))
+        .route("/api/room", get(groups::room))
         .fallback(|| async {
             errors(
                 StatusCode::NOT_FOUND,
@@ -79,28 +91,6 @@ fn file(body: &'static str, kind: &'static str) -> Response {
         HeaderValue::from_static("nosniff"),
     );
     r
-}
-
-/// An error answer: `{"errors": [{"message", "help"}]}`.
-fn errors(status: StatusCode, message: &str, help: Option<&str>) -> Response {
-    (
-        status,
-        axum::Json(json!({"errors": [{"message": message, "help": help}]})),
-    )
-        .into_response()
-}
-
-/// The answer to a library error: 400 with each problem's message and help.
-fn invalid(e: &Error) -> Response {
-    let list: Vec<Value> = problems(e)
-        .into_iter()
-        .map(|(message, help)| json!({"message": message, "help": help}))
-        .collect();
-    (
-        StatusCode::BAD_REQUEST,
-        axum::Json(json!({ "errors": list })),
-    )
-        .into_response()
 }
 
 async fn scenario(State(s): State<Arc<Server>>) -> Response {
@@ -149,79 +139,15 @@ fn page_of(headers: &HeaderMap) -> Option<&str> {
         .and_then(|v| v.to_str().ok())
 }
 
-/// Sets the flag when dropped while armed: a request whose client went away stops its work.
-struct CancelOnDrop(Arc<AtomicBool>, bool);
-
-impl Drop for CancelOnDrop {
-    fn drop(&mut self) {
-        if self.1 {
-            self.0.store(true, Ordering::Relaxed);
-        }
-    }
-}
-
-/// Runs `work` for the client at `ip` with its cancel flag: one at a time per client (a newer
-/// request cancels this one, which then answers 409), within the server's gate.
-async fn for_client(
-    s: &Arc<Server>,
-    ip: std::net::IpAddr,
-    page: Option<&str>,
-    work: impl FnOnce(Arc<Server>, Arc<AtomicBool>) -> Response + Send + 'static,
-) -> Response {
-    let slot = s.slot(ip, page);
-    let flag = slot.replace();
-    let mut guard = CancelOnDrop(flag.clone(), true);
-    let superseded = || {
-        errors(
-            StatusCode::CONFLICT,
-            "a newer request from this page replaced this one",
-            None,
-        )
-    };
-    let _running = slot.running.lock().await;
-    if flag.load(Ordering::Relaxed) {
-        return superseded();
-    }
-    let Ok(_permit) = s.gate.acquire().await else {
-        return errors(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the server is stopping",
-            None,
-        );
-    };
-    if flag.load(Ordering::Relaxed) {
-        return superseded();
-    }
-    let server = s.clone();
-    let cancel = flag.clone();
-    let answer = tokio::task::spawn_blocking(move || work(server, cancel)).await;
-    guard.1 = false;
-    match answer {
-        Ok(r) => r,
-        Err(_) => errors(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "the simulation failed unexpectedly; please report it",
-            None,
-        ),
-    }
-}
-
 async fn simulate(
     State(s): State<Arc<Server>>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Response {
-    let body = match body {
+    let body = match read_body(&s, body).await {
         Ok(b) => b,
-        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            return errors(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                &format!("the request is over {} KiB", MAX_BODY / 1024),
-                None,
-            )
-        }
-        Err(e) => return errors(StatusCode::BAD_REQUEST, &e.body_text(), None),
+        Err(r) => return *r,
     };
     let request: Request = match serde_json::from_slice(&body) {
         Ok(r) => r,

@@ -9,7 +9,11 @@ use crate::study::workshop::Workshop;
 pub const INDEX: &str = include_str!("page/index.html");
 /// Its script.
 pub const SCRIPT: &str = include_str!("page/app.js");
-/// Its style, screen and print.
+/// The facilitator's page of a session with peer groups.
+pub const FACILITATOR: &str = include_str!("page/facilitator.html");
+/// Its script.
+pub const FACILITATOR_SCRIPT: &str = include_str!("page/facilitator.js");
+/// Their style, screen and print.
 pub const STYLE: &str = include_str!("page/style.css");
 
 /// The scenario file `file` (a territory's or the network's id; default: the one the choices

@@ -6,8 +6,10 @@ use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+use super::session::Session;
 use crate::diag::Error;
 use crate::ensemble::{Controls, Workspace};
+use crate::study::compare::Comparison;
 use crate::study::workshop::{Reading, Workshop};
 
 /// Largest request body accepted, bytes.
@@ -26,6 +28,21 @@ pub struct Options {
     pub max_runs: u64,
     /// Worker threads for the simulations.
     pub threads: usize,
+    /// Longest wait for a request's headers, and for its body, before answering 408.
+    pub read_timeout: std::time::Duration,
+    /// Most connections open at once; the next are answered 503.
+    pub max_connections: usize,
+    /// The workshop session with peer groups: its file, and the groups of a new one.
+    pub session: Option<SessionOptions>,
+}
+
+/// A session of peer groups to open or make.
+#[derive(Debug, Clone)]
+pub struct SessionOptions {
+    /// Its SQLite file.
+    pub path: std::path::PathBuf,
+    /// The groups (a new session's, or checked against a reopened one's).
+    pub groups: Option<Vec<String>>,
 }
 
 /// One client's slot: the cancel flag of its simulation in progress, and a lock that makes its
@@ -60,11 +77,20 @@ pub struct Server {
     pub gate: tokio::sync::Semaphore,
     /// Per client (a page's own name, else its address): its slot.
     pub clients: Mutex<HashMap<String, Arc<Slot>>>,
+    /// The session of peer groups, if any.
+    pub session: Option<Arc<Session>>,
+    /// Longest wait for a request's body.
+    pub read_timeout: std::time::Duration,
 }
 
 impl Server {
     /// The server of a workshop with `threads` workers.
-    pub fn new(workshop: Workshop, threads: usize) -> Result<Server, Error> {
+    pub fn new(
+        workshop: Workshop,
+        threads: usize,
+        session: Option<Session>,
+        read_timeout: std::time::Duration,
+    ) -> Result<Server, Error> {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads.max(1))
             .build()
@@ -75,6 +101,8 @@ impl Server {
             workspace: Workspace::new(),
             gate: tokio::sync::Semaphore::new(2 * threads.max(1)),
             clients: Mutex::new(HashMap::new()),
+            session: session.map(Arc::new),
+            read_timeout,
         })
     }
 
@@ -95,6 +123,25 @@ impl Server {
             self.workshop
                 .read(choices, runs, &self.workspace, &controls)
         })
+    }
+
+    /// Runs several named sets of choices together, paired (see
+    /// [`Workshop::prepare_named`]); `Ok(None)` when `cancel` was set.
+    pub fn compare(
+        &self,
+        named: &[(String, Vec<(String, f64)>)],
+        runs: Option<u64>,
+        cancel: &AtomicBool,
+    ) -> Result<Option<Comparison>, Error> {
+        let quiet = |_: u64, _: u64| {};
+        let controls = Controls {
+            progress: &quiet,
+            cancel,
+        };
+        let work = self.workshop.prepare_named(named, runs)?;
+        Ok(self
+            .pool
+            .install(|| work.run(true, &self.workspace, &controls)))
     }
 
     /// The slot of a client: the page named `page` (its `X-Trajectoire-Page` header, at most

@@ -9,6 +9,8 @@
 //! [`observed`] reads a territory's history and [`calibration`] fits the scenario to it (a
 //! synthetic likelihood sampled by tempering SMC), for the `calibrate` command.
 //!
+//! [`proposal`] is what a peer group proposes in a workshop session.
+//!
 //! [`Study`] is what a command studies: a validated model and the hypotheses its files state.
 
 pub mod batch;
@@ -23,6 +25,7 @@ pub mod observed;
 pub mod optimize;
 pub mod outcome;
 pub mod prim;
+pub mod proposal;
 pub mod sensitivity;
 pub mod shard;
 pub mod sweep;

@@ -348,6 +348,22 @@ impl Workshop {
     /// The choices as `--set` overrides, checked against the scenario (every problem with its
     /// message and "did you mean", as `--set` gives them), and `runs` against the bounds.
     pub fn prepare(&self, choices: &[(String, f64)], runs: Option<u64>) -> Result<Work, Error> {
+        self.prepare_named(
+            &[
+                (NAMES[0].to_string(), Vec::new()),
+                (NAMES[1].to_string(), choices.to_vec()),
+            ],
+            runs,
+        )
+    }
+
+    /// Several named sets of choices (the first the base of the paired differences, e.g. the
+    /// file as written with no choices), checked as [`Workshop::prepare`] does.
+    pub fn prepare_named(
+        &self,
+        named: &[(String, Vec<(String, f64)>)],
+        runs: Option<u64>,
+    ) -> Result<Work, Error> {
         let runs = runs.unwrap_or(self.runs);
         if runs == 0 || runs > self.max_runs {
             return Err(Error::Usage(format!(
@@ -355,30 +371,34 @@ impl Workshop {
                 self.max_runs
             )));
         }
-        let sets: Vec<String> = choices
-            .iter()
-            .map(|(path, x)| {
-                let integer = self
-                    .sliders
-                    .iter()
-                    .find(|s| &s.path == path)
-                    .is_some_and(|s| s.integer);
-                format!("{path}={}", super::design::value_text(*x, integer))
-            })
-            .collect();
         let base = Overrides {
             runs: Some(runs),
             ..Overrides::default()
         };
-        let written = base.model(&self.loaded)?;
-        let chosen = Overrides {
-            sets,
-            ..base.clone()
+        let mut models = Vec::with_capacity(named.len());
+        for (_, choices) in named {
+            let sets: Vec<String> = choices
+                .iter()
+                .map(|(path, x)| {
+                    let integer = self
+                        .sliders
+                        .iter()
+                        .find(|s| &s.path == path)
+                        .is_some_and(|s| s.integer);
+                    format!("{path}={}", super::design::value_text(*x, integer))
+                })
+                .collect();
+            models.push(
+                Overrides {
+                    sets,
+                    ..base.clone()
+                }
+                .model(&self.loaded)?,
+            );
         }
-        .model(&self.loaded)?;
         Work::of(
-            NAMES.iter().map(|s| s.to_string()).collect(),
-            vec![written, chosen],
+            named.iter().map(|(n, _)| n.clone()).collect(),
+            models,
             &self.outcomes,
         )
     }

@@ -5,6 +5,8 @@
 // This page's own name for the server: one simulation at a time per page (a newer request
 // cancels the older), however many pages share one machine's address.
 const PAGE = Math.random().toString(36).slice(2, 14);
+// In a session of peer groups, this page's group key (the link's ?key=...).
+const KEY = new URLSearchParams(location.search).get("key");
 const state = { scenario: null, controller: null, pending: null, guessFor: null };
 // For tests and the curious: how long the last answer took from the slider's release to the
 // charts drawn, in milliseconds, and how many answers were drawn.
@@ -293,6 +295,164 @@ $("runs").addEventListener("change", () => request());
 
 window.addEventListener("error", (e) => window.__trajectoire.errors.push(String(e.message)));
 
+// --- A session of peer groups: this group's proposals ------------------------------------
+
+// The outcomes a group may predict: the shares at the end of each town.
+function predictable() {
+  const s = state.scenario;
+  const towns = s.is_network ? s.territories.map((t) => [`${t.id}:`, `${t.name}: `]) : [["", ""]];
+  const out = [];
+  for (const [prefix, town] of towns) {
+    for (const [name, words] of [["stabilisation", "stabilisation"], ["perpetuation", "perpetuation"], ["scale", "change of scale"]]) {
+      out.push({ outcome: `${prefix}${name}@end`, label: `${town}${words}` });
+    }
+  }
+  return out;
+}
+
+function percent(x) {
+  return x === null || x === undefined ? "–" : `${(100 * x).toFixed(1)}%`;
+}
+
+function sliderLabel(path) {
+  const s = state.scenario.sliders.find((x) => x.path === path);
+  return s ? s.label : path;
+}
+
+function valueText(path, x) {
+  const s = state.scenario.sliders.find((v) => v.path === path);
+  return s ? withSpend(s, x) : String(x);
+}
+
+// One proposal as a list item: every text the group wrote goes in as text, never as markup.
+function proposalItem(p, withGroup) {
+  const li = document.createElement("li");
+  const head = document.createElement("p");
+  head.className = "head";
+  head.textContent = `${withGroup ? `${p.group} · ` : ""}round ${p.round} · proposal ${p.id}`;
+  li.appendChild(head);
+  const set = Object.entries(p.set);
+  const choices = document.createElement("ul");
+  if (set.length === 0) {
+    const item = document.createElement("li");
+    item.textContent = "the file as written (no slider moved)";
+    choices.appendChild(item);
+  }
+  for (const [path, x] of set) {
+    const item = document.createElement("li");
+    item.textContent = `${sliderLabel(path)}: ${valueText(path, x)}`;
+    choices.appendChild(item);
+  }
+  li.appendChild(choices);
+  if (p.note) {
+    const note = document.createElement("blockquote");
+    note.textContent = p.note;
+    li.appendChild(note);
+  }
+  const results = document.createElement("p");
+  results.className = "results";
+  results.textContent = predictable()
+    .filter((o) => p.results[o.outcome])
+    .map((o) => {
+      const r = p.results[o.outcome];
+      const guess = p.prediction[o.outcome];
+      const said = guess === undefined ? "" : `predicted ${percent(guess)}, `;
+      return `${o.label}: ${said}simulated ${percent(r.estimate)} (${percent(r.low)}–${percent(r.high)})`;
+    })
+    .join(" · ");
+  li.appendChild(results);
+  return li;
+}
+
+async function loadSession() {
+  const response = await fetch("/api/session", { headers: { "X-Trajectoire-Key": KEY } });
+  const answer = await response.json();
+  if (!response.ok) {
+    showProblems(answer.errors);
+    return null;
+  }
+  state.session = answer;
+  $("proposal-title").textContent = `Group ${answer.name}: propose these choices (round ${answer.round})`;
+  const mine = $("mine");
+  mine.textContent = "";
+  const others = $("others");
+  others.textContent = "";
+  for (const p of answer.proposals) {
+    if (p.group === answer.name) mine.appendChild(proposalItem(p, false));
+    else others.appendChild(proposalItem(p, true));
+  }
+  if (mine.childElementCount === 0) {
+    const li = document.createElement("li");
+    li.className = "empty";
+    li.textContent = "None yet.";
+    mine.appendChild(li);
+  }
+  $("others-title").hidden = others.childElementCount === 0;
+  return answer;
+}
+
+function buildProposal() {
+  $("proposal").hidden = false;
+  const host = $("prediction-fields");
+  host.textContent = "";
+  predictable().forEach((o, i) => {
+    const label = document.createElement("label");
+    label.htmlFor = `prediction-${i}`;
+    label.textContent = o.label;
+    const input = document.createElement("input");
+    input.type = "number";
+    input.id = `prediction-${i}`;
+    input.min = 0;
+    input.max = 100;
+    input.step = 0.1;
+    input.inputMode = "decimal";
+    input.dataset.outcome = o.outcome;
+    const row = document.createElement("div");
+    row.className = "guess";
+    row.append(label, input, document.createTextNode(" %"));
+    host.appendChild(row);
+  });
+  $("submit").addEventListener("click", submitProposal);
+  loadSession();
+  // Another group's proposals appear once the facilitator reveals them.
+  setInterval(() => {
+    if (document.visibilityState === "visible") loadSession();
+  }, 5000);
+}
+
+async function submitProposal() {
+  const prediction = {};
+  for (const input of document.querySelectorAll("#prediction-fields input")) {
+    if (input.value !== "") prediction[input.dataset.outcome] = Number(input.value) / 100;
+  }
+  const button = $("submit");
+  button.disabled = true;
+  $("proposal-status").textContent = "Simulating and saving your proposal…";
+  try {
+    const response = await fetch("/api/proposals", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-Trajectoire-Key": KEY },
+      body: JSON.stringify({ set: choices(), note: $("note").value, prediction }),
+    });
+    const answer = await response.json();
+    if (response.status !== 201) {
+      showProblems(answer.errors);
+      $("proposal-status").textContent = "The proposal was not saved: see above.";
+      return;
+    }
+    showProblems([]);
+    $("note").value = "";
+    for (const input of document.querySelectorAll("#prediction-fields input")) input.value = "";
+    await loadSession();
+    $("proposal-status").textContent = `Saved: proposal ${answer.id}, round ${answer.round}.`;
+  } catch (e) {
+    showProblems([{ message: `The server did not answer: ${e.message}. Your proposal may not be saved; submit it again.` }]);
+    $("proposal-status").textContent = "";
+  } finally {
+    button.disabled = false;
+  }
+}
+
 (async function start() {
   try {
     const response = await fetch("/api/scenario");
@@ -314,5 +474,6 @@ window.addEventListener("error", (e) => window.__trajectoire.errors.push(String(
   for (const o of [...runs.options]) if (Number(o.value) > s.max_runs) o.remove();
   $("footer").textContent = `trajectoire ${s.version} · seed ${s.seed} · parameter values are illustrative, not calibrated.`;
   buildSliders();
+  if (KEY) buildProposal();
   request();
 })();
