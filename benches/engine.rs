@@ -376,6 +376,54 @@ fn plans(c: &mut Criterion) {
     g.finish();
 }
 
+/// The référentiel at work: `transfer` of the four peer towns × the référentiel's 8 methods at
+/// its default runs (33 ensembles of the network: the file as written and each town with and
+/// without each method, 2,000 runs each; every file and plot written) beside one `run` of the
+/// network of as many runs, 66,000, with its plots; both on 2 threads. The target is a transfer
+/// at most 1.5× the ensemble.
+fn referentiel(c: &mut Criterion) {
+    use trajectoire::commands::common::{OutputOptions, SimulationOptions};
+    use trajectoire::commands::run::RunArgs;
+    use trajectoire::commands::transfer::TransferArgs;
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/villes-pairs.toml");
+    let controls = Controls::silent();
+    let output = |name: &str| OutputOptions {
+        out: Some(bench_dir().join(name)),
+        no_plots: false,
+        shard: None,
+    };
+    let transfer = TransferArgs {
+        files: vec![file.clone()],
+        library: None,
+        levers: Vec::new(),
+        from: None,
+        outcomes: Vec::new(),
+        simulation: SimulationOptions {
+            threads: Some(2),
+            ..SimulationOptions::default()
+        },
+        output: output("referentiel-transfer"),
+    };
+    let ensemble = RunArgs {
+        file,
+        simulation: SimulationOptions {
+            threads: Some(2),
+            runs: Some(66_000),
+            ..SimulationOptions::default()
+        },
+        output: output("referentiel-ensemble"),
+    };
+    let mut g = c.benchmark_group("referentiel");
+    g.sample_size(10);
+    g.bench_function("transfer-villes-pairs-4-towns-8-methods-2000-runs", |b| {
+        b.iter(|| black_box(trajectoire::commands::split::here(&transfer, &controls).unwrap()))
+    });
+    g.bench_function("run-villes-pairs-66000-runs", |b| {
+        b.iter(|| black_box(trajectoire::commands::split::here(&ensemble, &controls).unwrap()))
+    });
+    g.finish();
+}
+
 criterion_group!(
     benches,
     stepping,
@@ -386,6 +434,7 @@ criterion_group!(
     workshop,
     cluster,
     calibration,
-    plans
+    plans,
+    referentiel
 );
 criterion_main!(benches);

@@ -210,6 +210,12 @@ pub enum Error {
     Usage(String),
     /// Stopped by the user (Ctrl-C): exit code 130.
     Interrupted,
+    /// A resumable search stopped by the user (Ctrl-C): exit code 130; what was finished is
+    /// kept in `checkpoint` and `--resume` goes on from it.
+    Paused {
+        /// The checkpoint file holding every finished generation.
+        checkpoint: PathBuf,
+    },
     /// An input file cannot be used as asked (a shard that does not fit the others, a
     /// corrupted one): exit code 1, nothing written.
     Refused {
@@ -236,7 +242,7 @@ impl Error {
             Error::Invalid { .. } | Error::Refused { .. } => 1,
             Error::Usage(_) => 2,
             Error::Io { .. } => 3,
-            Error::Interrupted => 130,
+            Error::Interrupted | Error::Paused { .. } => 130,
         }
     }
 
@@ -299,6 +305,12 @@ impl Error {
             }
             Error::Usage(message) => format!("error: {message}\n"),
             Error::Interrupted => "interrupted: the simulation was stopped; nothing was written and previous outputs are unchanged\n".into(),
+            Error::Paused { checkpoint } => format!(
+                "interrupted: the search was stopped; every finished generation is kept in {}\n  \
+                 help: run the same command with --resume to go on from there; the results \
+                 folder is unchanged until the search ends\n",
+                checkpoint.display()
+            ),
             Error::Io { path, message } => {
                 format!("error: {}: {message}\n", path.display())
             }

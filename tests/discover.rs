@@ -141,7 +141,10 @@ fn where_is_checked_before_any_work() {
     let file = scenarios().join("malaunay.toml");
     for (goal, says) in [
         ("perpetuashun@end >= 0.9", "perpetuation"),
-        ("perpetuation@end => 0.9", "--where"),
+        (
+            "perpetuation@end => 0.9",
+            "column 18: `=>` is not a comparison here: write `>=`",
+        ),
         ("perpetuation@end >= lots", "--where"),
     ] {
         let o = trajectoire()

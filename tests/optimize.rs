@@ -421,6 +421,10 @@ fn ctrl_c_keeps_the_checkpoint_and_the_search_resumes_to_the_same_front() {
     let output = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains(&format!("kept in {}", saved.display())) && stderr.contains("--resume"),
+        "the message says where the search is kept and how to go on: {stderr}"
+    );
     assert!(!cut.exists(), "an interrupted search writes no outputs");
     let state: serde_json::Value = serde_json::from_slice(&std::fs::read(&saved).unwrap()).unwrap();
     let done = state["plans"].as_array().unwrap().len();
@@ -484,7 +488,7 @@ fn bad_questions_are_refused_before_any_work_naming_the_argument() {
                 "--objective",
                 "most perpetuation@end",
             ],
-            "max or min",
+            "--objective \"most perpetuation@end\", column 1: `most` is not a direction",
         ),
         (
             &[
@@ -493,7 +497,7 @@ fn bad_questions_are_refused_before_any_work_naming_the_argument() {
                 "--objective",
                 "max perpetuation@never",
             ],
-            "perpetuation@never",
+            "--objective \"max perpetuation@never\", column 18:",
         ),
         (&["--objective", "max spend"], "--vary"),
         (
@@ -534,7 +538,7 @@ fn bad_questions_are_refused_before_any_work_naming_the_argument() {
                 "--constraint",
                 "scale@end => 0.3",
             ],
-            "--constraint",
+            "--constraint \"scale@end => 0.3\", column 11: `=>` is not a comparison here: write `>=`",
         ),
         (
             &[
@@ -577,6 +581,15 @@ fn bad_questions_are_refused_before_any_work_naming_the_argument() {
             named
         };
         assert!(said.contains(wanted), "case {n}: {said}");
+        // An argument's text pointed at, character by character, is an invalid argument (1);
+        // a missing or contradictory argument is a usage error (2); a missing checkpoint a
+        // refused input (1).
+        let code = if said.contains("column") || *named == "--resume" {
+            1
+        } else {
+            2
+        };
+        assert_eq!(o.get_output().status.code(), Some(code), "case {n}: {said}");
         assert!(!dir.exists(), "case {n} made its folder");
         assert!(!checkpoint(&dir).exists(), "case {n} wrote a checkpoint");
     }

@@ -89,7 +89,7 @@ fn to_pyerr(py: Python<'_>, error: Error) -> PyErr {
         ),
         Error::Refused { .. } => PyValueError::new_err(rendered),
         Error::Io { .. } => PyOSError::new_err(rendered),
-        Error::Interrupted => PyKeyboardInterrupt::new_err("interrupted"),
+        Error::Interrupted | Error::Paused { .. } => PyKeyboardInterrupt::new_err("interrupted"),
     }
 }
 

@@ -20,8 +20,8 @@ use crate::ensemble::Controls;
 use crate::output::folder::Staging;
 use crate::output::shard as file;
 
-/// Merge the shard files of a split run, test, comparison, sweep or analysis into exactly
-/// what the command writes on one machine.
+/// Merge the shard files of a split run, test, compare, sweep, sensitivity, transfer or
+/// discover into exactly what the command writes on one machine.
 #[derive(clap::Args, Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct MergeArgs {
     /// The shard files (shard-I-of-N.shard), all N of them.

@@ -45,14 +45,15 @@ pub struct Cli {
 /// A command of the program and its arguments.
 #[derive(Subcommand, Debug, Clone)]
 pub enum Command {
-    /// Run, test, compare, sweep or sensitivity: the commands that can be split in shards.
+    /// The commands that can be split in shards (run, test, compare, sweep, sensitivity,
+    /// transfer, discover).
     #[command(flatten)]
     Job(job::Job),
     /// Write one self-contained HTML report: the numbers in words, every plot, the phases, the
     /// hypotheses' verdicts and the variants compared (readable offline, printable on A4).
     Report(report::ReportArgs),
-    /// Merge the shard files of a split run, test, comparison, sweep or analysis into exactly
-    /// what the command writes on one machine.
+    /// Merge the shard files of a split run, test, compare, sweep, sensitivity, transfer or
+    /// discover into exactly what the command writes on one machine.
     Merge(merge::MergeArgs),
     /// Write a Slurm job array doing a command in N shards, and the job that merges them once
     /// they all succeed; with --submit, submit both.

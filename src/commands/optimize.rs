@@ -187,7 +187,7 @@ impl OptimizeArgs {
     }
 
     /// Searches (or resumes the search) and writes the outputs into `--out`;
-    /// `Error::Interrupted` when cancelled: the checkpoint keeps every generation finished.
+    /// `Error::Paused` when cancelled: the checkpoint keeps every generation finished.
     pub fn execute(&self, controls: &Controls<'_>) -> Result<OptimizeReport, Error> {
         let sim = &self.simulation;
         sim.check()?;
@@ -223,7 +223,9 @@ impl OptimizeArgs {
             let clock = Instant::now();
             let state = work
                 .search(start, &Workspace::new(), controls, &mut |s| save(&checkpoint, s))?
-                .ok_or(Error::Interrupted)?;
+                .ok_or_else(|| Error::Paused {
+                    checkpoint: checkpoint.clone(),
+                })?;
             let seconds = clock.elapsed().as_secs_f64();
             self.write(staging, work, state, checkpoint, seconds)
         })?

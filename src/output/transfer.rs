@@ -121,8 +121,10 @@ pub fn words(t: &Transfer) -> String {
         });
         for (rank, e) in ranked.iter().enumerate() {
             let how = match e.status {
-                Status::Used => "used here; taking it away",
-                Status::Added => "not used here; adding it",
+                Status::Used => "used here; the effect of keeping it (with it minus without it):",
+                Status::Added => {
+                    "not used here; the effect of adding it (with it minus without it):"
+                }
                 Status::NotApplicable => "not applicable",
             };
             let label = t
@@ -137,10 +139,11 @@ pub fn words(t: &Transfer) -> String {
             for f in mine.iter().filter(|f| f.lever == e.lever) {
                 let Some(d) = f.effect else { continue };
                 out.push_str(&format!(
-                    "       {}: {} ({})",
+                    "       {}: {} ({}{})",
                     f.outcome,
                     difference_range(&f.outcome, &d),
-                    difference_verdict(&f.outcome, &d)
+                    difference_verdict(&f.outcome, &d),
+                    if decided(&d) { " with it" } else { "" }
                 ));
                 if let Some(p) = f.per_100k.filter(|_| decided(&d)) {
                     let (x, unit) = if f.outcome.contains("spend") || f.outcome.contains("entry(") {
@@ -148,7 +151,8 @@ pub fn words(t: &Transfer) -> String {
                     } else {
                         (100.0 * p, " points")
                     };
-                    out.push_str(&format!("; {x:+.2}{unit} per 100,000 € more"));
+                    let x = format!("{x:+.2}").replace('-', "−");
+                    out.push_str(&format!("; {x}{unit} per 100,000 € more"));
                 }
                 out.push('\n');
             }

@@ -80,6 +80,16 @@ pub fn parse_hypothesis(
     model: &Model,
     default: Option<usize>,
 ) -> Result<Hypothesis, ParseError> {
+    // Comparisons written the other way round, or as symbols, are named for what they are.
+    for (wrong, right) in [("=>", ">="), ("=<", "<="), ("≥", ">="), ("≤", "<=")] {
+        if let Some(at) = text.find(wrong) {
+            return fail(
+                at,
+                format!("`{wrong}` is not a comparison here: write `{right}`"),
+                Some("the comparisons are >=, >, <= and <, e.g. `perpetuation@144 >= 0.7`".into()),
+            );
+        }
+    }
     let ops = [
         (">=", Op::AtLeast),
         ("<=", Op::AtMost),

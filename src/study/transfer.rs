@@ -397,11 +397,9 @@ fn methods(
             Some(_) => {}
             None => {
                 let hint = suggestion(id, all.iter().map(|m| m.id.as_str()))
-                    .map_or_else(String::new, |s| format!(" ({s})"));
-                let ids: Vec<&str> = all.iter().map(|m| m.id.as_str()).collect();
+                    .unwrap_or_else(|| "it has none".into());
                 return Err(Error::Usage(format!(
-                    "--lever {id}: the référentiel has no such method{hint}; its methods are {}",
-                    ids.join(", ")
+                    "--lever {id}: the référentiel has no such method; {hint}"
                 )));
             }
         }

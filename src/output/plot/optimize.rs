@@ -9,7 +9,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::*;
 use crate::output::optimize::knee;
-use crate::study::optimize::{State, Work};
+use crate::study::optimize::{Robustness, State, Work};
 
 /// Both plots.
 pub fn pictures(work: &Work, state: &State) -> Result<Vec<(String, Picture)>, String> {
@@ -48,7 +48,9 @@ fn shown(outcome: &str, x: f64) -> f64 {
     }
 }
 
-fn axis_name(outcome: &str, maximise: bool) -> String {
+/// An axis's title: the outcome, its unit, how a robust search reads it over the futures, and
+/// which way is better.
+fn axis_name(work: &Work, outcome: &str, maximise: bool) -> String {
     let unit = if outcome.contains("spend") {
         "thousand €"
     } else if outcome.contains("entry(") {
@@ -56,8 +58,17 @@ fn axis_name(outcome: &str, maximise: bool) -> String {
     } else {
         "%"
     };
+    let n = work.futures.len();
+    let over = match work.settings.robustness {
+        None => String::new(),
+        Some(Robustness::Worst) => format!("; the worst of {n} futures"),
+        Some(Robustness::Mean) => format!("; the mean of {n} futures"),
+        Some(Robustness::Quantile(q)) => {
+            format!("; the value {:.0}% of {n} futures do worse than", 100.0 * q)
+        }
+    };
     format!(
-        "{outcome} ({unit}; {} is better)",
+        "{outcome} ({unit}{over}; {} is better)",
         if maximise { "higher" } else { "lower" }
     )
 }
@@ -93,8 +104,8 @@ impl Tradeoff<'_> {
             .map_err(err)?;
         chart
             .configure_mesh()
-            .x_desc(axis_name(&gx.outcome, gx.maximise))
-            .y_desc(axis_name(&gy.outcome, gy.maximise))
+            .x_desc(axis_name(work, &gx.outcome, gx.maximise))
+            .y_desc(axis_name(work, &gy.outcome, gy.maximise))
             .x_label_formatter(&|x| tick(*x, 0))
             .y_label_formatter(&|y| tick(*y, 0))
             .light_line_style(WHITE)
@@ -104,16 +115,19 @@ impl Tradeoff<'_> {
             .draw()
             .map_err(err)?;
         let feasible = |i: &usize| state.plans[*i].feasible();
-        chart
-            .draw_series(
-                valued
-                    .iter()
-                    .filter(|i| !feasible(i))
-                    .map(|&i| Cross::new((value(i, 0), value(i, 1)), 3, MUTED.stroke_width(1))),
-            )
-            .map_err(err)?
-            .label("a plan missing a constraint")
-            .legend(|(x, y)| Cross::new((x + 10, y), 3, MUTED));
+        // Plans missing a constraint, in the legend only when there are some.
+        if valued.iter().any(|i| !feasible(i)) {
+            chart
+                .draw_series(
+                    valued
+                        .iter()
+                        .filter(|i| !feasible(i))
+                        .map(|&i| Cross::new((value(i, 0), value(i, 1)), 3, MUTED.stroke_width(1))),
+                )
+                .map_err(err)?
+                .label("a plan missing a constraint")
+                .legend(|(x, y)| Cross::new((x + 10, y), 3, MUTED));
+        }
         chart
             .draw_series(
                 valued

@@ -36,25 +36,56 @@ pub struct Goal {
 }
 
 impl Goal {
-    /// Reads `max OUTCOME` or `min OUTCOME`.
-    pub fn parse(text: &str) -> Result<(bool, String), Error> {
+    /// Reads `max OUTCOME` or `min OUTCOME` (the `--objective` argument) against `model`: the
+    /// goal's direction and its outcome normalised; a problem points at its character.
+    pub fn parse(text: &str, model: &crate::model::Model) -> Result<Goal, Error> {
+        let problem = |offset: usize, message: String, help: &str| {
+            Error::arguments(vec![crate::study::outcome::ParseError {
+                offset,
+                message,
+                help: Some(help.into()),
+            }
+            .at("--objective", text)])
+        };
+        let start = text.len() - text.trim_start().len();
         let t = text.trim();
         let (word, rest) = t.split_once(char::is_whitespace).unwrap_or((t, ""));
         let maximise = match word {
             "max" | "maximise" | "maximize" => true,
             "min" | "minimise" | "minimize" => false,
             _ => {
-                return Err(Error::Usage(format!(
-                    "--objective \"{text}\": begin with max or min, then an outcome, e.g. --objective \"max perpetuation@end\" or --objective \"min spend\""
-                )))
+                return Err(problem(
+                    start,
+                    format!("`{word}` is not a direction: begin with max or min"),
+                    "e.g. --objective \"max perpetuation@end\" or --objective \"min spend\"",
+                ))
             }
         };
-        if rest.trim().is_empty() {
-            return Err(Error::Usage(format!(
-                "--objective \"{text}\": give the outcome after `{word}`, e.g. \"{word} perpetuation@end\""
-            )));
+        let outcome = rest.trim();
+        if outcome.is_empty() {
+            return Err(problem(
+                text.len(),
+                format!("give the outcome after `{word}`"),
+                &format!("e.g. \"{word} perpetuation@end\""),
+            ));
         }
-        Ok((maximise, rest.trim().to_string()))
+        // Where the outcome begins in `text` (it is a part of it).
+        let at = outcome.as_ptr() as usize - text.as_ptr() as usize;
+        let default = (model.territories.len() == 1).then_some(0);
+        let parsed =
+            crate::study::outcome::parse_outcome(outcome, model, default).map_err(|e| {
+                problem(
+                    at + e.offset,
+                    e.message,
+                    e.help
+                        .as_deref()
+                        .unwrap_or("e.g. perpetuation@end or spend"),
+                )
+            })?;
+        Ok(Goal {
+            outcome: parsed.text,
+            maximise,
+        })
     }
 }
 

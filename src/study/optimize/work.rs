@@ -17,7 +17,6 @@ use crate::study::batch::{Batch, Evaluation};
 use crate::study::design::{latin_hypercube, Parameter};
 use crate::study::explore;
 use crate::study::hypothesis::{parse_hypotheses, Hypothesis, Op};
-use crate::study::outcome::parse_outcomes;
 use crate::study::shard::Piece;
 
 /// A search ready to run: every decision, goal, constraint and future checked.
@@ -106,16 +105,14 @@ impl Work {
         let mut goals = Vec::new();
         let mut texts: Vec<String> = Vec::new();
         for text in asking.objectives {
-            let (maximise, outcome) = Goal::parse(text)?;
-            let parsed = parse_outcomes(std::slice::from_ref(&outcome), &base, None)
-                .map_err(Error::arguments)?;
-            let outcome = parsed[0].text.clone();
-            if goals.iter().any(|g: &Goal| g.outcome == outcome) {
+            let goal = Goal::parse(text, &base)?;
+            if goals.iter().any(|g: &Goal| g.outcome == goal.outcome) {
                 return Err(Error::Usage(format!(
-                    "--objective \"{text}\": {outcome} is already a goal"
+                    "--objective \"{text}\": {} is already a goal",
+                    goal.outcome
                 )));
             }
-            goals.push(Goal { outcome, maximise });
+            goals.push(goal);
         }
         let constraints = parse_hypotheses(asking.constraints, &base, "--constraint")?;
         for o in goals
