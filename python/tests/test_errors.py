@@ -119,6 +119,44 @@ def test_ctrl_c_raises_keyboard_interrupt_within_a_second(scenarios):
     assert proc.returncode == 0
 
 
+def test_ctrl_c_in_a_jupyter_kernel_interrupts_within_a_second(scenarios):
+    """The notebook's "interrupt the kernel" (SIGINT to the kernel) stops a long call and the
+    cell ends in KeyboardInterrupt within a second."""
+    from jupyter_client import KernelManager
+
+    manager = KernelManager(kernel_name="python3")
+    manager.start_kernel()
+    client = manager.client()
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=60)
+
+        def reply_to(msg_id: str, timeout: float) -> dict:
+            while True:
+                msg = client.get_shell_msg(timeout=timeout)
+                if msg["parent_header"].get("msg_id") == msg_id:
+                    return msg["content"]
+
+        ready = reply_to(client.execute("import trajectoire"), 60)
+        assert ready["status"] == "ok", ready
+        path = str(scenarios / "malaunay.toml")
+        long_call = client.execute(f"trajectoire.run({path!r}, runs=10_000_000, allow_long=True)")
+        time.sleep(2.0)  # well inside the simulation
+        sent = time.monotonic()
+        manager.interrupt_kernel()
+        content = reply_to(long_call, 30)
+        took = time.monotonic() - sent
+        assert content["status"] == "error", content
+        assert content["ename"] == "KeyboardInterrupt", content
+        assert took < 1.0, f"the cell ended {took:.2f} s after the interrupt"
+        # The kernel is alive and the package usable after it.
+        after = reply_to(client.execute(f"trajectoire.run({path!r}, runs=20)"), 60)
+        assert after["status"] == "ok", after
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+
+
 def test_progress_callable_and_bar(scenarios, capsys):
     calls = []
     t.run(scenarios / "malaunay.toml", runs=20000, threads=1, progress=lambda d, n: calls.append((d, n)))
