@@ -160,6 +160,9 @@ fn the_api_keeps_its_contract_and_nothing_is_lost_to_kill_9() {
     assert_eq!(status, 403);
     let (status, _) = call(&s, "GET", "/api/session", None, &Value::Null);
     assert_eq!(status, 401);
+    let (status, v) = call(&s, "GET", "/api/proposals", Some(&elected), &Value::Null);
+    assert_eq!(status, 405);
+    assert_eq!(message(&v), "GET is not answered at this address");
     let (status, _) = call(&s, "POST", "/api/rounds", Some(&elected), &json!({}));
     assert_eq!(status, 403);
     let (status, _) = call(&s, "GET", "/api/room", Some(&staff), &Value::Null);
@@ -194,6 +197,35 @@ fn the_api_keeps_its_contract_and_nothing_is_lost_to_kill_9() {
     );
     assert_eq!(status, 400);
     assert!(message(&v).contains("`happiness@end` is not one of"), "{v}");
+    // A share predicted as a percentage, and the session's own settings, are refused.
+    let (status, v) = call(
+        &s,
+        "POST",
+        "/api/proposals",
+        Some(&elected),
+        &json!({"prediction": {"scale@end": 80}}),
+    );
+    assert_eq!(status, 400);
+    assert!(
+        message(&v).contains("scale@end = 80 is out of its range"),
+        "{v}"
+    );
+    assert_eq!(
+        v["errors"][0]["help"],
+        "predict a share from 0 to 1 (0.8 for 80%)"
+    );
+    let (status, v) = call(
+        &s,
+        "POST",
+        "/api/proposals",
+        Some(&elected),
+        &json!({"set": {"simulation.runs": 10}}),
+    );
+    assert_eq!(status, 400);
+    assert!(
+        message(&v).contains("`simulation.runs` is the session's setting"),
+        "{v}"
+    );
     let (status, _) = call(
         &s,
         "POST",
@@ -270,6 +302,20 @@ fn the_api_keeps_its_contract_and_nothing_is_lost_to_kill_9() {
         &json!({"round": 1}),
     );
     assert_eq!((status, &v["revealed"]), (200, &json!(1)));
+    // A round that does not exist: the message as the page shows it, without the program's
+    // "error: " and newline.
+    let (status, v) = call(
+        &s,
+        "POST",
+        "/api/reveal",
+        Some(&facilitator),
+        &json!({"round": 9}),
+    );
+    assert_eq!(status, 400);
+    assert_eq!(
+        message(&v),
+        "round 9: no such round (the session has rounds 1 to 1)"
+    );
     let (_, mine) = call(&s, "GET", "/api/session", Some(&elected), &Value::Null);
     assert_eq!(mine["proposals"].as_array().unwrap().len(), 2);
 
@@ -315,6 +361,13 @@ fn the_api_keeps_its_contract_and_nothing_is_lost_to_kill_9() {
     // The next round.
     let (status, v) = call(&s, "POST", "/api/rounds", Some(&facilitator), &json!({}));
     assert_eq!((status, &v["round"]), (201, &json!(2)));
+    // A second click opens no empty round.
+    let (status, v) = call(&s, "POST", "/api/rounds", Some(&facilitator), &json!({}));
+    assert_eq!(status, 409, "{v}");
+    assert!(v["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("round 2 has no proposal yet"));
     let (status, v) = call(
         &s,
         "POST",
@@ -392,7 +445,7 @@ fn the_api_keeps_its_contract_and_nothing_is_lost_to_kill_9() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("made for another scenario"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("was made for the scenario"));
 
     // The file made for Grande-Synthe refuses another scenario, and other groups.
     let out = Command::new(env!("CARGO_BIN_EXE_trajectoire"))
@@ -408,7 +461,7 @@ fn the_api_keeps_its_contract_and_nothing_is_lost_to_kill_9() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("made for another scenario"), "{err}");
+    assert!(err.contains("was made for the scenario"), "{err}");
     let out = Command::new(env!("CARGO_BIN_EXE_trajectoire"))
         .args([
             "serve",

@@ -70,7 +70,14 @@ impl ServeArgs {
                 self.max_connections
             )));
         }
-        let session = match (&self.groups, &self.session) {
+        // Names as a person types them: spaces around them and an empty last one dropped.
+        let groups = self.groups.as_ref().map(|g| {
+            g.iter()
+                .map(|n| n.trim().to_string())
+                .filter(|n| !n.is_empty())
+                .collect::<Vec<_>>()
+        });
+        let session = match (&groups, &self.session) {
             (None, None) => None,
             (groups, path) => Some(SessionOptions {
                 path: match path {
@@ -92,12 +99,23 @@ impl ServeArgs {
         };
         let exposed = !serve::is_loopback(&options.host);
         serve::run(&self.file, &options, controls.cancel, |address, session| {
-            let url = format!("http://{address}/");
+            let shown = serve::link_address(address);
+            let url = format!("http://{}/", shown.unwrap_or(address));
             match session {
                 None => tell(&format!("The workshop page is at {url}  (Ctrl-C to stop)")),
                 Some(session) => {
+                    let kept = match (session.rounds(), session.proposals()) {
+                        (Ok(r), Ok(p)) if r.len() > 1 || !p.is_empty() => format!(
+                            "reopened with {} round{} and {} proposal{} kept; ",
+                            r.len(),
+                            if r.len() == 1 { "" } else { "s" },
+                            p.len(),
+                            if p.len() == 1 { "" } else { "s" }
+                        ),
+                        _ => String::new(),
+                    };
                     tell(&format!(
-                        "The workshop session {} is open (Ctrl-C to stop; it is saved as it goes). Give each group its own link:",
+                        "The workshop session {} is open ({kept}Ctrl-C to stop; it is saved as it goes). Give each group its own link:",
                         session.path().display()
                     ));
                     for (name, key) in session.keys() {
@@ -110,9 +128,20 @@ impl ServeArgs {
                     }
                 }
             }
+            if shown.is_none() {
+                tell(&format!(
+                    "The links say {}: replace it with this machine's address on the room's network (`hostname -I` shows it).",
+                    address.ip()
+                ));
+            }
             if exposed {
                 tell(&format!(
-                    "Warning: this page answers every machine that can reach {address}; anyone on the network can use it. Use --host 127.0.0.1 to keep it to this machine."
+                    "Warning: this page answers every machine that can reach {}; anyone on the network can use it. Use --host 127.0.0.1 to keep it to this machine.",
+                    if address.ip().is_unspecified() {
+                        format!("this one on port {}", address.port())
+                    } else {
+                        address.to_string()
+                    }
                 ));
             }
             if self.open {

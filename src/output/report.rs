@@ -204,15 +204,23 @@ pub fn html(c: &Contents<'_>) -> Result<String, String> {
 /// against what the simulation gave.
 fn workshop_session(h: &mut String, model: &Model, s: &Session<'_>) {
     section(h, "session", "The workshop session", false);
+    let proposed = s.proposals.len();
     let _ = writeln!(
         h,
-        "<p>{} groups ({}) proposed choices over {} round{}; each proposal was simulated against \
-         the file as written on the same futures. The reasons are the groups' own words. The \
-         session's file: <code>{}</code>.</p>",
+        "<p>{} groups ({}), {} round{}, {}; each proposal was simulated against the file as \
+         written on the same futures, with the session's runs, when it was made (the section \
+         <em>Choices compared</em> simulates the last round's proposals again with this \
+         report's runs, so its numbers may differ slightly). The reasons are the groups' own \
+         words. The session's file: <code>{}</code>.</p>",
         s.groups.len(),
         escape(&s.groups.join(", ")),
         s.rounds.len(),
         if s.rounds.len() == 1 { "" } else { "s" },
+        match proposed {
+            0 => "no proposal yet".to_string(),
+            1 => "1 proposal".to_string(),
+            n => format!("{n} proposals"),
+        },
         escape(s.file)
     );
     let main = default_outcomes(model);

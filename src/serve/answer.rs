@@ -25,15 +25,16 @@ pub fn errors(status: StatusCode, message: &str, help: Option<&str>) -> Response
 
 /// The answer to a library error: 400 with each problem's message and help.
 pub fn invalid(e: &Error) -> Response {
+    failed(StatusCode::BAD_REQUEST, e)
+}
+
+/// The answer to a library error with `status`: each problem's message and help.
+pub fn failed(status: StatusCode, e: &Error) -> Response {
     let list: Vec<Value> = problems(e)
         .into_iter()
         .map(|(message, help)| json!({"message": message, "help": help}))
         .collect();
-    (
-        StatusCode::BAD_REQUEST,
-        axum::Json(json!({ "errors": list })),
-    )
-        .into_response()
+    (status, axum::Json(json!({ "errors": list }))).into_response()
 }
 
 /// A request's body, read within the server's read timeout (else 408) and at most

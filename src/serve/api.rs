@@ -70,6 +70,13 @@ pub fn router(server: Arc<Server>) -> Router {
                 None,
             )
         })
+        .method_not_allowed_fallback(|method: axum::http::Method| async move {
+            errors(
+                StatusCode::METHOD_NOT_ALLOWED,
+                &format!("{method} is not answered at this address"),
+                Some("the API's addresses take GET to read (/api/scenario, /api/session, /api/room, /api/export, /api/results.csv) and POST to act (/api/simulate, /api/proposals, /api/rounds, /api/reveal)"),
+            )
+        })
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(server)
 }

@@ -24,7 +24,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::answer::{errors, for_client, invalid, read_body};
+use super::answer::{errors, failed, for_client, invalid, read_body};
 use super::session::{self, Interval, New, Proposal, Refused, Role, Session, Simulated, Verdict};
 use super::state::Server;
 use crate::output::plot;
@@ -53,7 +53,9 @@ fn who(s: &Server, headers: &HeaderMap) -> Result<(Arc<Session>, Role), Box<Resp
     };
     match session.role(key) {
         Some(role) => Ok((session, role)),
-        None => Err(Box::new(forbidden("this key is no one's in this session"))),
+        None => Err(Box::new(forbidden(
+            "this key belongs to no group of this session: use the link the facilitator gave your group (the session may have been made again with new keys)",
+        ))),
     }
 }
 
@@ -158,6 +160,28 @@ pub async fn propose(
                 None,
             );
         }
+        let counted = outcome.contains("spend") || outcome.contains("entry(");
+        if (!counted && !(0.0..=1.0).contains(x)) || (counted && *x < 0.0) {
+            return errors(
+                StatusCode::BAD_REQUEST,
+                &format!("prediction: {outcome} = {x} is out of its range"),
+                Some(if counted {
+                    "predict a number from 0 up"
+                } else {
+                    "predict a share from 0 to 1 (0.8 for 80%)"
+                }),
+            );
+        }
+    }
+    // The number of runs and the seed are the session's, the same for every group.
+    if let Some(path) = proposed.set.keys().find(|p| p.starts_with("simulation.")) {
+        return errors(
+            StatusCode::BAD_REQUEST,
+            &format!(
+                "`{path}` is the session's setting, the same for every group, not a group's choice"
+            ),
+            Some("choose levers, the budget and shocks: the paths of the page's sliders"),
+        );
     }
     let choices: Vec<(String, f64)> = proposed.set.clone().into_iter().collect();
     if let Err(e) = s.workshop.prepare(&choices, None) {
@@ -248,7 +272,7 @@ pub async fn show(State(s): State<Arc<Server>>, headers: HeaderMap) -> Response 
     let answer = tokio::task::spawn_blocking(move || visible(&session, &role)).await;
     match answer {
         Ok(Ok(v)) => axum::Json(v).into_response(),
-        Ok(Err(e)) => errors(StatusCode::SERVICE_UNAVAILABLE, &e.render(false), None),
+        Ok(Err(e)) => failed(StatusCode::SERVICE_UNAVAILABLE, &e),
         Err(_) => errors(
             StatusCode::INTERNAL_SERVER_ERROR,
             "the session could not be read; please report it",
@@ -274,8 +298,15 @@ pub async fn next_round(State(s): State<Arc<Server>>, headers: HeaderMap) -> Res
         Err(r) => return *r,
     };
     match tokio::task::spawn_blocking(move || session.next_round()).await {
-        Ok(Ok(round)) => (StatusCode::CREATED, axum::Json(json!({"round": round}))).into_response(),
-        Ok(Err(e)) => errors(StatusCode::SERVICE_UNAVAILABLE, &e.render(false), None),
+        Ok(Ok(Ok(round))) => {
+            (StatusCode::CREATED, axum::Json(json!({"round": round}))).into_response()
+        }
+        Ok(Ok(Err(current))) => errors(
+            StatusCode::CONFLICT,
+            &format!("round {current} has no proposal yet: it stays open"),
+            Some("open the next round once the groups have proposed in this one"),
+        ),
+        Ok(Err(e)) => failed(StatusCode::SERVICE_UNAVAILABLE, &e),
         Err(_) => errors(StatusCode::INTERNAL_SERVER_ERROR, "please report it", None),
     }
 }
@@ -312,7 +343,7 @@ pub async fn reveal(State(s): State<Arc<Server>>, headers: HeaderMap, body: Body
     };
     match tokio::task::spawn_blocking(move || session.reveal(asked.round)).await {
         Ok(Ok(round)) => axum::Json(json!({"revealed": round})).into_response(),
-        Ok(Err(e)) => errors(StatusCode::BAD_REQUEST, &e.render(false), None),
+        Ok(Err(e)) => failed(StatusCode::BAD_REQUEST, &e),
         Err(_) => errors(StatusCode::INTERNAL_SERVER_ERROR, "please report it", None),
     }
 }
@@ -366,7 +397,7 @@ pub async fn room(
     };
     let (round, proposals) = match latest(&session, asked.round) {
         Ok(x) => x,
-        Err(e) => return errors(StatusCode::SERVICE_UNAVAILABLE, &e.render(false), None),
+        Err(e) => return failed(StatusCode::SERVICE_UNAVAILABLE, &e),
     };
     let mut named: Vec<(String, Vec<(String, f64)>)> = vec![("as written".to_string(), Vec::new())];
     named.extend(

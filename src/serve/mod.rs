@@ -21,7 +21,7 @@ pub mod page;
 pub mod session;
 mod state;
 
-pub use state::{is_loopback, Options, Server, SessionOptions, Slot, MAX_BODY};
+pub use state::{is_loopback, link_address, Options, Server, SessionOptions, Slot, MAX_BODY};
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};

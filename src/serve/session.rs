@@ -133,7 +133,7 @@ pub fn check_groups(names: &[String]) -> Result<(), Error> {
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
         if !ok {
             return Err(refuse(format!(
-                "`{n}` is not a group name: use letters, digits, `-` and `_`, starting with a letter, at most 32 (e.g. elected, staff, actors, inhabitants)"
+                "`{n}` is not a group name: use unaccented letters, digits, `-` and `_`, starting with a letter, at most 32 characters (e.g. elus, services, acteurs, habitants)"
             )));
         }
         if n == FACILITATOR {
@@ -141,8 +141,12 @@ pub fn check_groups(names: &[String]) -> Result<(), Error> {
                 "`{FACILITATOR}` is the facilitator's name; give the groups other names"
             )));
         }
-        if names[..i].contains(n) {
-            return Err(refuse(format!("`{n}` is given twice")));
+        if let Some(m) = names[..i].iter().find(|m| m.eq_ignore_ascii_case(n)) {
+            return Err(refuse(if m == n {
+                format!("`{n}` is given twice")
+            } else {
+                format!("`{m}` and `{n}` differ only by case: give the groups names that differ")
+            }));
         }
     }
     Ok(())
@@ -162,6 +166,13 @@ impl Session {
         if let Some(g) = groups {
             check_groups(g)?;
         }
+        if path.is_dir() {
+            return Err(Error::Usage(format!(
+                "--session {}: is a folder; give a file, e.g. {}",
+                path.display(),
+                path.join("session.sqlite").display()
+            )));
+        }
         let exists = path.exists();
         if !exists {
             let Some(_) = groups else {
@@ -175,8 +186,13 @@ impl Session {
                     .map_err(|e| trouble(dir, "cannot make the session's folder", e))?;
             }
         }
-        let connection =
-            Connection::open(path).map_err(|e| trouble(path, "cannot open the session file", e))?;
+        let connection = Connection::open(path).map_err(|e| {
+            trouble(
+                path,
+                "cannot open or make the session file here (is the folder writable?); give another --session",
+                e,
+            )
+        })?;
         connection
             .execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
             .map_err(|e| trouble(path, "cannot open the session file", e))?;
@@ -199,8 +215,13 @@ impl Session {
     pub fn read(path: &Path, fingerprint: &str, scenario: &str) -> Result<Session, Error> {
         if !path.is_file() {
             return Err(Error::Usage(format!(
-                "--session {}: no such session file",
-                path.display()
+                "--session {}: {}",
+                path.display(),
+                if path.is_dir() {
+                    "is a folder; give the session's file (session.sqlite in it?)"
+                } else {
+                    "no such session file"
+                }
             )));
         }
         let connection =
@@ -302,7 +323,7 @@ impl Session {
             if meta("fingerprint")?.as_deref() != Some(fingerprint) {
                 let made = meta("scenario")?.unwrap_or_default();
                 return Err(Error::Usage(format!(
-                    "{}: this session was made for another scenario (`{made}` as it was then), not for `{scenario}` as it is now; give another --session for this one, or serve the file the session was made with",
+                    "{}: this session was made for the scenario `{made}` as it was then, and `{scenario}` is not the same now (its files, values, seed or horizon differ; only the number of runs may change); use the scenario's files as they were when the session was made, or give another --session",
                     path.display()
                 )));
             }
@@ -492,21 +513,32 @@ impl Session {
         Ok(out)
     }
 
-    /// Opens the next round; its number.
-    pub fn next_round(&self) -> Result<u32, Error> {
+    /// Opens the next round: its number; `Err(current)` without opening one when the current
+    /// round has no proposal yet (a second click on "next round" opens no empty round).
+    pub fn next_round(&self) -> Result<Result<u32, u32>, Error> {
         let bad = |e: rusqlite::Error| trouble(&self.path, "cannot open the next round", e);
         let mut c = self.connection.lock().unwrap_or_else(|e| e.into_inner());
         let tx = c.transaction().map_err(bad)?;
         let last: u32 = tx
             .query_row("SELECT max(number) FROM rounds", [], |r| r.get(0))
             .map_err(bad)?;
+        let made: i64 = tx
+            .query_row(
+                "SELECT count(*) FROM proposals WHERE round = ?1",
+                [last],
+                |r| r.get(0),
+            )
+            .map_err(bad)?;
+        if made == 0 {
+            return Ok(Err(last));
+        }
         tx.execute(
             "INSERT INTO rounds VALUES (?1, ?2, 0)",
             params![last + 1, now()],
         )
         .map_err(bad)?;
         tx.commit().map_err(bad)?;
-        Ok(last + 1)
+        Ok(Ok(last + 1))
     }
 
     /// Shows every group the others' proposals of `round` (the current one if `None`); the
@@ -566,9 +598,16 @@ mod tests {
             vec!["a".to_string(), "a".to_string()],
             vec![FACILITATOR.to_string()],
             (0..13).map(|i| format!("g{i}")).collect(),
+            vec!["élus".to_string()],
         ] {
             assert!(check_groups(&bad).is_err(), "{bad:?}");
         }
+        let case = check_groups(&["elus".to_string(), "Elus".to_string()]).unwrap_err();
+        assert!(
+            case.render(false)
+                .contains("`elus` and `Elus` differ only by case"),
+            "{case:?}"
+        );
     }
 
     #[test]
@@ -600,7 +639,12 @@ mod tests {
             })
             .unwrap();
         assert_eq!((id, round), (1, 1));
-        assert_eq!(s.next_round().unwrap(), 2);
+        assert_eq!(s.next_round().unwrap(), Ok(2));
+        assert_eq!(
+            s.next_round().unwrap(),
+            Err(2),
+            "round 2 has no proposal yet"
+        );
         assert_eq!(s.reveal(Some(1)).unwrap(), 1);
         assert!(s.reveal(Some(9)).is_err());
         let before = s.proposals().unwrap();
@@ -615,7 +659,7 @@ mod tests {
         drop(again);
         let other = Session::open(&path, "G", "town", None).unwrap_err();
         assert!(
-            other.render(false).contains("another scenario"),
+            other.render(false).contains("is not the same now"),
             "{other:?}"
         );
         let regrouped = Session::open(&path, "F", "town", Some(&["a".to_string()])).unwrap_err();

@@ -164,3 +164,18 @@ impl Server {
 pub fn is_loopback(host: &str) -> bool {
     host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback()) || host == "localhost"
 }
+
+/// The address to print in links: `address` itself, or, when the server listens on every
+/// interface (0.0.0.0), this machine's address on its network — the one its route out uses
+/// (a UDP socket connected to a documentation address learns it; no packet is sent). None
+/// when there is no route (then the links carry 0.0.0.0, to be replaced by hand).
+pub fn link_address(address: std::net::SocketAddr) -> Option<std::net::SocketAddr> {
+    if !address.ip().is_unspecified() {
+        return Some(address);
+    }
+    let socket = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    socket.connect("192.0.2.1:9").ok()?;
+    let ip = socket.local_addr().ok()?.ip();
+    (!ip.is_unspecified() && !ip.is_loopback())
+        .then(|| std::net::SocketAddr::new(ip, address.port()))
+}

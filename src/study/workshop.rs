@@ -438,7 +438,15 @@ pub fn problems(e: &Error) -> Vec<(String, Option<String>)> {
             .filter(|d| d.location != crate::diag::Location::Note)
             .map(|d| (d.message.clone(), d.help.clone()))
             .collect(),
-        other => vec![(other.render(false).trim().to_string(), None)],
+        Error::Usage(message) => vec![(message.clone(), None)],
+        other => vec![(
+            other
+                .render(false)
+                .trim()
+                .trim_start_matches("error: ")
+                .to_string(),
+            None,
+        )],
     }
 }
 

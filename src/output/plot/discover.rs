@@ -32,7 +32,10 @@ pub fn pictures(d: &Discovery) -> Result<Vec<(String, Picture)>, String> {
         let rows = (pairs.len() as u32).div_ceil(cols);
         out.push((
             format!("box-{}", b + 1),
-            picture(&Pairs { d, b, pairs }, (470 * cols + 40, 470 * rows + 90))?,
+            picture(
+                &Pairs { d, b, pairs },
+                (470 * cols + 40, 470 * rows + 40 + TITLE_HEIGHT),
+            )?,
         ));
     }
     Ok(out)
@@ -169,6 +172,9 @@ impl Painter for Tradeoff<'_> {
     }
 }
 
+/// The height of a box plot's title, in pixels.
+const TITLE_HEIGHT: u32 = 84;
+
 struct Pairs<'a> {
     d: &'a Discovery,
     b: usize,
@@ -180,20 +186,34 @@ impl Painter for Pairs<'_> {
         root.fill(&WHITE).map_err(err)?;
         let d = self.d;
         let s = d.boxes[self.b].found.last();
-        let (title, panels) = root.split_vertically(50);
-        title
-            .draw(&Text::new(
+        // The title in three short lines, so that it fits a single panel's width.
+        let (title, panels) = root.split_vertically(TITLE_HEIGHT);
+        let lines = [
+            (format!("Box {}: {}", self.b + 1, goal(d)), 18),
+            (
                 format!(
-                    "Box {}: {} holds in {:.0}% of its points (dark), and it holds {:.0}% of the points where it holds",
-                    self.b + 1,
-                    goal(d),
-                    100.0 * s.density,
+                    "holds in {:.0}% of the box's points (dark);",
+                    100.0 * s.density
+                ),
+                15,
+            ),
+            (
+                format!(
+                    "the box holds {:.0}% of all the points where it holds",
                     100.0 * s.coverage
                 ),
-                (16, 16),
-                (FONT, 18).into_font(),
-            ))
-            .map_err(err)?;
+                15,
+            ),
+        ];
+        for (k, (text, size)) in lines.into_iter().enumerate() {
+            title
+                .draw(&Text::new(
+                    text,
+                    (16, 12 + 24 * k as i32),
+                    (FONT, size).into_font(),
+                ))
+                .map_err(err)?;
+        }
         let cols = self.pairs.len().min(3);
         let rows = self.pairs.len().div_ceil(cols);
         let areas = panels.split_evenly((rows, cols));

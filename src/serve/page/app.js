@@ -297,13 +297,18 @@ window.addEventListener("error", (e) => window.__trajectoire.errors.push(String(
 
 // --- A session of peer groups: this group's proposals ------------------------------------
 
-// The outcomes a group may predict: the shares at the end of each town.
+// The outcomes a group may predict, at the end, for each town: the share of futures where
+// the transition is alive, and the two averages (anchored engagement, potential reached).
 function predictable() {
   const s = state.scenario;
   const towns = s.is_network ? s.territories.map((t) => [`${t.id}:`, `${t.name}: `]) : [["", ""]];
   const out = [];
   for (const [prefix, town] of towns) {
-    for (const [name, words] of [["stabilisation", "stabilisation"], ["perpetuation", "perpetuation"], ["scale", "change of scale"]]) {
+    for (const [name, words] of [
+      ["stabilisation", "Anchored engagement (stabilisation), on average"],
+      ["perpetuation", "Futures where the transition is alive (perpetuation)"],
+      ["scale", "Share of the potential reached (change of scale), on average"],
+    ]) {
       out.push({ outcome: `${prefix}${name}@end`, label: `${town}${words}` });
     }
   }
