@@ -450,7 +450,7 @@ fn hypotheses(h: &mut String, base: &[Tested], all: &[Vec<Tested>], c: &Comparis
 fn number(outcome: &str, x: f64) -> String {
     if !x.is_finite() {
         "—".into()
-    } else if outcome.contains("spend") || outcome.contains("entry(") {
+    } else if !crate::study::outcome::is_share(outcome) {
         format!("{x:.0}")
     } else {
         format!("{x:.3}")

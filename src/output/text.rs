@@ -161,7 +161,7 @@ pub fn comparison(c: &Comparison) -> String {
     let fmt = |outcome: &str, x: f64| {
         if !x.is_finite() {
             "—".to_string()
-        } else if outcome.contains("spend") || outcome.contains("entry(") {
+        } else if !crate::study::outcome::is_share(outcome) {
             format!("{x:.0}")
         } else {
             format!("{x:.3}")
@@ -322,7 +322,7 @@ pub fn sweep(s: &crate::study::sweep::Sweep, model: &Model) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        let digits = if text.contains("spend") || text.contains("entry(") {
+        let digits = if !crate::study::outcome::is_share(text) {
             0
         } else {
             3
@@ -481,7 +481,7 @@ pub fn difference_range(outcome: &str, d: &crate::stats::Estimate) -> String {
 /// "less" for spend and entry months) when its 95% interval excludes zero, "no change at
 /// all", "no clear difference at these runs", or "no comparison" when there is no value.
 pub fn difference_verdict(outcome: &str, d: &crate::stats::Estimate) -> &'static str {
-    let counted = outcome.contains("spend") || outcome.contains("entry(");
+    let counted = !crate::study::outcome::is_share(outcome);
     if !d.low.is_finite() || !d.high.is_finite() {
         "no comparison (no run has a value in one of them)"
     } else if d.low > 0.0 {

@@ -146,7 +146,7 @@ pub fn words(t: &Transfer) -> String {
                     if decided(&d) { " with it" } else { "" }
                 ));
                 if let Some(p) = f.per_100k.filter(|_| decided(&d)) {
-                    let (x, unit) = if f.outcome.contains("spend") || f.outcome.contains("entry(") {
+                    let (x, unit) = if !crate::study::outcome::is_share(&f.outcome) {
                         (p, "")
                     } else {
                         (100.0 * p, " points")

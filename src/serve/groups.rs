@@ -160,7 +160,7 @@ pub async fn propose(
                 None,
             );
         }
-        let counted = outcome.contains("spend") || outcome.contains("entry(");
+        let counted = !crate::study::outcome::is_share(outcome);
         if (!counted && !(0.0..=1.0).contains(x)) || (counted && *x < 0.0) {
             return errors(
                 StatusCode::BAD_REQUEST,

@@ -199,15 +199,7 @@ impl Session {
         connection
             .busy_timeout(std::time::Duration::from_secs(5))
             .map_err(|e| trouble(path, "cannot open the session file", e))?;
-        let mut session = Session {
-            path: path.to_path_buf(),
-            connection: Mutex::new(connection),
-            groups: Vec::new(),
-            facilitator: String::new(),
-            writable: true,
-        };
-        session.prepare(fingerprint, scenario, groups)?;
-        Ok(session)
+        Session::prepared(path, connection, true, fingerprint, scenario, groups)
     }
 
     /// Opens an existing session to read it only (a report of it, a copy on a read-only disk),
@@ -227,14 +219,26 @@ impl Session {
         let connection =
             Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
                 .map_err(|e| trouble(path, "cannot open the session file", e))?;
+        Session::prepared(path, connection, false, fingerprint, scenario, None)
+    }
+
+    /// The session over an open `connection`, its tables made or read and checked.
+    fn prepared(
+        path: &Path,
+        connection: Connection,
+        writable: bool,
+        fingerprint: &str,
+        scenario: &str,
+        groups: Option<&[String]>,
+    ) -> Result<Session, Error> {
         let mut session = Session {
             path: path.to_path_buf(),
             connection: Mutex::new(connection),
             groups: Vec::new(),
             facilitator: String::new(),
-            writable: false,
+            writable,
         };
-        session.prepare(fingerprint, scenario, None)?;
+        session.prepare(fingerprint, scenario, groups)?;
         Ok(session)
     }
 

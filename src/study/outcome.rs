@@ -272,6 +272,12 @@ pub fn parse_outcome(
     })
 }
 
+/// Whether an outcome's values are shares or indices in [0, 1] (everything but spend, in euros,
+/// and entry months), from its text.
+pub fn is_share(text: &str) -> bool {
+    !(text.contains("spend") || text.contains("entry("))
+}
+
 /// The default outcomes of a model (docs/model.md): perpetuation, engagement, stabilisation and
 /// scale at the horizon, reached() of each phase at the horizon, spend — per territory.
 pub fn default_outcomes(model: &Model) -> Vec<String> {

@@ -10,7 +10,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use super::*;
 use crate::model::Model;
 use crate::study::design::{value_text, Design};
-use crate::study::outcome::parse_outcome;
+use crate::study::outcome::{is_share, parse_outcome};
 use crate::study::sweep::Sweep;
 
 /// A file-name-safe form of an outcome: `malaunay:reached(take-off)@312` →
@@ -44,11 +44,6 @@ pub fn fitted(lo: f64, hi: f64, share: bool) -> (std::ops::Range<f64>, bool) {
         (a, b)
     };
     (a..b, true)
-}
-
-/// Whether an outcome's values are shares or indices in [0, 1].
-fn is_share(text: &str) -> bool {
-    !(text.contains("spend") || text.contains("entry("))
 }
 
 /// Every plot of a sweep: `sweep-<outcome>`.
